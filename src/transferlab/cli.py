@@ -1,0 +1,73 @@
+"""Command line: compose the Hydra config, run one job, report bad input on one line."""
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.config_store import ConfigStore
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import DictConfig, OmegaConf
+
+from transferlab import PROJECT_ROOT
+from transferlab.errors import ConfigError
+from transferlab.runtime import select_backend
+
+CONF_DIR = PROJECT_ROOT / "conf"
+EXPERIMENTS_DIR = PROJECT_ROOT / "experiments"
+
+OmegaConf.register_new_resolver("project_root", lambda: str(PROJECT_ROOT), replace=True)
+
+
+def register_experiments(directory: Path = EXPERIMENTS_DIR) -> None:
+    """Make each experiments/NAME.yaml selectable as `experiment=NAME` (a global preset)."""
+    store = ConfigStore.instance()
+    for path in sorted(directory.glob("*.yaml")):
+        store.store(group="experiment", name=path.stem, node=OmegaConf.load(path), package="_global_")
+
+
+def group_options() -> dict[str, list[str]]:
+    """Every config group and its options, as `python run.py group=option` accepts them."""
+    options = {d.name: sorted(p.stem for p in d.glob("*.yaml")) for d in CONF_DIR.iterdir() if d.is_dir()}
+    options["experiment"] = sorted(p.stem for p in EXPERIMENTS_DIR.glob("*.yaml"))
+    return options
+
+
+def check_group_choices(overrides: list[str]) -> None:
+    """Fail fast, on one line, when an override selects a config option that does not exist.
+
+    Hydra would also refuse, but with a multi-line report; this names key, value and choices.
+    """
+    options = group_options()
+    parsed = OverridesParser.create().parse_overrides([o for o in overrides if "=" in o])
+    for override in parsed:
+        group = override.key_or_group.lstrip("/")
+        if group not in options or override.is_delete():
+            continue
+        values = list(override.sweep_string_iterator()) if override.is_sweep_override() else [override.value()]
+        for value in values:
+            for choice in value if isinstance(value, list) else [value]:
+                if choice is not None and str(choice) not in options[group]:
+                    raise ConfigError(group, choice, "not an option; choose one of " + ", ".join(options[group]))
+
+
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
+def run_hydra_job(cfg: DictConfig) -> float:
+    """One Hydra job (also one multirun job): returns the objective metric for sweepers."""
+    try:
+        select_backend(cfg.trainer.backend, cfg.trainer.device)
+        from transferlab.pipeline import run_job  # imports Keras: only after the backend is chosen
+
+        return run_job(cfg)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+
+
+def main() -> None:
+    """`python run.py [overrides]` and the `transferlab` console script."""
+    try:
+        check_group_choices([a for a in sys.argv[1:] if not a.startswith("-")])
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+    register_experiments()
+    run_hydra_job()

@@ -1,0 +1,88 @@
+"""Validate a composed config before anything is loaded, trained or logged."""
+import re
+
+from omegaconf import DictConfig, OmegaConf
+
+from transferlab.errors import ConfigError
+from transferlab.runtime import BACKENDS, DEVICES, PRECISIONS
+
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "nadam", "adagrad")
+SCORINGS = ("roc_auc", "pr_auc", "accuracy", "balanced_accuracy", "log_loss")
+OBJECTIVE_PREFIXES = ("val_", "test_", "oracle_test_", "threshold_")
+
+
+def _positive(key: str, value, kind=float) -> None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0 or (kind is int and value != int(value)):
+        raise ConfigError(key, value, f"must be a positive {'integer' if kind is int else 'number'}")
+
+
+def _one_of(key: str, value, allowed) -> None:
+    if value not in allowed:
+        raise ConfigError(key, value, "allowed: " + ", ".join(str(a) for a in allowed))
+
+
+def _fraction(key: str, value) -> None:
+    if not isinstance(value, (int, float)) or not 0 < value < 1:
+        raise ConfigError(key, value, "must be a fraction in (0, 1)")
+
+
+def check_trainer(trainer: DictConfig, key: str = "trainer") -> None:
+    """Training settings: positive sizes and rates, known names."""
+    _one_of(f"{key}.backend", trainer.backend, BACKENDS)
+    _one_of(f"{key}.device", trainer.device, DEVICES)
+    _one_of(f"{key}.precision", trainer.precision, PRECISIONS)
+    _one_of(f"{key}.optimizer", trainer.optimizer, OPTIMIZERS)
+    _one_of(f"{key}.class_weight", trainer.class_weight, ("balanced", None))
+    _positive(f"{key}.epochs", trainer.epochs, int)
+    _positive(f"{key}.batch_size", trainer.batch_size, int)
+    _positive(f"{key}.learning_rate", trainer.learning_rate)
+    patience = trainer.early_stopping.patience
+    if not isinstance(patience, int) or patience < 0:
+        raise ConfigError(f"{key}.early_stopping.patience", patience, "must be an integer >= 0")
+
+
+def stage_settings(cfg: DictConfig, stage: str) -> DictConfig:
+    """Trainer settings for one stage: trainer defaults merged with strategy.stages.<stage>."""
+    overrides = cfg.strategy.stages.get(stage) or {}
+    unknown = set(overrides) - set(cfg.trainer)
+    if unknown:
+        raise ConfigError(f"strategy.stages.{stage}", sorted(unknown)[0], "not a trainer setting; allowed: " + ", ".join(cfg.trainer))
+    return OmegaConf.merge(cfg.trainer, overrides)
+
+
+def check_explainers(explainer: DictConfig) -> None:
+    """Explainer settings that would otherwise fail only after training."""
+    permutation = explainer.get("permutation")
+    if permutation is not None:
+        scoring = permutation.scoring
+        if not (scoring in SCORINGS or re.fullmatch(r"f\d+(\.\d+)?", str(scoring))):
+            raise ConfigError("explainer.permutation.scoring", scoring, "allowed: f<beta> (e.g. f2), " + ", ".join(SCORINGS))
+        _positive("explainer.permutation.n_repeats", permutation.n_repeats, int)
+    ig = explainer.get("integrated_gradients")
+    if ig is not None:
+        _positive("explainer.integrated_gradients.steps", ig.steps, int)
+        _positive("explainer.integrated_gradients.chunk_rows", ig.chunk_rows, int)
+    shap_cfg = explainer.get("shap")
+    if shap_cfg is not None:
+        _positive("explainer.shap.background_rows", shap_cfg.background_rows, int)
+        _positive("explainer.shap.max_rows", shap_cfg.max_rows, int)
+
+
+def check_config(cfg: DictConfig) -> None:
+    """Raise ConfigError naming the first bad key; silent when the config can run."""
+    check_trainer(cfg.trainer)
+    for stage in cfg.strategy.stages:
+        check_trainer(stage_settings(cfg, stage), key=f"strategy.stages.{stage}")
+    split = cfg.dataset.split
+    _fraction("dataset.split.test_size", split.test_size)
+    _fraction("dataset.split.val_size", split.val_size)
+    for beta in cfg.evaluation.betas:
+        _positive("evaluation.betas", beta)
+    grid = cfg.evaluation.threshold_grid
+    if not 0 <= grid.start < grid.stop <= 1:
+        raise ConfigError("evaluation.threshold_grid", f"{grid.start}..{grid.stop}", "need 0 <= start < stop <= 1")
+    _positive("evaluation.threshold_grid.num", grid.num, int)
+    check_explainers(cfg.explainer)
+    _one_of("objective.direction", cfg.objective.direction, ("maximize", "minimize"))
+    if not str(cfg.objective.metric).startswith(OBJECTIVE_PREFIXES):
+        raise ConfigError("objective.metric", cfg.objective.metric, "must be a logged val_*/test_* metric, e.g. val_roc_auc, val_f2")

@@ -1,0 +1,55 @@
+"""Everything a run reports about its trained model on validation and test data."""
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import classification_report
+
+from transferlab.data.preprocessing import PreparedData
+from transferlab.evaluation import plots
+from transferlab.evaluation.metrics import class_probabilities, classification_metrics
+from transferlab.evaluation.thresholds import threshold_table
+
+
+def beta_name(beta: float) -> str:
+    """1 -> 'f1', 0.5 -> 'f0.5'."""
+    return f"f{beta:g}"
+
+
+@dataclass
+class Evaluation:
+    metrics: dict[str, float]
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)
+    figures: dict[str, object] = field(default_factory=dict)
+
+
+def evaluate(model, data: PreparedData, betas, thresholds: np.ndarray) -> Evaluation:
+    """Metrics at argmax/0.5 for validation and test; for binary tasks, F-beta at the threshold
+    picked on validation (test_f2, threshold_f2) and at the test-optimal one (oracle_test_f2)."""
+    p_val, p_test = class_probabilities(model, data.x_val), class_probabilities(model, data.x_test)
+    metrics = classification_metrics(data.y_val, p_val, "val") | classification_metrics(data.y_test, p_test, "test")
+    names = data.table.class_names
+    report = classification_report(data.y_test, p_test.argmax(axis=1), labels=np.arange(len(names)), target_names=names, zero_division=0)
+    evaluation = Evaluation(metrics, texts={"classification_report.txt": report})
+    chosen: dict[str, float] = {}
+    if len(names) == 2:
+        table = threshold_table(data.y_val, p_val[:, 1], data.y_test, p_test[:, 1], betas, thresholds)
+        for row in table.itertuples():
+            name = beta_name(row.beta)
+            metrics |= {f"threshold_{name}": row.threshold, f"val_{name}": row.val_fbeta, f"test_{name}": row.test_fbeta,
+                        f"oracle_threshold_{name}": row.oracle_threshold, f"oracle_test_{name}": row.oracle_test_fbeta}
+            chosen[name.upper()] = row.threshold
+        evaluation.tables["threshold_table.csv"] = table
+    evaluation.figures["confusion_matrix.png"] = plots.confusion_matrices(data.y_test, p_test, names, chosen)
+    evaluation.figures["roc_pr_curves.png"] = plots.roc_and_pr_curves(data.y_test, p_test, names)
+    return evaluation
+
+
+def metric_names(n_classes: int, betas) -> list[str]:
+    """Every metric `evaluate` logs for a task with n_classes classes (for objective checks)."""
+    base = ["accuracy", "precision", "recall", "f1", "balanced_accuracy", "log_loss", "roc_auc", "pr_auc"]
+    names = [f"{split}_{m}" for split in ("val", "test") for m in base]
+    if n_classes == 2:
+        names += [f"{kind}_{beta_name(b)}" for b in betas for kind in ("val", "test", "threshold", "oracle_test", "oracle_threshold")]
+    return names

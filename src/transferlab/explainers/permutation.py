@@ -1,0 +1,40 @@
+"""Permutation importance (scikit-learn) with a configurable probability-based scorer."""
+import re
+
+import pandas as pd
+from sklearn.inspection import permutation_importance
+
+from transferlab.evaluation.metrics import class_probabilities, probability_scorer
+from transferlab.evaluation.plots import importance_bars
+from transferlab.evaluation.thresholds import fbeta_at
+from transferlab.explainers.base import ExplainContext, Explanation
+
+
+class PermutationImportance:
+    """Drop in the score when one feature is shuffled, `n_repeats` times, on test rows.
+
+    scoring=f<beta> thresholds the positive-class probability at the F-beta-optimal threshold
+    chosen on validation (seed 000 used F2, 10 repeats, but picked the threshold on test).
+    """
+
+    def __init__(self, scoring: str = "f2", n_repeats: int = 10):
+        self.scoring, self.n_repeats = scoring, n_repeats
+
+    def scorer(self, context: ExplainContext):
+        fbeta = re.fullmatch(r"f(\d+(?:\.\d+)?)", self.scoring)
+        if fbeta:
+            beta = float(fbeta.group(1))
+            threshold = context.validation_threshold(beta)
+            return lambda model, x, y: fbeta_at(y, class_probabilities(model, x)[:, 1], beta, threshold)[0]
+        metric = probability_scorer(self.scoring)
+        return lambda model, x, y: metric(y, class_probabilities(model, x))
+
+    def explain(self, context: ExplainContext) -> Explanation:
+        data = context.data
+        result = permutation_importance(context.model, data.x_test, data.y_test, scoring=self.scorer(context),
+                                        n_repeats=self.n_repeats, random_state=context.seed)
+        table = pd.DataFrame({"feature": data.feature_names, "importance_mean": result.importances_mean, "importance_std": result.importances_std})
+        table = table.sort_values("importance_mean", ascending=False, ignore_index=True)
+        figure = importance_bars(table.feature, table.importance_mean, f"Permutation importance (scoring = {self.scoring})",
+                                 f"mean drop in {self.scoring}", errors=table.importance_std)
+        return Explanation(table, {"importance.png": figure})

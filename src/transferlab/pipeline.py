@@ -1,0 +1,108 @@
+"""One job end to end: config -> data -> strategy stages -> evaluation -> explanations -> MLflow.
+
+Every step is one function; this module only wires them. Called by cli.run_hydra_job after Hydra
+composed the config; importing it imports Keras, so the backend must already be chosen.
+"""
+import keras
+import mlflow
+from hydra.utils import get_method, instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from transferlab.config_checks import check_config, stage_settings
+from transferlab.data.preprocessing import PreparedData, prepare
+from transferlab.data.splits import split_table
+from transferlab.errors import ConfigError
+from transferlab.evaluation.report import evaluate, metric_names
+from transferlab.evaluation.thresholds import threshold_grid
+from transferlab.explainers.base import ExplainContext
+from transferlab.runtime import configure_keras
+from transferlab.strategies.common import check_source
+from transferlab.tracking.models import log_models
+from transferlab.tracking.params import flatten_config, git_commit, hydra_job_tags
+from transferlab.tracking.runs import log_figure, log_table, tracked_run
+from transferlab.tracking.store import use_experiment
+from transferlab.training import parameter_counts
+
+
+def build(node: DictConfig):
+    """hydra.utils.instantiate for group configs that also carry a display `name`."""
+    return instantiate(OmegaConf.masked_copy(node, [k for k in node if k != "name"]))
+
+
+def load_data(cfg: DictConfig) -> PreparedData:
+    table = instantiate(cfg.dataset.loader)
+    split = split_table(table, **cfg.dataset.split)
+    return prepare(table, split)
+
+
+def run_tags(cfg: DictConfig, data: PreparedData, device: str) -> dict[str, str]:
+    return {
+        "dataset": cfg.dataset.name, "model": cfg.model.name, "strategy": cfg.strategy.name,
+        "explainer": "+".join(cfg.explainer) or "none", "study": str(cfg.study), "git_commit": git_commit(),
+        "data_fingerprint": data.table.fingerprint(), "backend": keras.backend.backend(), "device": device,
+        "keras_version": keras.__version__, **hydra_job_tags(),
+    }
+
+
+def log_config(cfg: DictConfig) -> None:
+    """Params = the flattened resolved config; artifacts = the resolved YAML and the overrides."""
+    from hydra.core.hydra_config import HydraConfig
+
+    mlflow.log_params(flatten_config(cfg))
+    mlflow.log_text(OmegaConf.to_yaml(cfg, resolve=True), "config/resolved.yaml")
+    if HydraConfig.initialized():
+        mlflow.log_text("\n".join(HydraConfig.get().overrides.task), "config/overrides.txt")
+
+
+def log_evaluation(evaluation) -> None:
+    mlflow.log_metrics(evaluation.metrics)
+    for name, table in evaluation.tables.items():
+        log_table(table, f"evaluation/{name}")
+    for name, text in evaluation.texts.items():
+        mlflow.log_text(text, f"evaluation/{name}")
+    for name, figure in evaluation.figures.items():
+        log_figure(figure, f"evaluation/{name}")
+
+
+def explain(cfg: DictConfig, context: ExplainContext) -> None:
+    """Run each configured explainer; log its CSV table, PNG figures and metrics."""
+    for name, node in cfg.explainer.items():
+        explanation = instantiate(node).explain(context)
+        log_table(explanation.table, f"explanations/{name}/{name}.csv")
+        for figure_name, figure in explanation.figures.items():
+            log_figure(figure, f"explanations/{name}/{figure_name}")
+        mlflow.log_metrics(explanation.metrics)
+
+
+def run_job(cfg: DictConfig) -> float:
+    """Train, evaluate, explain and log one configuration; return cfg.objective.metric."""
+    check_config(cfg)
+    trainer = cfg.trainer
+    device = configure_keras(trainer.seed, trainer.device, trainer.precision)
+    data = load_data(cfg)
+    objectives = metric_names(data.table.n_classes, cfg.evaluation.betas)
+    if cfg.objective.metric not in objectives:
+        raise ConfigError("objective.metric", cfg.objective.metric, "not logged for this task; choose one of " + ", ".join(objectives))
+    spec = build(cfg.model)
+    experiment_id = use_experiment(cfg.tracking.uri, cfg.tracking.experiment, cfg.tracking.artifact_root)
+    source = cfg.strategy.get("source")
+    check_source(spec, source, cfg.strategy.name)
+    strategy = get_method(cfg.strategy._target_)
+    run_name = f"{cfg.dataset.name}-{cfg.model.name}-{cfg.strategy.name}"
+    with tracked_run(run_name, run_tags(cfg, data, device), experiment_id=experiment_id) as run:
+        log_config(cfg)
+        mlflow.log_metrics({"n_train": len(data.x_train), "n_val": len(data.x_val), "n_test": len(data.x_test)})
+        trained = strategy(spec, data, lambda stage: stage_settings(cfg, stage), source)
+        grid = threshold_grid(**cfg.evaluation.threshold_grid)
+        evaluation = evaluate(trained.classifier, data, cfg.evaluation.betas, grid)
+        train_seconds = sum(stage["train_seconds"] for stage in trained.stage_metrics.values())
+        evaluation.metrics |= parameter_counts(trained.classifier) | {"train_seconds": train_seconds}
+        log_evaluation(evaluation)
+        explain(cfg, ExplainContext(trained.classifier, data, grid, trainer.seed))
+        if cfg.tracking.log_model:
+            log_models(trained.classifier, trained.encoder, data)
+    keras.backend.clear_session()
+    objective = float(evaluation.metrics[cfg.objective.metric])
+    print(f"run {run.info.run_id} ({run_name}) finished: {cfg.objective.metric}={objective:.4f} "
+          f"test_roc_auc={evaluation.metrics.get('test_roc_auc', float('nan')):.4f} test_f1={evaluation.metrics['test_f1']:.4f}")
+    return objective

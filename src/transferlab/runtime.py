@@ -1,0 +1,40 @@
+"""Process-wide settings that must be fixed before or right after Keras is imported."""
+import os
+import sys
+
+from transferlab.errors import ConfigError
+
+BACKENDS = ("tensorflow", "jax")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+DEVICES = ("auto", "cpu", "gpu")
+
+
+def select_backend(backend: str, device: str) -> None:
+    """Point Keras at `backend` (and hide GPUs for device=cpu) before Keras is imported."""
+    if "keras" in sys.modules:
+        import keras
+
+        if keras.backend.backend() != backend:
+            raise ConfigError(
+                "trainer.backend", backend,
+                f"Keras is already running on {keras.backend.backend()} in this process; "
+                f"start a new process or set KERAS_BACKEND={backend}",
+            )
+        return
+    os.environ["KERAS_BACKEND"] = backend
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if device == "cpu":
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""
+        os.environ["JAX_PLATFORMS"] = "cpu"
+
+
+def configure_keras(seed: int, device: str, precision: str) -> str:
+    """Seed every generator, set the dtype policy, and return the device Keras will use."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    keras.config.set_dtype_policy(precision)
+    gpus = [d for d in keras.distribution.list_devices() if d.split(":")[0].lower() in ("gpu", "cuda")]
+    if device == "gpu" and not gpus:
+        raise ConfigError("trainer.device", device, "no GPU is visible to Keras; use auto or cpu")
+    return gpus[0] if gpus else "cpu"

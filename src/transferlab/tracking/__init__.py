@@ -1,0 +1,1 @@
+"""MLflow: store set-up, run lifecycle, params and tags, model logging."""

@@ -1,0 +1,30 @@
+"""Run lifecycle: one run per job, a nested child run per training stage, FAILED on errors."""
+import traceback
+from contextlib import contextmanager
+
+import mlflow
+
+
+@contextmanager
+def tracked_run(run_name: str, tags: dict, experiment_id: str | None = None, nested: bool = False):
+    """Start a run; on any exception log the error, end the run as FAILED and re-raise."""
+    with mlflow.start_run(run_name=run_name, experiment_id=experiment_id, nested=nested, tags=tags) as run:
+        try:
+            yield run
+        except BaseException as err:
+            mlflow.set_tag("error", f"{type(err).__name__}: {err}"[:5000])
+            mlflow.log_text(traceback.format_exc(), "error.txt")
+            raise  # mlflow.start_run's context manager marks the run FAILED
+
+
+def log_figure(figure, path: str) -> None:
+    """Log a matplotlib figure as a PNG artifact and release it."""
+    import matplotlib.pyplot as plt
+
+    mlflow.log_figure(figure, path)
+    plt.close(figure)
+
+
+def log_table(frame, path: str) -> None:
+    """Log a DataFrame as a CSV artifact."""
+    mlflow.log_text(frame.to_csv(index=False), path)

@@ -1,0 +1,47 @@
+"""Tracking store set-up that is safe when parallel sweep jobs share one SQLite file."""
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import mlflow
+from filelock import FileLock
+
+
+def _sqlite_path(uri: str) -> Path | None:
+    return Path(urlparse(uri).path) if uri.startswith("sqlite:") else None
+
+
+def retry_locked(action, attempts: int = 20):
+    """Run `action`, retrying while SQLite says the database is locked (parallel writers)."""
+    for attempt in range(attempts):
+        try:
+            return action()
+        except Exception as err:  # MLflow wraps sqlite errors in several exception types
+            if "locked" not in str(err) or attempt == attempts - 1:
+                raise
+            time.sleep(0.1 * (attempt + 1))
+
+
+def use_experiment(uri: str, experiment: str, artifact_root: str) -> str:
+    """Point MLflow at `uri` and return the id of `experiment`, creating it if needed.
+
+    Parallel jobs race on the first schema migration and on experiment creation, so both happen
+    under a file lock beside the SQLite file; artifacts of a new experiment go under artifact_root.
+    """
+    mlflow.set_tracking_uri(uri)
+    db = _sqlite_path(uri)
+    if db is not None:
+        db.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(db) + ".lock") if db is not None else None
+
+    def get_or_create() -> str:
+        found = mlflow.get_experiment_by_name(experiment)
+        if found is not None:
+            return found.experiment_id
+        location = (Path(artifact_root).expanduser().resolve() / experiment).as_uri()
+        return mlflow.create_experiment(experiment, artifact_location=location)
+
+    if lock is None:
+        return get_or_create()
+    with lock:
+        return retry_locked(get_or_create)

@@ -1,0 +1,56 @@
+"""Train one stage of a strategy as its own MLflow child run."""
+import time
+from dataclasses import dataclass
+
+import keras
+import mlflow
+import numpy as np
+from omegaconf import DictConfig
+from sklearn.utils.class_weight import compute_class_weight
+
+from transferlab.tracking.epoch_logger import EpochMetricsLogger
+from transferlab.tracking.runs import tracked_run
+
+
+@dataclass
+class StageData:
+    """Inputs and targets of one stage (targets are features for reconstruction pretraining)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+
+
+def balanced_class_weight(y: np.ndarray) -> dict[int, float]:
+    """sklearn's 'balanced' weights, as seed 000 passes to fit."""
+    classes = np.unique(y)
+    return {int(c): float(w) for c, w in zip(classes, compute_class_weight("balanced", classes=classes, y=y))}
+
+
+def parameter_counts(model: keras.Model) -> dict[str, float]:
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    total = model.count_params()
+    return {"trainable_params": trainable, "total_params": total, "frozen_fraction": 1 - trainable / total if total else 0.0}
+
+
+def fit_stage(model: keras.Model, stage: str, data: StageData, settings: DictConfig, loss: str, classify: bool = True) -> dict[str, float]:
+    """Compile and fit `model` with the stage's settings inside a child run; return its summary metrics."""
+    with tracked_run(stage, tags={"stage": stage}, nested=True):
+        mlflow.log_params({f"stage.{k}": v for k, v in settings.items() if k in ("epochs", "batch_size", "optimizer", "learning_rate", "class_weight")})
+        optimizer = keras.optimizers.get({"class_name": settings.optimizer, "config": {"learning_rate": settings.learning_rate}})
+        model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"] if classify else [])
+        callbacks = [EpochMetricsLogger()]
+        stopping = settings.early_stopping
+        if stopping.enabled:
+            callbacks.append(keras.callbacks.EarlyStopping(monitor=stopping.monitor, patience=stopping.patience, restore_best_weights=stopping.restore_best_weights))
+        class_weight = balanced_class_weight(data.y) if classify and settings.class_weight == "balanced" else None
+        started = time.perf_counter()
+        history = model.fit(data.x, data.y, validation_data=(data.x_val, data.y_val), epochs=settings.epochs,
+                            batch_size=settings.batch_size, class_weight=class_weight, callbacks=callbacks,
+                            shuffle=True, verbose=settings.verbose)
+        summary = {"train_seconds": time.perf_counter() - started, "epochs_trained": len(history.history["loss"]),
+                   "best_val_loss": float(np.min(history.history["val_loss"])), **parameter_counts(model)}
+        mlflow.flush_async_logging()
+        mlflow.log_metrics(summary)
+        return summary
