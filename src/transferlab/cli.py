@@ -5,6 +5,7 @@ from pathlib import Path
 import hydra
 from hydra.core.config_store import ConfigStore
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import OverrideParseException
 from omegaconf import DictConfig, OmegaConf
 
 from transferlab import PROJECT_ROOT
@@ -37,7 +38,10 @@ def check_group_choices(overrides: list[str]) -> None:
     Hydra would also refuse, but with a multi-line report; this names key, value and choices.
     """
     options = group_options()
-    parsed = OverridesParser.create().parse_overrides([o for o in overrides if "=" in o])
+    try:
+        parsed = OverridesParser.create().parse_overrides([o for o in overrides if "=" in o])
+    except OverrideParseException:
+        return  # malformed syntax: Hydra's own parser reports it with a pointer to the grammar
     for override in parsed:
         group = override.key_or_group.lstrip("/")
         if group not in options or override.is_delete():

@@ -44,6 +44,8 @@ def hydra_job_tags() -> dict[str, str]:
         return {}
     hydra = HydraConfig.get()
     tags = {"hydra_output_dir": str(hydra.runtime.output_dir)}
+    if hydra.runtime.choices.get("arm"):
+        tags["arm"] = str(hydra.runtime.choices["arm"])
     if str(hydra.mode) == "RunMode.MULTIRUN":
         tags |= {"sweep_dir": str(hydra.sweep.dir), "hydra_job_num": str(hydra.job.num)}
     return tags

@@ -23,7 +23,7 @@ def retry_locked(action, attempts: int = 20):
 
 
 def use_experiment(uri: str, experiment: str, artifact_root: str) -> str:
-    """Point MLflow at `uri` and return the id of `experiment`, creating it if needed.
+    """Point MLflow at `uri`, make `experiment` active (creating it if needed), return its id.
 
     Parallel jobs race on the first schema migration and on experiment creation, so both happen
     under a file lock beside the SQLite file; artifacts of a new experiment go under artifact_root.
@@ -42,6 +42,9 @@ def use_experiment(uri: str, experiment: str, artifact_root: str) -> str:
         return mlflow.create_experiment(experiment, artifact_location=location)
 
     if lock is None:
-        return get_or_create()
-    with lock:
-        return retry_locked(get_or_create)
+        experiment_id = get_or_create()
+    else:
+        with lock:
+            experiment_id = retry_locked(get_or_create)
+    mlflow.set_experiment(experiment_id=experiment_id)  # child (stage) runs land beside their parent
+    return experiment_id
