@@ -9,6 +9,7 @@ from hydra.errors import OverrideParseException
 from omegaconf import DictConfig, OmegaConf
 
 from transferlab import PROJECT_ROOT
+from transferlab.config_checks import check_config
 from transferlab.errors import ConfigError
 from transferlab.runtime import select_backend
 
@@ -57,6 +58,7 @@ def check_group_choices(overrides: list[str]) -> None:
 def run_hydra_job(cfg: DictConfig) -> float:
     """One Hydra job (also one multirun job): returns the objective metric for sweepers."""
     try:
+        check_config(cfg)
         select_backend(cfg.trainer.backend, cfg.trainer.device)
         from transferlab.pipeline import run_job  # imports Keras: only after the backend is chosen
 
