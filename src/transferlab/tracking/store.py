@@ -1,4 +1,5 @@
 """Tracking store set-up that is safe when parallel sweep jobs share one SQLite file."""
+import os
 import time
 from pathlib import Path
 from urllib.parse import urlparse
@@ -28,6 +29,7 @@ def use_experiment(uri: str, experiment: str, artifact_root: str) -> str:
     Parallel jobs race on the first schema migration and on experiment creation, so both happen
     under a file lock beside the SQLite file; artifacts of a new experiment go under artifact_root.
     """
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no bars in job logs
     mlflow.set_tracking_uri(uri)
     db = _sqlite_path(uri)
     if db is not None:

@@ -1,0 +1,43 @@
+# Two commands do all the set-up on a fresh machine: `make run` and `make test`.
+VENV   ?= .venv
+PYTHON ?= python3
+PY     := $(VENV)/bin/python
+# Dataset files are looked up under $TRANSFERLAB_DATA_DIR/<dataset>/; offline checkouts use ../shared/data.
+SHARED_DATA := $(abspath ../shared/data)
+export TRANSFERLAB_DATA_DIR ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),$(CURDIR)/data)
+
+.PHONY: install run test test-all study-pima report-pima ui bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install              ## the main job: breast_cancer (bundled, no download), MLP from scratch
+	$(PY) run.py $(ARGS)
+
+test: install             ## the default (fast) test suite
+	$(PY) -m pytest -n 2 -q $(ARGS)
+
+test-all: install         ## including tests marked slow
+	$(PY) -m pytest -n 2 -q -m "slow or not slow" $(ARGS)
+
+study-pima: install       ## seed 000 reproduction (15 jobs), then its results table
+	$(PY) run.py experiment=pima_transfer trainer.backend=jax $(ARGS)
+	$(PY) -m transferlab.report pima_transfer
+
+report-pima: install
+	$(PY) -m transferlab.report pima_transfer
+
+ui: install               ## MLflow UI on http://127.0.0.1:5000
+	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --default-artifact-root $(CURDIR)/mlruns
+
+bench: install            ## performance claims (see benchmarks/README.md)
+	$(PY) benchmarks/integrated_gradients.py
+	$(PY) benchmarks/framework_overhead.py
+
+clean:
+	rm -rf outputs multirun
