@@ -63,9 +63,19 @@ def run_hydra_job(cfg: DictConfig) -> float:
         from transferlab.pipeline import run_job  # imports Keras: only after the backend is chosen
 
         return run_job(cfg)
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
+    except Exception as err:
+        user_error = find_config_error(err)
+        if user_error is None:
+            raise
+        print(f"error: {user_error}", file=sys.stderr)
         sys.exit(2)
+
+
+def find_config_error(err: BaseException) -> ConfigError | None:
+    """The ConfigError behind `err`, also when Hydra's instantiate wrapped it."""
+    while err is not None and not isinstance(err, ConfigError):
+        err = err.__cause__
+    return err
 
 
 def main() -> None:

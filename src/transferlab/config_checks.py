@@ -84,5 +84,15 @@ def check_config(cfg: DictConfig) -> None:
     _positive("evaluation.threshold_grid.num", grid.num, int)
     check_explainers(cfg.explainer)
     _one_of("objective.direction", cfg.objective.direction, ("maximize", "minimize"))
-    if not str(cfg.objective.metric).startswith(OBJECTIVE_PREFIXES):
+    if not str(cfg.objective.metric).startswith(OBJECTIVE_PREFIXES):  # exact names: check_task
         raise ConfigError("objective.metric", cfg.objective.metric, "must be a logged val_*/test_* metric, e.g. val_roc_auc, val_f2")
+
+
+def check_task(cfg: DictConfig, n_classes: int, logged_metrics: list[str]) -> None:
+    """Checks that need the loaded data: the objective must be logged, F-beta needs two classes."""
+    if cfg.objective.metric not in logged_metrics:
+        raise ConfigError("objective.metric", cfg.objective.metric, "not logged for this task; choose one of " + ", ".join(logged_metrics))
+    permutation = cfg.explainer.get("permutation")
+    if permutation is not None and n_classes > 2 and str(permutation.scoring).startswith("f"):
+        raise ConfigError("explainer.permutation.scoring", permutation.scoring, f"F-beta needs a binary target, this one has {n_classes} classes; "
+                          "use " + ", ".join(SCORINGS))

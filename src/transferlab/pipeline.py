@@ -8,10 +8,9 @@ import mlflow
 from hydra.utils import get_method, instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from transferlab.config_checks import check_config, stage_settings
+from transferlab.config_checks import check_config, check_task, stage_settings
 from transferlab.data.preprocessing import PreparedData, prepare
 from transferlab.data.splits import split_table
-from transferlab.errors import ConfigError
 from transferlab.evaluation.report import evaluate, metric_names
 from transferlab.evaluation.thresholds import threshold_grid
 from transferlab.explainers.base import ExplainContext
@@ -80,9 +79,7 @@ def run_job(cfg: DictConfig) -> float:
     trainer = cfg.trainer
     device = configure_keras(trainer.seed, trainer.device, trainer.precision)
     data = load_data(cfg)
-    objectives = metric_names(data.table.n_classes, cfg.evaluation.betas)
-    if cfg.objective.metric not in objectives:
-        raise ConfigError("objective.metric", cfg.objective.metric, "not logged for this task; choose one of " + ", ".join(objectives))
+    check_task(cfg, data.table.n_classes, metric_names(data.table.n_classes, cfg.evaluation.betas))
     spec = build(cfg.model)
     experiment_id = use_experiment(cfg.tracking.uri, cfg.tracking.experiment, cfg.tracking.artifact_root)
     source = cfg.strategy.get("source")

@@ -1,0 +1,134 @@
+"""Shared set-up: every test writes to its own MLflow store and Hydra output folders in tmp_path.
+
+Never the project's mlflow.db / mlruns: a long study may be writing to them while tests run.
+In-process tests run Keras on TensorFlow (the backend is fixed once per process); anything on
+JAX runs in a subprocess with KERAS_BACKEND=jax.
+"""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CONF_DIR = REPO_ROOT / "conf"
+EXPERIMENTS_DIR = REPO_ROOT / "experiments"
+DATA_DIR = REPO_ROOT.parent / "shared" / "data"  # CI clones the repo with shared/ beside it
+PIMA_CSV = DATA_DIR / "pima" / "diabetes.csv"
+
+# Before transferlab, Hydra configs or Keras are imported anywhere in this process.
+os.environ["TRANSFERLAB_DATA_DIR"] = str(DATA_DIR)
+os.environ["KERAS_BACKEND"] = "tensorflow"
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.pop("MLFLOW_TRACKING_URI", None)  # the default store would be the project's mlflow.db
+os.environ.pop("HYDRA_FULL_ERROR", None)      # changes what the CLI prints on errors
+
+import hydra  # noqa: E402
+import pytest  # noqa: E402
+from mlflow import MlflowClient  # noqa: E402
+from mlflow.entities import ViewType  # noqa: E402
+
+from transferlab.cli import register_experiments  # noqa: E402  (also registers ${project_root:})
+
+register_experiments()
+
+# Tiny training for every job that is not about training length.
+FAST = ("trainer.epochs=2", "tracking.log_model=false")
+CLI_TIMEOUT_S = 420
+
+
+# --- plain helpers (imported by test modules: `from conftest import ...`) -----------------------
+
+def store_uri(tmp: Path) -> str:
+    return f"sqlite:///{tmp}/mlflow.db"
+
+
+def store_overrides(tmp: Path) -> list[str]:
+    """Overrides that keep a job's MLflow store and Hydra outputs inside `tmp`."""
+    return [f"tracking.uri={store_uri(tmp)}", f"tracking.artifact_root={tmp}/mlruns",
+            f"hydra.run.dir={tmp}/out", f"hydra.sweep.dir={tmp}/multirun"]
+
+
+def mlflow_client(tmp: Path) -> MlflowClient:
+    return MlflowClient(tracking_uri=store_uri(tmp))
+
+
+def all_runs(tmp: Path) -> list:
+    """Every run in every experiment of the store in `tmp` ([] when no store was created)."""
+    if not (tmp / "mlflow.db").exists():
+        return []
+    client = mlflow_client(tmp)
+    experiments = [e.experiment_id for e in client.search_experiments(view_type=ViewType.ALL)]
+    return client.search_runs(experiments, run_view_type=ViewType.ALL, max_results=10_000) if experiments else []
+
+
+def parent_runs(tmp: Path) -> list:
+    return [r for r in all_runs(tmp) if "mlflow.parentRunId" not in r.data.tags]
+
+
+def child_runs(tmp: Path, parent) -> list:
+    return [r for r in all_runs(tmp) if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+
+
+def artifact_paths(client: MlflowClient, run_id: str, path: str | None = None) -> set[str]:
+    """Every artifact file of a run, recursively."""
+    found = set()
+    for info in client.list_artifacts(run_id, path):
+        found |= artifact_paths(client, run_id, info.path) if info.is_dir else {info.path}
+    return found
+
+
+def compose_config(*overrides: str, return_hydra_config: bool = False):
+    """The config `python run.py OVERRIDES` would run with (composed in-process, no job started)."""
+    with hydra.initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return hydra.compose(config_name="config", overrides=list(overrides), return_hydra_config=return_hydra_config)
+
+
+def subprocess_env(backend: str = "tensorflow", tmp: Path | None = None) -> dict[str, str]:
+    env = dict(os.environ, TRANSFERLAB_DATA_DIR=str(DATA_DIR), KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
+    env.pop("HYDRA_FULL_ERROR", None)
+    if tmp is not None:
+        env["MLFLOW_TRACKING_URI"] = store_uri(tmp)  # belt and braces: the default store is tmp too
+    return env
+
+
+def last_line(text: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+# --- fixtures -----------------------------------------------------------------------------------
+
+@pytest.fixture
+def run_cli(tmp_path):
+    """run_cli(*overrides, backend=...) -> CompletedProcess of `python run.py ...` in the repo
+    root, with this test's tmp MLflow store and Hydra output folders appended."""
+    def run(*overrides: str, backend: str = "tensorflow", timeout: float = CLI_TIMEOUT_S) -> subprocess.CompletedProcess:
+        flags = [o for o in overrides if o.startswith("-")]
+        values = [o for o in overrides if not o.startswith("-")]
+        command = [sys.executable, "run.py", *flags, *values, *store_overrides(tmp_path)]
+        return subprocess.run(command, cwd=REPO_ROOT, env=subprocess_env(backend, tmp_path),
+                              capture_output=True, text=True, timeout=timeout)
+
+    return run
+
+
+@pytest.fixture
+def compose(tmp_path):
+    """compose(*overrides) -> DictConfig tracking to this test's tmp store."""
+    def build(*overrides: str):
+        return compose_config(*overrides, f"tracking.uri={store_uri(tmp_path)}", f"tracking.artifact_root={tmp_path}/mlruns")
+
+    return build
+
+
+@pytest.fixture
+def run_job():
+    """transferlab.pipeline.run_job (importing it imports Keras, on TensorFlow in-process)."""
+    from transferlab.pipeline import run_job as job
+
+    return job
+
+
+def describe(result: subprocess.CompletedProcess) -> str:
+    """Assertion message for a failed CLI call: exit code and the tail of its output."""
+    return f"exit {result.returncode}\n--- stdout ---\n{result.stdout[-3000:]}\n--- stderr ---\n{result.stderr[-5000:]}"

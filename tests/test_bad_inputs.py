@@ -1,0 +1,94 @@
+"""11. Bad input fails fast: exit code 2, one `error: key=value: ...` line, no run left behind.
+And a job that crashes mid-training leaves FAILED runs with the error attached."""
+import pytest
+
+from conftest import FAST, all_runs, artifact_paths, child_runs, describe, last_line, mlflow_client, parent_runs
+
+
+def write_csv(path, text: str) -> str:
+    path.write_text(text)
+    return str(path)
+
+
+def two_class_rows(n: int = 40) -> str:
+    return "".join(f"{i % 7},{(i * 3) % 11 / 10},{i % 2}\n" for i in range(n))
+
+
+CSV_CASES = {
+    # name: (CSV text or None for no file, target, expected key, expected bad value in the message)
+    "missing_file": (None, "y", "dataset.loader.path", "/nonexistent.csv"),
+    "missing_target": ("a,b,label\n" + two_class_rows(), "y", "dataset.loader.target", "y"),
+    "single_class": ("a,b,y\n" + "".join(f"{i},{i / 2},1\n" for i in range(40)), "y", "dataset.loader.target", "y"),
+    "non_numeric": ("a,b,y\n" + two_class_rows(20) + "3,oops,1\n" + two_class_rows(20), "y", "dataset.loader.path", "oops"),
+}
+
+
+def assert_rejected(result, tmp_path, key: str, value: str):
+    """Exit 2; the last stderr line is `error: <key>=...` and names the bad value; no MLflow run."""
+    line = last_line(result.stderr)
+    assert result.returncode == 2, describe(result)
+    assert line.startswith(f"error: {key}="), describe(result)
+    assert value in line, line
+    assert [r.info.status for r in all_runs(tmp_path)] == [], "a rejected job must not start a run"
+
+
+@pytest.mark.parametrize(("overrides", "key", "value"), [
+    pytest.param(["model=nope"], "model", "nope", id="unknown-model"),
+    pytest.param(["-m", "model=mlp,nope"], "model", "nope", id="unknown-model-in-sweep"),
+    pytest.param(["explainer=[permutation,nope]"], "explainer", "nope", id="unknown-explainer-in-list"),
+    pytest.param(["trainer.learning_rate=-1"], "trainer.learning_rate", "-1", id="negative-lr"),
+    pytest.param(["trainer.learning_rate=0"], "trainer.learning_rate", "0", id="zero-lr"),
+    pytest.param(["trainer.epochs=0"], "trainer.epochs", "0", id="zero-epochs"),
+    pytest.param(["trainer.batch_size=-4"], "trainer.batch_size", "-4", id="negative-batch"),
+    pytest.param(["dataset.split.test_size=1.5"], "dataset.split.test_size", "1.5", id="test-size"),
+    pytest.param(["strategy=frozen", "model=mlp"], "strategy", "frozen", id="frozen-without-encoder"),
+    pytest.param(["strategy=frozen", "strategy.source.run_id=0123456789abcdef"], "strategy.source.run_id",
+                 "0123456789abcdef", id="unknown-source-run"),
+])
+def test_bad_config_is_rejected(run_cli, tmp_path, overrides, key, value):
+    result = run_cli(*FAST, *overrides)  # the bad value last: later overrides win
+    assert_rejected(result, tmp_path, key, value)
+    assert last_line(result.stderr).startswith(f"error: {key}={value}:")
+
+
+@pytest.mark.parametrize("case", list(CSV_CASES))
+def test_bad_csv_is_rejected(run_cli, tmp_path, case):
+    text, target, key, value = CSV_CASES[case]
+    path = "/nonexistent.csv" if text is None else write_csv(tmp_path / f"{case}.csv", text)
+    result = run_cli(*FAST, "dataset=csv", f"dataset.loader.path={path}", f"dataset.loader.target={target}")
+    assert_rejected(result, tmp_path, key, value)
+
+
+def test_crash_mid_training_marks_runs_failed(compose, run_job, tmp_path, monkeypatch):
+    import transferlab.training
+
+    def crash(self, epoch, logs=None):
+        raise RuntimeError("boom in epoch end")
+
+    monkeypatch.setattr(transferlab.training.EpochMetricsLogger, "on_epoch_end", crash)
+    with pytest.raises(RuntimeError, match="boom in epoch end"):
+        run_job(compose(*FAST, "explainer=none"))
+
+    [parent] = parent_runs(tmp_path)
+    [stage] = child_runs(tmp_path, parent)
+    client = mlflow_client(tmp_path)
+    for run in (parent, stage):
+        assert run.info.status == "FAILED", run.info.run_name
+        assert "boom in epoch end" in run.data.tags["error"]
+        assert "error.txt" in artifact_paths(client, run.info.run_id)
+    assert stage.data.tags["stage"] == "train"
+    assert "RuntimeError" in open(client.download_artifacts(parent.info.run_id, "error.txt", str(tmp_path))).read()
+    assert [r for r in all_runs(tmp_path) if r.info.status == "RUNNING"] == []
+
+
+@pytest.mark.parametrize("case", list(CSV_CASES))
+def test_csv_loader_raises_config_error(tmp_path, case):
+    """The loader itself names key and value (the CLI must pass this message through)."""
+    from transferlab.data.csv_table import load_csv
+    from transferlab.errors import ConfigError
+
+    text, target, key, value = CSV_CASES[case]
+    path = "/nonexistent.csv" if text is None else write_csv(tmp_path / f"{case}.csv", text)
+    with pytest.raises(ConfigError) as caught:
+        load_csv(path, target)
+    assert caught.value.key == key and value in str(caught.value)

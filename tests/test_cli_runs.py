@@ -1,0 +1,139 @@
+"""2-6. `python run.py ...` end to end, checked through MLflow: single jobs, sweeps, the Pima study."""
+import re
+
+import pandas as pd
+
+from conftest import FAST, all_runs, artifact_paths, child_runs, describe, mlflow_client, parent_runs
+
+TEST_METRICS = ["test_accuracy", "test_precision", "test_recall", "test_f1", "test_balanced_accuracy", "test_roc_auc",
+                "test_pr_auc", "test_log_loss", "test_f2", "test_f5", "threshold_f2", "oracle_test_f2",
+                "trainable_params", "total_params", "train_seconds"]
+THRESHOLD_COLUMNS = ["beta", "threshold", "val_fbeta", "test_fbeta", "tn", "fp", "fn", "tp",
+                     "oracle_threshold", "oracle_test_fbeta"]
+
+
+def assert_nothing_running(tmp_path):
+    assert [r.info.run_name for r in all_runs(tmp_path) if r.info.status == "RUNNING"] == []
+
+
+def test_default_job_end_to_end(run_cli, tmp_path):
+    result = run_cli(*FAST)
+    assert result.returncode == 0, describe(result)
+
+    parents = parent_runs(tmp_path)
+    assert len(parents) == 1
+    run = parents[0]
+    assert run.info.status == "FINISHED"
+    tags, params, metrics = run.data.tags, run.data.params, run.data.metrics
+    assert {k: tags[k] for k in ("dataset", "model", "strategy", "explainer")} == {
+        "dataset": "breast_cancer", "model": "mlp", "strategy": "scratch", "explainer": "permutation"}
+    assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?|unknown", tags["git_commit"])
+    assert re.fullmatch(r"[0-9a-f]{64}", tags["data_fingerprint"])
+    assert tags["backend"] == "tensorflow"
+    assert params["trainer.learning_rate"] == "0.001" and params["trainer.epochs"] == "2"
+
+    missing = [m for m in TEST_METRICS if m not in metrics]
+    assert not missing, f"metrics not logged: {missing}"
+    assert all(0 <= metrics[m] <= 1 for m in TEST_METRICS if m.startswith("test_") and m != "test_log_loss")
+    assert 0.1 <= metrics["threshold_f2"] <= 0.9
+    assert metrics["oracle_test_f2"] >= metrics["test_f2"]  # the test-optimal threshold is never worse on test
+    assert metrics["trainable_params"] == metrics["total_params"] > 0
+
+    # One child run per training stage, with per-epoch curves.
+    children = child_runs(tmp_path, run)
+    assert [c.data.tags.get("stage") for c in children] == ["train"]
+    assert children[0].info.status == "FINISHED"
+    client = mlflow_client(tmp_path)
+    epochs = int(children[0].data.metrics["epochs_trained"])
+    assert epochs == 2
+    for name in ("val_loss", "train_loss"):
+        history = client.get_metric_history(children[0].info.run_id, name)
+        assert sorted(m.step for m in history) == list(range(epochs)), name
+
+    artifacts = artifact_paths(client, run.info.run_id)
+    expected = {"config/resolved.yaml", "config/overrides.txt", "evaluation/confusion_matrix.png",
+                "evaluation/roc_pr_curves.png", "evaluation/classification_report.txt",
+                "evaluation/threshold_table.csv", "explanations/permutation/permutation.csv"}
+    assert expected <= artifacts, f"missing: {expected - artifacts}"
+    assert any(re.fullmatch(r"explanations/permutation/[^/]+\.png", a) for a in artifacts), artifacts
+
+    folder = client.download_artifacts(run.info.run_id, "", str(tmp_path / "downloaded"))
+    table = pd.read_csv(f"{folder}/evaluation/threshold_table.csv")
+    assert list(table.columns) == THRESHOLD_COLUMNS and list(table.beta) == [1, 2, 5]
+    assert table.loc[table.beta == 2, "threshold"].item() == metrics["threshold_f2"]
+    overrides = open(f"{folder}/config/overrides.txt").read().splitlines()
+    assert "trainer.epochs=2" in overrides
+    assert "epochs: 2" in open(f"{folder}/config/resolved.yaml").read()
+    importance = pd.read_csv(f"{folder}/explanations/permutation/permutation.csv")
+    assert len(importance) == 30 and {"feature", "importance_mean", "importance_std"} <= set(importance.columns)
+
+
+def test_default_job_on_jax(run_cli, tmp_path):
+    result = run_cli(*FAST, backend="jax")
+    assert result.returncode == 0, describe(result)
+    [run] = parent_runs(tmp_path)
+    assert run.info.status == "FINISHED"
+    assert run.data.tags["backend"] == "jax"
+    assert "test_roc_auc" in run.data.metrics
+    assert_nothing_running(tmp_path)
+
+
+def test_joblib_multirun(run_cli, tmp_path):
+    result = run_cli("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "trainer.seed=1,2", *FAST, "explainer=none")
+    assert result.returncode == 0, describe(result)
+    parents = parent_runs(tmp_path)
+    assert len(parents) == 2
+    assert {r.info.status for r in parents} == {"FINISHED"}
+    assert sorted(r.data.tags["hydra_job_num"] for r in parents) == ["0", "1"]
+    assert {r.data.tags["sweep_dir"] for r in parents} == {str(tmp_path / "multirun")}
+    assert sorted(r.data.params["trainer.seed"] for r in parents) == ["1", "2"]
+    assert_nothing_running(tmp_path)
+
+
+def test_optuna_search(run_cli, tmp_path):
+    result = run_cli("hparams_search=optuna", "hydra.sweeper.n_trials=2", *FAST, "explainer=none")
+    assert result.returncode == 0, describe(result)
+    parents = parent_runs(tmp_path)
+    assert len(parents) == 2
+    assert {r.info.status for r in parents} == {"FINISHED"}
+    for run in parents:
+        assert 1e-4 <= float(run.data.params["trainer.learning_rate"]) <= 1e-2
+        assert run.data.params["trainer.batch_size"] in ("16", "32", "64")
+        assert "val_roc_auc" in run.data.metrics  # the objective the sweeper optimises
+    assert (tmp_path / "multirun" / "optimization_results.yaml").is_file()
+    assert_nothing_running(tmp_path)
+
+
+def test_pima_study_shrunken(run_cli, tmp_path):
+    # CLI values replace the preset's sweep values: 3 arms x 1 seed. `++` because the
+    # mlp_scratch arm's strategy has no pretrain stage to override.
+    result = run_cli("experiment=pima_transfer", "trainer.seed=1", "++strategy.stages.pretrain.epochs=2", *FAST)
+    assert result.returncode == 0, describe(result)
+
+    parents = {r.data.tags["arm"]: r for r in parent_runs(tmp_path)}
+    assert sorted(parents) == ["autoencoder_finetune", "autoencoder_frozen", "mlp_scratch"]
+    for arm, run in parents.items():
+        assert run.info.status == "FINISHED", arm
+        assert run.data.tags["study"] == "pima_transfer" and run.data.tags["dataset"] == "pima"
+        assert run.data.params["trainer.seed"] == "1"
+
+    def stages(arm):
+        return sorted(c.data.tags["stage"] for c in child_runs(tmp_path, parents[arm]))
+
+    assert stages("mlp_scratch") == ["train"]
+    assert stages("autoencoder_frozen") == ["frozen", "pretrain"]
+    assert stages("autoencoder_finetune") == ["finetune", "frozen", "pretrain"]
+    for child in child_runs(tmp_path, parents["autoencoder_finetune"]):
+        assert child.info.status == "FINISHED"
+        assert child.data.params["stage.epochs"] == "2", child.data.tags["stage"]
+    finetune_lr = {c.data.tags["stage"]: c.data.params["stage.learning_rate"]
+                   for c in child_runs(tmp_path, parents["autoencoder_finetune"])}["finetune"]
+    assert float(finetune_lr) == 1e-4
+
+    client = mlflow_client(tmp_path)
+    for arm, run in parents.items():
+        artifacts = artifact_paths(client, run.info.run_id)
+        assert {"explanations/permutation/permutation.csv",
+                "explanations/integrated_gradients/integrated_gradients.csv"} <= artifacts, arm
+        assert run.data.metrics["ig_completeness_gap_max"] < 0.01, arm
+    assert_nothing_running(tmp_path)

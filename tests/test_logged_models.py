@@ -1,0 +1,55 @@
+"""12. Logged models: the pyfunc model takes raw CSV rows; a logged encoder transfers to a new run."""
+import sys
+
+import mlflow
+import numpy as np
+import pandas as pd
+
+from conftest import FAST, PIMA_CSV, child_runs, mlflow_client, parent_runs
+
+
+def only_parent(tmp_path, **tags):
+    [run] = [r for r in parent_runs(tmp_path) if all(r.data.tags.get(k) == v for k, v in tags.items())]
+    assert run.info.status == "FINISHED"
+    return run
+
+
+def logged_model_names(tmp_path, run) -> set[str]:
+    """Names of the models a run logged (MLflow 3 keeps them outside the run's artifact folder)."""
+    models = mlflow_client(tmp_path).search_logged_models(
+        [run.info.experiment_id], filter_string=f"source_run_id = '{run.info.run_id}'")
+    return {m.name for m in models}
+
+
+def test_logged_model_predicts_raw_rows(compose, run_job, tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "path", list(sys.path))  # pyfunc loading prepends the logged code dir
+    run_job(compose(*FAST, "dataset=pima", "explainer=none", "tracking.log_model=true"))
+    run = only_parent(tmp_path, dataset="pima")
+    run_id = run.info.run_id
+    assert logged_model_names(tmp_path, run) == {"model", "keras_model"}  # an MLP has no encoder
+
+    raw = pd.read_csv(PIMA_CSV).drop(columns="Outcome").head(10)
+    predictions = mlflow.pyfunc.load_model(f"runs:/{run_id}/model").predict(raw)
+    assert isinstance(predictions, pd.DataFrame)
+    assert list(predictions.columns) == ["probability_0", "probability_1", "prediction"]
+    assert len(predictions) == 10
+    assert np.allclose(predictions.probability_0 + predictions.probability_1, 1, atol=1e-6)
+    assert predictions.probability_1.between(0, 1).all()
+    expected = np.where(predictions.probability_1 > predictions.probability_0, "1", "0")
+    assert list(predictions.prediction.astype(str)) == list(expected)
+
+    network = mlflow.keras.load_model(f"runs:/{run_id}/keras_model")
+    assert network.input_shape[-1] == 8 and network.output_shape[-1] == 1
+
+
+def test_frozen_from_source_run_skips_pretraining(compose, run_job, tmp_path):
+    common = (*FAST, "dataset=pima", "model=autoencoder", "explainer=none")
+    run_job(compose(*common, "strategy=scratch", "tracking.log_model=true"))
+    source = only_parent(tmp_path, strategy="scratch")
+    assert logged_model_names(tmp_path, source) == {"model", "keras_model", "encoder"}
+
+    run_job(compose(*common, "strategy=frozen", f"strategy.source.run_id={source.info.run_id}"))
+    frozen = only_parent(tmp_path, strategy="frozen")
+    assert [c.data.tags["stage"] for c in child_runs(tmp_path, frozen)] == ["frozen"]
+    assert frozen.data.metrics["trainable_params"] < frozen.data.metrics["total_params"]
+    assert frozen.data.metrics["frozen_fraction"] > 0
