@@ -1,0 +1,1 @@
+"""Datasets: loaders (one module per source), splits, and train-only preprocessing."""

@@ -1,0 +1,64 @@
+"""Any CSV file as a Table, with checks that name the offending column and value."""
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from transferlab.data.table import Table
+from transferlab.errors import ConfigError
+
+KEY = "dataset.loader"
+
+
+def load_csv(path: str, target: str, features=None, categorical=(), zeros_as_missing=(), sep: str = ",", name: str = "csv") -> Table:
+    """Read a user CSV; `path` must exist."""
+    if not Path(path).expanduser().is_file():
+        raise ConfigError(f"{KEY}.path", path, "file does not exist")
+    try:
+        frame = pd.read_csv(Path(path).expanduser(), sep=sep)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
+        raise ConfigError(f"{KEY}.path", path, f"not a readable CSV ({str(err).splitlines()[0]})") from err
+    return table_from_frame(frame, target, features, categorical, zeros_as_missing, name, source=str(path))
+
+
+def _numeric_column(column: pd.Series, source: str) -> pd.Series:
+    """The column as numbers; numeric columns keep their dtype so raw rows match the model signature."""
+    if pd.api.types.is_numeric_dtype(column):
+        return column
+    converted = pd.to_numeric(column, errors="coerce")
+    bad = converted.isna() & column.notna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise ConfigError(
+            f"{KEY}.path", source,
+            f"column '{column.name}' has non-numeric value '{column.iloc[row]}' (data row {row + 1}); "
+            f"clean it or list the column in {KEY}.categorical",
+        )
+    return converted
+
+
+def table_from_frame(frame, target, features=None, categorical=(), zeros_as_missing=(), name="csv", source="<frame>") -> Table:
+    """Validate columns, encode the target as 0..K-1 and convert numeric columns."""
+    columns = list(frame.columns)
+    if target not in columns:
+        raise ConfigError(f"{KEY}.target", target, f"not a column of {source}; columns: {', '.join(map(str, columns))}")
+    features = list(features) if features else [c for c in columns if c != target]
+    for key, listed in (("features", features), ("categorical", categorical), ("zeros_as_missing", zeros_as_missing)):
+        missing = [c for c in listed if c not in columns or c == target]
+        if missing:
+            raise ConfigError(f"{KEY}.{key}", missing[0], f"not a feature column of {source}; columns: {', '.join(map(str, columns))}")
+    labels = frame[target]
+    if labels.isna().any():
+        raise ConfigError(f"{KEY}.target", target, f"{int(labels.isna().sum())} rows have no label in {source}")
+    values = labels.to_numpy()
+    classes, codes = np.unique(values if values.dtype.kind in "biuf" else values.astype(str), return_inverse=True)
+    if len(classes) < 2:
+        raise ConfigError(f"{KEY}.target", target, f"has a single class ({classes[0]}); need at least 2")
+    table_features = frame[features].copy()
+    for column in features:
+        if column in categorical:
+            values = table_features[column]
+            table_features[column] = values.astype(object).where(values.notna(), np.nan)
+        else:
+            table_features[column] = _numeric_column(table_features[column], source)
+    return Table(name, table_features, codes.astype("int64"), [str(c) for c in classes], list(categorical), list(zeros_as_missing))
