@@ -129,3 +129,11 @@ def record_section(name: str, title: str, body: str) -> None:
         text = text.rstrip() + "\n\n" + section + "\n"
     RESULTS_FILE.write_text(text if text.endswith("\n") else text + "\n")
     print(f"recorded in {RESULTS_FILE}")
+
+
+def print_report(result_table: str, summary: list[str]) -> None:
+    """Print a benchmark's result table and its summary lines."""
+    print()
+    print(result_table)
+    print()
+    print("\n".join(summary))

@@ -200,10 +200,7 @@ def main(argv=None) -> int:
     all_runs = "; ".join(f"ours {r['wall']:.1f}/{r['train_seconds']:.1f}/{r['epochs_trained']}" for r in ours) + "; " + \
         "; ".join(f"bare {r['wall']:.1f}/{r['train_seconds']:.1f}/{r['epochs_trained']}" for r in bare)
     summary.append(f"every run (wall s / fit s / epochs): {all_runs}")
-    print()
-    print(result_table)
-    print()
-    print("\n".join(summary))
+    common.print_report(result_table, summary)
 
     if args.record:
         body = "\n".join([

@@ -249,10 +249,7 @@ def main(argv=None) -> int:
     elif jax_note:
         summary.append(f"JAX: {jax_note}")
     summary.append(f"speed-up seed loop / ours (TensorFlow, best of {args.repeats}) = {speedup:.1f}x (target >= {TARGET_SPEEDUP:g}x): {'MET' if met else 'MISSED'}")
-    print()
-    print(result_table)
-    print()
-    print("\n".join(summary))
+    common.print_report(result_table, summary)
 
     if args.record:
         body = "\n".join([
