@@ -14,6 +14,7 @@ CONF_DIR = REPO_ROOT / "conf"
 EXPERIMENTS_DIR = REPO_ROOT / "experiments"
 DATA_DIR = REPO_ROOT.parent / "shared" / "data"  # CI clones the repo with shared/ beside it
 PIMA_CSV = DATA_DIR / "pima" / "diabetes.csv"
+HIGGS_SAMPLE = DATA_DIR / "higgs" / "HIGGS_subset_uci.csv.gz"
 
 # Before transferlab, Hydra configs or Keras are imported anywhere in this process.
 os.environ["TRANSFERLAB_DATA_DIR"] = str(DATA_DIR)
@@ -44,7 +45,7 @@ def store_uri(tmp: Path) -> str:
 
 def store_overrides(tmp: Path) -> list[str]:
     """Overrides that keep a job's MLflow store and Hydra outputs inside `tmp`."""
-    return [f"tracking.uri={store_uri(tmp)}", f"tracking.artifact_root={tmp}/mlruns",
+    return [f"tracking.uri={store_uri(tmp)}", f"tracking.artifact_root={tmp}/mlruns", f"paths.cache_dir={tmp}/cache",
             f"hydra.run.dir={tmp}/out", f"hydra.sweep.dir={tmp}/multirun"]
 
 
@@ -116,7 +117,8 @@ def run_cli(tmp_path):
 def compose(tmp_path):
     """compose(*overrides) -> DictConfig tracking to this test's tmp store."""
     def build(*overrides: str):
-        return compose_config(*overrides, f"tracking.uri={store_uri(tmp_path)}", f"tracking.artifact_root={tmp_path}/mlruns")
+        return compose_config(*overrides, f"tracking.uri={store_uri(tmp_path)}", f"tracking.artifact_root={tmp_path}/mlruns",
+                              f"paths.cache_dir={tmp_path}/cache")
 
     return build
 

@@ -92,3 +92,48 @@ def test_csv_loader_raises_config_error(tmp_path, case):
     with pytest.raises(ConfigError) as caught:
         load_csv(path, target)
     assert caught.value.key == key and value in str(caught.value)
+
+
+def higgs_rows(n: int = 50, columns: int = 29, bad_line: str | None = None) -> str:
+    """UCI-layout rows (label first); `bad_line` replaces line 10."""
+    lines = [",".join([str(i % 2)] + [f"{(i * j) % 7 / 3:.18e}" for j in range(1, columns)]) for i in range(n)]
+    if bad_line is not None:
+        lines[9] = bad_line
+    return "\n".join(lines) + "\n"
+
+
+GOOD_FEATURES = ",".join(["0.5"] * 28)
+HIGGS_FILE_CASES = {
+    # name: (file text, expected text in the message)
+    "thirty_columns": (higgs_rows(columns=30), "line 1 has 30 columns, expected 29"),
+    "non_numeric": (higgs_rows(bad_line="1," + GOOD_FEATURES.replace("0.5", "abc", 1)), "line 10, column 1: not a number ('abc')"),
+    "label_not_0_1": (higgs_rows(bad_line="2," + GOOD_FEATURES), "line 10, label column 0: value 2, expected 0 or 1"),
+}
+HIGGS_ON_SAMPLE = ("dataset=higgs", "dataset.loader.filename=HIGGS_subset_uci.csv.gz", "dataset.loader.url=null",
+                   "dataset.split.n_train=2000", "dataset.split.n_test=2000", "model=resnet_mlp", "explainer=none")
+
+
+@pytest.mark.parametrize("case", list(HIGGS_FILE_CASES))
+def test_bad_higgs_file_is_rejected_and_never_cached(run_cli, tmp_path, case):
+    text, expected = HIGGS_FILE_CASES[case]
+    path = write_csv(tmp_path / "HIGGS.csv", text)
+    result = run_cli(*FAST, "dataset=higgs", f"dataset.loader.path={path}", "dataset.split.n_train=20", "dataset.split.n_test=20",
+                     "model=resnet_mlp")
+    assert_rejected(result, tmp_path, "dataset.loader.path", path)
+    assert last_line(result.stderr) == f"error: dataset.loader.path={path}: {expected}"
+    assert list((tmp_path / "cache").rglob("*.npy")) == [], "nothing a later run could trust"
+
+
+@pytest.mark.parametrize(("overrides", "key", "value", "expected"), [
+    pytest.param(["dataset.split.n_train=12000", "dataset.split.n_test=5000"], "dataset.split.n_train", "12000",
+                 "n_train + n_test = 12000 + 5000 = 17000 exceeds the 15977 rows of HIGGS_subset_uci.csv.gz", id="split-too-big"),
+    pytest.param(["strategy=lora", "strategy.rank=0"], "strategy.rank", "0", "must be a positive integer", id="lora-rank-0"),
+    pytest.param(["strategy=lora", "strategy.rank=29"], "strategy.rank", "29",
+                 "must be an integer from 1 to 28, the smaller dimension of Dense layer dense_in: 28->128", id="lora-rank-29"),
+    pytest.param(["strategy=lora", "strategy.source.pretrain=false"], "strategy.source", "none",
+                 "strategy=lora needs a base model", id="lora-without-base"),
+])
+def test_bad_higgs_settings_are_rejected(run_cli, tmp_path, overrides, key, value, expected):
+    result = run_cli(*FAST, *HIGGS_ON_SAMPLE, *overrides)
+    assert_rejected(result, tmp_path, key, value)
+    assert last_line(result.stderr).startswith(f"error: {key}={value}: {expected}")

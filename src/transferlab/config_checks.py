@@ -58,6 +58,8 @@ def check_explainers(explainer: DictConfig) -> None:
         if not (scoring in SCORINGS or re.fullmatch(r"f\d+(\.\d+)?", str(scoring))):
             raise ConfigError("explainer.permutation.scoring", scoring, "allowed: f<beta> (e.g. f2), " + ", ".join(SCORINGS))
         _positive("explainer.permutation.n_repeats", permutation.n_repeats, int)
+        if permutation.get("max_samples") is not None:
+            _positive("explainer.permutation.max_samples", permutation.max_samples)
     ig = explainer.get("integrated_gradients")
     if ig is not None:
         _positive("explainer.integrated_gradients.steps", ig.steps, int)
@@ -68,14 +70,28 @@ def check_explainers(explainer: DictConfig) -> None:
         _positive("explainer.shap.max_rows", shap_cfg.max_rows, int)
 
 
+def check_split(split: DictConfig) -> None:
+    """Random splits give fractions; ordered splits (HIGGS) give row counts."""
+    for key in ("test_size", "val_size", "val_fraction"):
+        if key in split:
+            _fraction(f"dataset.split.{key}", split[key])
+    for key in ("n_train", "n_test"):
+        if key in split:
+            _positive(f"dataset.split.{key}", split[key], int)
+    extra = split.get("n_extra")
+    if extra is not None and (not isinstance(extra, int) or isinstance(extra, bool) or extra < 0):
+        raise ConfigError("dataset.split.n_extra", extra, "must be null (all rows between train and test) or an integer >= 0")
+
+
 def check_config(cfg: DictConfig) -> None:
     """Raise ConfigError naming the first bad key; silent when the config can run."""
     check_trainer(cfg.trainer)
     for stage in cfg.strategy.stages:
         check_trainer(stage_settings(cfg, stage), key=f"strategy.stages.{stage}")
-    split = cfg.dataset.split
-    _fraction("dataset.split.test_size", split.test_size)
-    _fraction("dataset.split.val_size", split.val_size)
+    check_split(cfg.dataset.split)
+    if "rank" in cfg.strategy:   # the upper bound needs the model: strategies.preflight
+        _positive("strategy.rank", cfg.strategy.rank, int)
+        _positive("strategy.alpha", cfg.strategy.alpha)
     for beta in cfg.evaluation.betas:
         _positive("evaluation.betas", beta)
     grid = cfg.evaluation.threshold_grid

@@ -5,17 +5,18 @@ composed the config; importing it imports Keras, so the backend must already be 
 """
 import keras
 import mlflow
-from hydra.utils import get_method, instantiate
+from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from transferlab.config_checks import check_config, check_task, stage_settings
-from transferlab.data.preprocessing import PreparedData, prepare
-from transferlab.data.splits import split_table
+from transferlab.data.loading import load_prepared
+from transferlab.data.prepared import PreparedData
 from transferlab.evaluation.report import evaluate, metric_names
 from transferlab.evaluation.thresholds import threshold_grid
 from transferlab.explainers.base import ExplainContext
+from transferlab.memory import memory_metrics, rss_mb
 from transferlab.runtime import configure_keras
-from transferlab.strategies.common import check_source
+from transferlab.strategies.preflight import preflight
 from transferlab.tracking.models import log_models
 from transferlab.tracking.params import flatten_config, git_commit, hydra_job_tags
 from transferlab.tracking.runs import log_figure, log_table, tracked_run
@@ -23,24 +24,33 @@ from transferlab.tracking.store import use_experiment
 from transferlab.training import parameter_counts
 
 
-def build(node: DictConfig):
+def build(node: DictConfig, exclude=("name",), **kwargs):
     """hydra.utils.instantiate for group configs that also carry a display `name`."""
-    return instantiate(OmegaConf.masked_copy(node, [k for k in node if k != "name"]))
+    return instantiate(OmegaConf.masked_copy(node, [k for k in node if k not in exclude]), **kwargs)
 
 
-def load_data(cfg: DictConfig) -> PreparedData:
-    table = instantiate(cfg.dataset.loader)
-    split = split_table(table, **cfg.dataset.split)
-    return prepare(table, split)
+def build_strategy(node: DictConfig):
+    """The strategy function with its options (source, rank, ...) bound; stages are trainer settings."""
+    return build(node, exclude=("name", "stages"), _partial_=True)
 
 
 def run_tags(cfg: DictConfig, data: PreparedData, device: str) -> dict[str, str]:
     return {
         "dataset": cfg.dataset.name, "model": cfg.model.name, "strategy": cfg.strategy.name,
         "explainer": "+".join(cfg.explainer) or "none", "study": str(cfg.study), "git_commit": git_commit(),
-        "data_fingerprint": data.table.fingerprint(), "backend": keras.backend.backend(), "device": device,
+        "data_fingerprint": data.fingerprint, "backend": keras.backend.backend(), "device": device,
         "keras_version": keras.__version__, **hydra_job_tags(),
     }
+
+
+def training_seconds(stage_metrics: dict[str, dict[str, float]]) -> dict[str, float]:
+    """train_seconds over all stages; for runs that pretrained a base here, also the time of
+    their own stages without that pretraining (adapt_train_seconds)."""
+    seconds = {stage: metrics["train_seconds"] for stage, metrics in stage_metrics.items()}
+    total = {"train_seconds": sum(seconds.values())}
+    if "pretrain" in seconds:
+        total |= {"base_train_seconds": seconds["pretrain"], "adapt_train_seconds": total["train_seconds"] - seconds["pretrain"]}
+    return total
 
 
 def log_config(cfg: DictConfig) -> None:
@@ -75,29 +85,31 @@ def explain(cfg: DictConfig, context: ExplainContext) -> None:
 
 def run_job(cfg: DictConfig) -> float:
     """Train, evaluate, explain and log one configuration; return cfg.objective.metric."""
+    memory_start_mb = rss_mb()
     check_config(cfg)
     trainer = cfg.trainer
-    device = configure_keras(trainer.seed, trainer.device, trainer.precision)
-    data = load_data(cfg)
-    check_task(cfg, data.table.n_classes, metric_names(data.table.n_classes, cfg.evaluation.betas))
+    data = load_prepared(cfg.dataset)
+    check_task(cfg, data.n_classes, metric_names(data.n_classes, cfg.evaluation.betas))
     spec = build(cfg.model)
     experiment_id = use_experiment(cfg.tracking.uri, cfg.tracking.experiment, cfg.tracking.artifact_root)
-    source = cfg.strategy.get("source")
-    check_source(spec, source, cfg.strategy.name)
-    strategy = get_method(cfg.strategy._target_)
+    preflight(cfg.strategy, spec, data)
+    # Seeded after preflight, which may build a throwaway model: every arm then draws the same
+    # initial weights for the same seed (the transfer arms' base equals the scratch arm's model).
+    device = configure_keras(trainer.seed, trainer.device, trainer.precision)
+    strategy = build_strategy(cfg.strategy)
     run_name = f"{cfg.dataset.name}-{cfg.model.name}-{cfg.strategy.name}"
     with tracked_run(run_name, run_tags(cfg, data, device), experiment_id=experiment_id) as run:
         log_config(cfg)
-        mlflow.log_metrics({"n_train": len(data.x_train), "n_val": len(data.x_val), "n_test": len(data.x_test)})
-        trained = strategy(spec, data, lambda stage: stage_settings(cfg, stage), source)
+        mlflow.log_metrics(data.sizes() | {"data_mb": data.nbytes() / 2**20})
+        trained = strategy(spec, data, lambda stage: stage_settings(cfg, stage))
         grid = threshold_grid(**cfg.evaluation.threshold_grid)
-        evaluation = evaluate(trained.classifier, data, cfg.evaluation.betas, grid)
-        train_seconds = sum(stage["train_seconds"] for stage in trained.stage_metrics.values())
-        evaluation.metrics |= parameter_counts(trained.classifier) | {"train_seconds": train_seconds}
+        evaluation = evaluate(trained.deployable, data, cfg.evaluation.betas, grid)
+        evaluation.metrics |= parameter_counts(trained.classifier) | training_seconds(trained.stage_metrics) | trained.metrics
         log_evaluation(evaluation)
-        explain(cfg, ExplainContext(trained.classifier, data, grid, trainer.seed))
+        explain(cfg, ExplainContext(trained.deployable, data, grid, trainer.seed))
         if cfg.tracking.log_model:
-            log_models(trained.classifier, trained.encoder, data)
+            log_models(trained.deployable, trained.encoder, data)
+        mlflow.log_metrics(memory_metrics(memory_start_mb))
     keras.backend.clear_session()
     objective = float(evaluation.metrics[cfg.objective.metric])
     print(f"run {run.info.run_id} ({run_name}) finished: {cfg.objective.metric}={objective:.4f} "

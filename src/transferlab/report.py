@@ -11,6 +11,7 @@ import os
 import sys
 from datetime import datetime, timezone
 
+import hydra
 import mlflow
 import pandas as pd
 from omegaconf import OmegaConf
@@ -42,11 +43,26 @@ def summarize(runs: pd.DataFrame, group_by: str, metrics: list[str]) -> pd.DataF
     return grouped.agg(["mean", "std", "min", "max", "count"])
 
 
+def number(value: float) -> str:
+    """Counts with thousands separators, seconds with one decimal, tiny values in scientific
+    notation, scores with four decimals (seed 001 reports 0.7597)."""
+    if pd.isna(value):
+        return "n/a"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    if 0 < abs(value) < 1e-3:
+        return f"{value:.1e}"
+    return f"{value:.4f}"
+
+
 def markdown_table(summary: pd.DataFrame, metrics: list[str], group_by: str) -> str:
     present = [m for m in metrics if m in summary.columns.get_level_values(0)]
     lines = [f"| {group_by} | n | " + " | ".join(present) + " |", "|---" * (len(present) + 2) + "|"]
     for group, row in summary.iterrows():
-        cells = [f"{row[(m, 'mean')]:.3f} ± {0 if pd.isna(row[(m, 'std')]) else row[(m, 'std')]:.3f}" for m in present]
+        cells = [number(row[(m, "mean")]) + ("" if pd.isna(row[(m, "std")]) or row[(m, "std")] == 0 else f" ± {number(row[(m, 'std')])}")
+                 for m in present]
         lines.append(f"| {group} | {int(row[(present[0], 'count')])} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -58,12 +74,22 @@ def reference_table(summary: pd.DataFrame, reference: dict) -> str:
         for metric, expected in values.items():
             if group in summary.index and (metric, "mean") in summary.columns:
                 ours = summary.loc[group, metric]
-                lines.append(f"| {group} | {metric} | {expected} | {ours['mean']:.3f} [{ours['min']:.3f}, {ours['max']:.3f}] |")
+                lines.append(f"| {group} | {metric} | {expected} | {number(ours['mean'])} [{number(ours['min'])}, {number(ours['max'])}] |")
     return "\n".join(lines)
 
 
+def report_spec(study: str) -> dict:
+    """The study's `report` block as Hydra composes it (presets may extend other presets)."""
+    from transferlab.cli import CONF_DIR, register_experiments
+
+    register_experiments()
+    with hydra.initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = hydra.compose(config_name="config", overrides=[f"experiment={study}"])
+    return OmegaConf.to_container(cfg.report)
+
+
 def write_report(study: str, tracking_uri: str, all_sweeps: bool = False) -> str:
-    spec = OmegaConf.to_container(OmegaConf.load(EXPERIMENTS_DIR / f"{study}.yaml").report)
+    spec = report_spec(study)
     runs = study_runs(study, tracking_uri, all_sweeps)
     summary = summarize(runs, spec["group_by"], spec["metrics"])
     commits = sorted(runs.get("tags.git_commit", pd.Series(["unknown"])).dropna().unique())

@@ -1,12 +1,11 @@
-"""Preprocessing fitted on training rows only, and the arrays models train on."""
-from dataclasses import dataclass
-
+"""Tabular preprocessing fitted on training rows only, and the arrays models train on."""
 import numpy as np
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
+from transferlab.data.prepared import PreparedData
 from transferlab.data.splits import Split
 from transferlab.data.table import Table
 
@@ -28,32 +27,7 @@ def build_preprocessor(table: Table) -> ColumnTransformer:
     return ColumnTransformer([p for p in parts if p[2]], verbose_feature_names_out=False)
 
 
-@dataclass
-class PreparedData:
-    """float32 model inputs for every split, plus what produced them."""
-
-    table: Table
-    split: Split
-    preprocessor: ColumnTransformer
-    x_train: np.ndarray
-    x_val: np.ndarray
-    x_test: np.ndarray
-
-    @property
-    def feature_names(self) -> list[str]:
-        return list(self.preprocessor.get_feature_names_out())
-
-    @property
-    def y_train(self):
-        return self.split.y_train
-
-    @property
-    def y_val(self):
-        return self.split.y_val
-
-    @property
-    def y_test(self):
-        return self.split.y_test
+RAW_EXAMPLE_ROWS = 5
 
 
 def prepare(table: Table, split: Split) -> PreparedData:
@@ -63,4 +37,9 @@ def prepare(table: Table, split: Split) -> PreparedData:
     def transform(frame):
         return preprocessor.transform(frame).astype("float32")
 
-    return PreparedData(table, split, preprocessor, transform(split.x_train), transform(split.x_val), transform(split.x_test))
+    return PreparedData(
+        transform(split.x_train), split.y_train, transform(split.x_val), split.y_val, transform(split.x_test), split.y_test,
+        class_names=table.class_names, feature_names=list(preprocessor.get_feature_names_out()),
+        raw_columns=list(table.features.columns), preprocessor=preprocessor,
+        raw_examples=split.x_test.head(RAW_EXAMPLE_ROWS), fingerprint=table.fingerprint(),
+    )

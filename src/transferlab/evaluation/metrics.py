@@ -20,7 +20,7 @@ def class_probabilities(model, x) -> np.ndarray:
 
 def classification_metrics(y_true, probabilities: np.ndarray, prefix: str) -> dict[str, float]:
     """Accuracy, precision/recall/F1 (positive class, or macro for K > 2), balanced accuracy,
-    ROC-AUC (one-vs-rest for K > 2), PR-AUC (average precision) and log loss."""
+    specificity and sensitivity (binary), ROC-AUC (one-vs-rest for K > 2), PR-AUC (average precision) and log loss."""
     n_classes = probabilities.shape[1]
     labels = np.arange(n_classes)
     predicted = probabilities.argmax(axis=1)
@@ -33,6 +33,9 @@ def classification_metrics(y_true, probabilities: np.ndarray, prefix: str) -> di
         "balanced_accuracy": skm.balanced_accuracy_score(y_true, predicted),
         "log_loss": skm.log_loss(y_true, probabilities, labels=labels),
     }
+    if n_classes == 2:  # per-class accuracy, as seed 001 reports it
+        values["specificity"] = skm.recall_score(y_true, predicted, pos_label=0, zero_division=0)
+        values["sensitivity"] = skm.recall_score(y_true, predicted, pos_label=1, zero_division=0)
     if len(np.unique(y_true)) == n_classes:  # AUCs need every class present
         if n_classes == 2:
             values["roc_auc"] = skm.roc_auc_score(y_true, probabilities[:, 1])

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import classification_report
 
-from transferlab.data.preprocessing import PreparedData
+from transferlab.data.prepared import PreparedData
 from transferlab.evaluation import plots
 from transferlab.evaluation.metrics import class_probabilities, classification_metrics
 from transferlab.evaluation.thresholds import threshold_table
@@ -29,7 +29,7 @@ def evaluate(model, data: PreparedData, betas, thresholds: np.ndarray) -> Evalua
     picked on validation (test_f2, threshold_f2) and at the test-optimal one (oracle_test_f2)."""
     p_val, p_test = class_probabilities(model, data.x_val), class_probabilities(model, data.x_test)
     metrics = classification_metrics(data.y_val, p_val, "val") | classification_metrics(data.y_test, p_test, "test")
-    names = data.table.class_names
+    names = data.class_names
     report = classification_report(data.y_test, p_test.argmax(axis=1), labels=np.arange(len(names)), target_names=names, zero_division=0)
     evaluation = Evaluation(metrics, texts={"classification_report.txt": report})
     chosen: dict[str, float] = {}
@@ -51,5 +51,6 @@ def metric_names(n_classes: int, betas) -> list[str]:
     base = ["accuracy", "precision", "recall", "f1", "balanced_accuracy", "log_loss", "roc_auc", "pr_auc"]
     names = [f"{split}_{m}" for split in ("val", "test") for m in base]
     if n_classes == 2:
+        names += [f"{split}_{m}" for split in ("val", "test") for m in ("specificity", "sensitivity")]
         names += [f"{kind}_{beta_name(b)}" for b in betas for kind in ("val", "test", "threshold", "oracle_test", "oracle_threshold")]
     return names

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from transferlab.data.preprocessing import PreparedData
+from transferlab.data.prepared import PreparedData
 from transferlab.evaluation.metrics import class_probabilities
 from transferlab.evaluation.thresholds import best_threshold
 

@@ -11,14 +11,21 @@ from transferlab.explainers.base import ExplainContext, Explanation
 
 
 class PermutationImportance:
-    """Drop in the score when one feature is shuffled, `n_repeats` times, on test rows.
+    """Drop in the score when one feature is shuffled, `n_repeats` times, on test rows (a random
+    `max_samples` of them per repeat when set: scikit-learn's own subsampling).
 
     scoring=f<beta> thresholds the positive-class probability at the F-beta-optimal threshold
     chosen on validation (seed 000 used F2, 10 repeats, but picked the threshold on test).
     """
 
-    def __init__(self, scoring: str = "f2", n_repeats: int = 10):
-        self.scoring, self.n_repeats = scoring, n_repeats
+    def __init__(self, scoring: str = "f2", n_repeats: int = 10, max_samples=None):
+        self.scoring, self.n_repeats, self.max_samples = scoring, n_repeats, max_samples
+
+    def samples_per_repeat(self, n_rows: int):
+        """scikit-learn's max_samples: a fraction, or a row count capped at the test size."""
+        if self.max_samples is None:
+            return 1.0
+        return min(self.max_samples, n_rows) if isinstance(self.max_samples, int) else self.max_samples
 
     def scorer(self, context: ExplainContext):
         fbeta = re.fullmatch(r"f(\d+(?:\.\d+)?)", self.scoring)
@@ -32,7 +39,8 @@ class PermutationImportance:
     def explain(self, context: ExplainContext) -> Explanation:
         data = context.data
         result = permutation_importance(context.model, data.x_test, data.y_test, scoring=self.scorer(context),
-                                        n_repeats=self.n_repeats, random_state=context.seed)
+                                        n_repeats=self.n_repeats, random_state=context.seed,
+                                        max_samples=self.samples_per_repeat(len(data.x_test)))
         table = pd.DataFrame({"feature": data.feature_names, "importance_mean": result.importances_mean, "importance_std": result.importances_std})
         table = table.sort_values("importance_mean", ascending=False, ignore_index=True)
         figure = importance_bars(table.feature, table.importance_mean, f"Permutation importance (scoring = {self.scoring})",

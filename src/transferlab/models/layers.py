@@ -25,3 +25,11 @@ def classification_loss(n_classes: int) -> str:
 def encoder_features(inputs, encoder):
     """Call a (possibly frozen) encoder in inference mode, so dropout/noise/BatchNorm stay fixed."""
     return encoder(inputs, training=False)
+
+
+def residual_block(x, units: int, activation: str, name: str):
+    """Dense(units, activation) -> Dense(units, linear) -> + input -> activation (seed 001's block)."""
+    out = keras.layers.Dense(units, activation=activation, name=f"{name}_dense_1")(x)
+    out = keras.layers.Dense(units, name=f"{name}_dense_2")(out)
+    out = keras.layers.Add(name=f"{name}_add")([out, x])
+    return keras.layers.Activation(activation, name=f"{name}_{activation}")(out)

@@ -1,12 +1,18 @@
-"""Pieces every strategy uses: the result type, stage data, and where a pretrained encoder comes from."""
-from dataclasses import dataclass
+"""Pieces every strategy uses: the result type, stage data, and where a base model comes from.
+
+A transfer strategy starts from a base: an earlier run's logged model (`strategy.source.run_id`
+or `.model_uri`), or one pretrained on the training split inside this run (`source.pretrain`).
+Its own stages then train on the adaptation pool (the dataset's extra rows, else the train split).
+"""
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import keras
 import mlflow
 from omegaconf import DictConfig
 
-from transferlab.data.preprocessing import PreparedData
+from transferlab.data.prepared import PreparedData
 from transferlab.errors import ConfigError
 from transferlab.models.layers import classification_loss
 from transferlab.training import StageData, fit_stage
@@ -16,31 +22,57 @@ SettingsFor = Callable[[str], DictConfig]  # stage name -> merged trainer settin
 
 @dataclass
 class TrainedModel:
-    classifier: keras.Model
-    encoder: keras.Model | None   # logged as the run's "encoder" so later runs can transfer it
+    classifier: keras.Model                 # as trained (its parameter counts are logged)
+    encoder: keras.Model | None             # logged as the run's "encoder" so later runs can transfer it
+    stage_metrics: dict[str, dict[str, float]]
+    exported: keras.Model | None = None     # what is evaluated and logged when it differs (merged LoRA)
+    metrics: dict[str, float] = field(default_factory=dict)  # strategy-specific run metrics
+
+    @property
+    def deployable(self) -> keras.Model:
+        return self.exported if self.exported is not None else self.classifier
+
+
+@dataclass
+class Base:
+    """A pretrained starting point: always an encoder; a whole classifier when pretraining used labels."""
+
+    encoder: keras.Model | None
+    classifier: keras.Model | None
     stage_metrics: dict[str, dict[str, float]]
 
 
-def labelled(data: PreparedData) -> StageData:
-    return StageData(data.x_train, data.y_train, data.x_val, data.y_val)
+def fit_classifier(classifier, stage: str, data: PreparedData, settings_for: SettingsFor, pool: str = "adapt") -> dict[str, float]:
+    """Train on the adaptation pool (pool="adapt") or the training split (pool="train")."""
+    x, y = data.adaptation_pool() if pool == "adapt" else (data.x_train, data.y_train)
+    stage_data = StageData(x, y, data.x_val, data.y_val)
+    return fit_stage(classifier, stage, stage_data, settings_for(stage), classification_loss(data.n_classes))
 
 
-def fit_classifier(classifier, stage: str, data: PreparedData, settings_for: SettingsFor) -> dict[str, float]:
-    return fit_stage(classifier, stage, labelled(data), settings_for(stage), classification_loss(data.table.n_classes))
-
-
-def encoder_uri(source: DictConfig) -> str | None:
-    """The MLflow model URI of a pretrained encoder named by strategy.source, or None."""
+def source_uri(source: DictConfig, artifact: str) -> str | None:
+    """The model URI named by strategy.source (`artifact` of source.run_id), or None."""
     if source.get("model_uri"):
         return source.model_uri
     if source.get("run_id"):
-        return f"runs:/{source.run_id}/encoder"
+        return f"runs:/{source.run_id}/{artifact}"
     return None
 
 
-def check_source(spec, source: DictConfig | None, strategy: str) -> None:
-    """Before any run starts: an encoder-based strategy needs a source run that exists, or a
-    model that can pretrain its own encoder (one-line errors otherwise)."""
+def load_source_model(uri: str, input_dim: int) -> keras.Model:
+    """A Keras model from an MLflow URI or a local .keras file, checked against the data width."""
+    try:
+        path = Path(uri).expanduser()
+        model = keras.saving.load_model(path) if path.suffix == ".keras" and path.is_file() else mlflow.keras.load_model(uri)
+    except Exception as err:  # MLflow and Keras raise several types for a missing run/model/artifact
+        raise ConfigError("strategy.source", uri, f"could not load a Keras model ({str(err).splitlines()[0][:200]})") from err
+    if model.input_shape[-1] != input_dim:
+        raise ConfigError("strategy.source", uri, f"model takes {model.input_shape[-1]} features, the dataset has {input_dim}")
+    return model
+
+
+def check_source(spec, source: DictConfig | None, strategy: str, needs_encoder: bool) -> None:
+    """Before any run starts: a transfer strategy needs an existing source run, or permission and
+    a way to pretrain its base here (one-line errors otherwise)."""
     if source is None:
         return
     if source.get("run_id"):
@@ -48,24 +80,41 @@ def check_source(spec, source: DictConfig | None, strategy: str) -> None:
             mlflow.get_run(source.run_id)
         except mlflow.exceptions.MlflowException as err:
             raise ConfigError("strategy.source.run_id", source.run_id, "no such MLflow run in the tracking store") from err
-    elif not source.get("model_uri") and not hasattr(spec, "build_pretrainer"):
+    elif source.get("model_uri"):
+        return
+    elif not source.get("pretrain", True):
+        raise ConfigError("strategy.source", "none", f"strategy={strategy} needs a base model: set strategy.source.run_id, "
+                          "strategy.source.model_uri, or strategy.source.pretrain=true to pretrain one on the training split")
+    elif needs_encoder and getattr(spec, "pretraining", None) is None:
         raise ConfigError("strategy", strategy, f"needs a pretrained encoder: model {type(spec).__name__} has none to pretrain; "
-                          "use model=autoencoder or set strategy.source.run_id / strategy.source.model_uri")
+                          "use model=autoencoder or model=resnet_mlp, or set strategy.source.run_id / strategy.source.model_uri")
 
 
-def pretrained_encoder(spec, data: PreparedData, source: DictConfig, settings_for: SettingsFor, strategy: str):
-    """Load the encoder named by `source`, or pretrain the model's own on the training split."""
-    uri = encoder_uri(source)
+def supervised_base(spec, data: PreparedData, settings_for: SettingsFor) -> Base:
+    """The whole classifier trained with labels on the training split (stage "pretrain")."""
+    encoder = spec.build_encoder(data.input_dim)
+    classifier = spec.build_classifier(data.input_dim, data.n_classes, encoder=encoder)
+    return Base(encoder, classifier, {"pretrain": fit_classifier(classifier, "pretrain", data, settings_for, pool="train")})
+
+
+def pretrained_encoder(spec, data: PreparedData, source: DictConfig, settings_for: SettingsFor, strategy: str) -> Base:
+    """The source run's encoder, or the model's own pretraining on the training split."""
+    uri = source_uri(source, "encoder")
     if uri is not None:
-        try:
-            encoder = mlflow.keras.load_model(uri)
-        except Exception as err:  # MLflow raises several types for a missing run/model/artifact
-            raise ConfigError("strategy.source", uri, f"could not load a Keras encoder ({str(err).splitlines()[0][:200]})") from err
-        if encoder.input_shape[-1] != data.x_train.shape[1]:
-            raise ConfigError("strategy.source", uri, f"encoder takes {encoder.input_shape[-1]} features, the dataset has {data.x_train.shape[1]}")
-        return encoder, {}
-    check_source(spec, source, strategy)
-    encoder = spec.build_encoder(data.x_train.shape[1])
-    pretrainer = spec.build_pretrainer(encoder)
+        return Base(load_source_model(uri, data.input_dim), None, {})
+    check_source(spec, source, strategy, needs_encoder=True)
+    if spec.pretraining == "supervised":
+        return supervised_base(spec, data, settings_for)
+    encoder = spec.build_encoder(data.input_dim)
     reconstruction = StageData(data.x_train, data.x_train, data.x_val, data.x_val)
-    return encoder, {"pretrain": fit_stage(pretrainer, "pretrain", reconstruction, settings_for("pretrain"), "mse", classify=False)}
+    stage = fit_stage(spec.build_pretrainer(encoder), "pretrain", reconstruction, settings_for("pretrain"), "mse", classify=False)
+    return Base(encoder, None, {"pretrain": stage})
+
+
+def pretrained_classifier(spec, data: PreparedData, source: DictConfig, settings_for: SettingsFor, strategy: str) -> Base:
+    """The source run's classifier (`keras_model`), or one trained with labels on the training split."""
+    uri = source_uri(source, "keras_model")
+    if uri is not None:
+        return Base(None, load_source_model(uri, data.input_dim), {})
+    check_source(spec, source, strategy, needs_encoder=False)
+    return supervised_base(spec, data, settings_for)

@@ -8,7 +8,7 @@ import mlflow
 from mlflow.models import infer_signature
 
 import transferlab
-from transferlab.data.preprocessing import PreparedData
+from transferlab.data.prepared import PreparedData
 from transferlab.evaluation.metrics import predict_array
 from transferlab.tracking.raw_row_model import RawRowClassifier, predict_raw_rows
 
@@ -39,8 +39,8 @@ def log_models(classifier, encoder, data: PreparedData) -> None:
         if network is not None:
             signature = infer_signature(x_example, predict_array(network, x_example))
             mlflow.keras.log_model(network, name=name, signature=signature, pip_requirements=requirements)
-    raw_example = data.split.x_test.head(EXAMPLE_ROWS)
-    columns, classes = list(data.table.features.columns), data.table.class_names
+    raw_example = data.raw_examples
+    columns, classes = data.raw_columns, data.class_names
     output = predict_raw_rows(data.preprocessor, classifier, columns, classes, raw_example)
     with tempfile.TemporaryDirectory() as tmp:
         network, preprocessor = Path(tmp, "network.keras"), Path(tmp, "preprocessor.joblib")

@@ -1,0 +1,26 @@
+"""Resident memory of this process, which every run logs so data-size regressions show up in MLflow."""
+import os
+import resource
+import sys
+
+
+def rss_mb() -> float:
+    """Current resident set size (Linux /proc; the peak so far elsewhere)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return peak_rss_mb()
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of the process so far (ru_maxrss: KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
+
+
+def memory_metrics(start_mb: float) -> dict[str, float]:
+    """RSS when the job started (after imports), the process peak since, and their difference.
+    In a multirun the peak can come from an earlier job of the same process."""
+    peak = peak_rss_mb()
+    return {"memory_start_mb": start_mb, "memory_peak_mb": peak, "memory_peak_growth_mb": max(peak - start_mb, 0.0)}

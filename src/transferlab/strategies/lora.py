@@ -1,0 +1,92 @@
+"""Low-rank adapters (Hu et al., 2021) on every Dense layer of a frozen base, with Keras' native
+LoRA (`Dense.enable_lora`), then merged into plain Dense kernels for export.
+
+Seed 001 adds `alfa * A @ B` to each kernel; Keras adds `(lora_alpha / rank) * A @ B`. So the
+seed's alfa = 0.1 at r = 4 is `lora_alpha = alfa * rank = 0.4` (strategy.alpha).
+"""
+import keras
+import numpy as np
+
+from transferlab.errors import ConfigError
+from transferlab.evaluation.metrics import predict_array
+from transferlab.strategies.common import TrainedModel, fit_classifier, pretrained_classifier
+
+
+def all_layers(model: keras.Model):
+    """Every layer, depth first, including those inside nested models (e.g. the encoder)."""
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from all_layers(layer)
+
+
+def dense_layers(model: keras.Model) -> list[keras.layers.Dense]:
+    return [layer for layer in all_layers(model) if isinstance(layer, keras.layers.Dense)]
+
+
+def max_rank(model: keras.Model) -> tuple[int, str]:
+    """The largest useful rank: the smallest min(d_in, d_out) over the hidden Dense layers.
+
+    The output layer is left out of the bound: it has one unit per class (one for a binary task),
+    so any rank above that only adds r * (d_in + d_out) parameters; seed 001 adapts it at r = 4.
+    """
+    output = model.layers[-1]
+    hidden = [layer for layer in dense_layers(model) if layer is not output] or dense_layers(model)
+    smallest = min(hidden, key=lambda layer: min(layer.kernel.shape))
+    return min(smallest.kernel.shape), f"{smallest.name}: {smallest.kernel.shape[0]}->{smallest.kernel.shape[1]}"
+
+
+def check_rank(rank, model: keras.Model) -> None:
+    limit, layer = max_rank(model)
+    if not isinstance(rank, int) or isinstance(rank, bool) or not 1 <= rank <= limit:
+        raise ConfigError("strategy.rank", rank, f"must be an integer from 1 to {limit}, the smaller dimension of Dense layer {layer}")
+
+
+def add_adapters(model: keras.Model, rank: int, alpha: float) -> keras.Model:
+    """Freeze every base weight (kernels, biases, other layers) and add rank-`rank` adapters to
+    every Dense layer: only the A and B matrices stay trainable."""
+    model.trainable = True
+    for layer in all_layers(model):
+        if isinstance(layer, keras.layers.Dense):
+            layer.enable_lora(rank, lora_alpha=alpha)   # also freezes the kernel
+            if layer.bias is not None:
+                layer.bias.trainable = False
+        elif not isinstance(layer, keras.Model):
+            layer.trainable = False
+    return model
+
+
+def merged_copy(model: keras.Model) -> keras.Model:
+    """The same network with plain Dense layers whose kernels are W + (alpha / r) A B.
+
+    Keras folds the adapters when a LoRA layer saves its variables (`save_own_variables`), so the
+    merge is that save loaded into a clone built without the LoRA settings.
+    """
+    def without_lora(layer):
+        config = {k: v for k, v in layer.get_config().items() if k not in ("lora_rank", "lora_alpha")}
+        return layer.__class__.from_config(config)
+
+    merged = keras.models.clone_model(model, clone_function=without_lora, recursive=True)
+    for adapted, plain in zip(all_layers(model), all_layers(merged), strict=True):
+        if not isinstance(adapted, keras.Model):
+            store = {}
+            adapted.save_own_variables(store)
+            plain.load_own_variables(store)
+    return merged
+
+
+def max_abs_prediction_diff(first: keras.Model, second: keras.Model, x: np.ndarray) -> float:
+    return float(np.max(np.abs(predict_array(first, x) - predict_array(second, x))))
+
+
+def train_lora(spec, data, settings_for, source, rank: int, alpha: float) -> TrainedModel:
+    """Base classifier (source run or pretrained here) -> adapters trained on the adaptation pool
+    (stage "lora") -> merged copy, with the merge checked on every test row."""
+    base = pretrained_classifier(spec, data, source, settings_for, "lora")
+    check_rank(rank, base.classifier)
+    adapted = add_adapters(base.classifier, rank, alpha)
+    stages = base.stage_metrics | {"lora": fit_classifier(adapted, "lora", data, settings_for)}
+    merged = merged_copy(adapted)
+    metrics = {"lora_merge_max_abs_diff": max_abs_prediction_diff(adapted, merged, data.x_test),
+               "merged_total_params": merged.count_params()}
+    return TrainedModel(adapted, None, stages, exported=merged, metrics=metrics)
