@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 SHARED_DATA := $(abspath ../shared/data)
 export TRANSFERLAB_DATA_DIR ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),$(CURDIR)/data)
 
-.PHONY: install run test test-all study-pima report-pima ui bench clean
+.PHONY: install run test test-all study-pima report-pima study-higgs report-higgs ui bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,12 +32,21 @@ study-pima: install       ## seed 000 reproduction (15 jobs), then its results t
 report-pima: install
 	$(PY) -m transferlab.report pima_transfer
 
+study-higgs: install      ## seed 001 on the shared HIGGS sample (20 jobs), then its results table
+	$(PY) run.py experiment=higgs_lora trainer.backend=jax $(ARGS)
+	$(PY) -m transferlab.report higgs_lora
+
+report-higgs: install
+	$(PY) -m transferlab.report higgs_lora
+
 ui: install               ## MLflow UI on http://127.0.0.1:5000
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --default-artifact-root $(CURDIR)/mlruns
 
 bench: install            ## performance claims (see benchmarks/README.md)
 	$(PY) benchmarks/integrated_gradients.py
 	$(PY) benchmarks/framework_overhead.py
+	$(PY) benchmarks/higgs_ingest.py
+	$(PY) benchmarks/higgs_train.py
 
 clean:
 	rm -rf outputs multirun

@@ -186,3 +186,18 @@ def test_same_seed_same_base_in_every_arm(compose, run_job, tmp_path):
                   for name, run in runs.items()}
     assert base_stage["scratch"].data.metrics["best_val_loss"] == base_stage["lora"].data.metrics["best_val_loss"]
     assert [r for r in all_runs(tmp_path) if r.info.status != "FINISHED"] == []
+
+
+def test_shrunken_study_and_its_report(run_cli, tmp_path):
+    """experiment=higgs_lora end to end (4 arms, one seed, 2 epochs), then the report's tables."""
+    from transferlab.report import baseline_table, markdown_table, report_spec, study_runs, summarize
+
+    result = run_cli("experiment=higgs_lora", "trainer.seed=42", "trainer.epochs=2", "tracking.log_model=false", "explainer=none")
+    assert result.returncode == 0, describe(result)
+    runs = study_runs("higgs_lora", f"sqlite:///{tmp_path}/mlflow.db")
+    assert sorted(runs["tags.arm"]) == ["resnet_mlp_finetune", "resnet_mlp_frozen", "resnet_mlp_lora", "resnet_mlp_scratch"]
+    spec = report_spec("higgs_lora")
+    table = markdown_table(summarize(runs, spec["group_by"], spec["metrics"]), spec["metrics"], spec["group_by"])
+    assert "| resnet_mlp_lora | 1 |" in table and "5,748" in table and "83,829" in table
+    paired = baseline_table(runs, spec["group_by"], spec["baseline_metrics"], spec["baseline"])
+    assert paired.count("| resnet_mlp_lora | test_") == len(spec["baseline_metrics"]) and "resnet_mlp_scratch |" not in paired.split("\n", 2)[2]

@@ -43,16 +43,20 @@ def summarize(runs: pd.DataFrame, group_by: str, metrics: list[str]) -> pd.DataF
     return grouped.agg(["mean", "std", "min", "max", "count"])
 
 
-def number(value: float) -> str:
+def number(value: float, like: float | None = None) -> str:
     """Counts with thousands separators, seconds with one decimal, tiny values in scientific
-    notation, scores with four decimals (seed 001 reports 0.7597)."""
+    notation, scores with four decimals (seed 001 reports 0.7597). `like` formats a spread the
+    way its mean is formatted."""
     if pd.isna(value):
         return "n/a"
-    if abs(value) >= 1000:
+    scale = abs(value if like is None else like)
+    if value == 0:
+        return "0"
+    if scale >= 1000 or (scale >= 10 and float(value).is_integer()):
         return f"{value:,.0f}"
-    if abs(value) >= 10:
+    if scale >= 10:
         return f"{value:.1f}"
-    if 0 < abs(value) < 1e-3:
+    if scale < 1e-3:
         return f"{value:.1e}"
     return f"{value:.4f}"
 
@@ -61,8 +65,8 @@ def markdown_table(summary: pd.DataFrame, metrics: list[str], group_by: str) -> 
     present = [m for m in metrics if m in summary.columns.get_level_values(0)]
     lines = [f"| {group_by} | n | " + " | ".join(present) + " |", "|---" * (len(present) + 2) + "|"]
     for group, row in summary.iterrows():
-        cells = [number(row[(m, "mean")]) + ("" if pd.isna(row[(m, "std")]) or row[(m, "std")] == 0 else f" ± {number(row[(m, 'std')])}")
-                 for m in present]
+        cells = [number(row[(m, "mean")]) + ("" if pd.isna(row[(m, "std")]) or row[(m, "std")] == 0
+                                            else f" ± {number(row[(m, 'std')], like=row[(m, 'mean')])}") for m in present]
         lines.append(f"| {group} | {int(row[(present[0], 'count')])} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -88,6 +92,24 @@ def report_spec(study: str) -> dict:
     return OmegaConf.to_container(cfg.report)
 
 
+def baseline_table(runs: pd.DataFrame, group_by: str, metrics: list[str], baseline: str) -> str:
+    """Each group's difference from the baseline group, paired by training seed (same seed, same
+    data, so the same base model in transfer studies): mean ± std and how many seeds improved."""
+    seed = "params.trainer.seed"
+    columns = [m for m in metrics if f"metrics.{m}" in runs]
+    frame = runs.set_index([f"tags.{group_by}", seed])[[f"metrics.{m}" for m in columns]]
+    reference = frame.xs(baseline, level=0)
+    lines = [f"| {group_by} | metric | mean difference vs {baseline} | seeds higher |", "|---|---|---|---|"]
+    for group in sorted(set(frame.index.get_level_values(0)) - {baseline}):
+        differences = (frame.xs(group, level=0) - reference).dropna(how="all")
+        for metric in columns:
+            values = differences[f"metrics.{metric}"].dropna()
+            if len(values):
+                spread = f" ± {number(values.std(), like=values.mean())}" if len(values) > 1 else ""
+                lines.append(f"| {group} | {metric} | {values.mean():+.4f}{spread} | {int((values > 0).sum())} of {len(values)} |")
+    return "\n".join(lines)
+
+
 def write_report(study: str, tracking_uri: str, all_sweeps: bool = False) -> str:
     spec = report_spec(study)
     runs = study_runs(study, tracking_uri, all_sweeps)
@@ -99,6 +121,8 @@ def write_report(study: str, tracking_uri: str, all_sweeps: bool = False) -> str
         f"finished runs in `{tracking_uri}` (commits: {', '.join(commits)}). Mean ± std over runs per {spec['group_by']}.",
         spec.get("notes", "").strip(),
         markdown_table(summary, spec["metrics"], spec["group_by"]),
+        *([f"## Against {spec['baseline']}, paired by seed\n\n" + baseline_table(runs, spec["group_by"], spec["baseline_metrics"], spec["baseline"])]
+          if spec.get("baseline") else []),
         "## Against the original study\n\n" + spec.get("reference_notes", "").strip() + "\n\n" + reference_table(summary, spec.get("reference", {})),
     ])
     (EXPERIMENTS_DIR / f"{study}_results.md").write_text(text + "\n")

@@ -12,6 +12,11 @@ runs to log. A cache is trusted only when its JSON carries the current key and t
 and size agree with it. Both files are written under temporary names and renamed (.npy first,
 JSON last), so a crash never leaves a pair that a later call trusts; a lock file serialises
 processes that want the same source, and the one that waited uses the other's cache.
+
+Written here rather than with joblib.Memory (which also memory-maps cached arrays and renames
+atomically) because that caches a function's return value: the whole parsed array would sit in
+memory before being written (1.2 GB for HIGGS), where streaming batches into the .npy keeps parse
+memory near one batch.
 """
 import hashlib
 import json
