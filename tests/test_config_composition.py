@@ -31,7 +31,7 @@ def test_group_option_composes(group, option):
     elif group == "explainer":
         assert list(cfg.explainer) == ([] if option == "none" else [option])
     elif group == "arm":
-        model, strategy = option.split("_", 1)
+        model, strategy = option.rsplit("_", 1)
         assert (cfg.model.name, cfg.strategy.name) == (model, strategy)
     elif group == "hparams_search":
         hydra_cfg = compose_config(f"{group}={option}", return_hydra_config=True).hydra

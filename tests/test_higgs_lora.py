@@ -192,7 +192,8 @@ def test_shrunken_study_and_its_report(run_cli, tmp_path):
     """experiment=higgs_lora end to end (4 arms, one seed, 2 epochs), then the report's tables."""
     from transferlab.report import baseline_table, markdown_table, report_spec, study_runs, summarize
 
-    result = run_cli("experiment=higgs_lora", "trainer.seed=42", "trainer.epochs=2", "tracking.log_model=false", "explainer=none")
+    result = run_cli("experiment=higgs_lora", "trainer.seed=42", "trainer.epochs=2", "tracking.log_model=false",
+                     "explainer.permutation.n_repeats=1", "explainer.permutation.max_samples=500")
     assert result.returncode == 0, describe(result)
     runs = study_runs("higgs_lora", f"sqlite:///{tmp_path}/mlflow.db")
     assert sorted(runs["tags.arm"]) == ["resnet_mlp_finetune", "resnet_mlp_frozen", "resnet_mlp_lora", "resnet_mlp_scratch"]

@@ -5,7 +5,7 @@ composed the config; importing it imports Keras, so the backend must already be 
 """
 import keras
 import mlflow
-from hydra.utils import instantiate
+from hydra.utils import get_method, instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from transferlab.config_checks import check_config, check_task, stage_settings
@@ -15,7 +15,7 @@ from transferlab.evaluation.report import evaluate, metric_names
 from transferlab.evaluation.thresholds import threshold_grid
 from transferlab.explainers.base import ExplainContext
 from transferlab.memory import memory_metrics, rss_mb
-from transferlab.runtime import configure_keras
+from transferlab.runtime import configure_keras, seed_everything
 from transferlab.strategies.preflight import preflight
 from transferlab.tracking.models import log_models
 from transferlab.tracking.params import flatten_config, git_commit, hydra_job_tags
@@ -85,9 +85,11 @@ def explain(cfg: DictConfig, context: ExplainContext) -> None:
 
 def run_job(cfg: DictConfig) -> float:
     """Train, evaluate, explain and log one configuration; return cfg.objective.metric."""
-    memory_start_mb = rss_mb()
     check_config(cfg)
     trainer = cfg.trainer
+    device = configure_keras(trainer.device, trainer.precision)
+    get_method(cfg.dataset.loader._target_)   # import the loader's libraries (e.g. pyarrow) first, so
+    memory_start_mb = rss_mb()                # growth above this baseline is what the data costs
     data = load_prepared(cfg.dataset)
     check_task(cfg, data.n_classes, metric_names(data.n_classes, cfg.evaluation.betas))
     spec = build(cfg.model)
@@ -95,7 +97,7 @@ def run_job(cfg: DictConfig) -> float:
     preflight(cfg.strategy, spec, data)
     # Seeded after preflight, which may build a throwaway model: every arm then draws the same
     # initial weights for the same seed (the transfer arms' base equals the scratch arm's model).
-    device = configure_keras(trainer.seed, trainer.device, trainer.precision)
+    seed_everything(trainer.seed)
     strategy = build_strategy(cfg.strategy)
     run_name = f"{cfg.dataset.name}-{cfg.model.name}-{cfg.strategy.name}"
     with tracked_run(run_name, run_tags(cfg, data, device), experiment_id=experiment_id) as run:

@@ -28,13 +28,19 @@ def select_backend(backend: str, device: str) -> None:
         os.environ["JAX_PLATFORMS"] = "cpu"
 
 
-def configure_keras(seed: int, device: str, precision: str) -> str:
-    """Seed every generator, set the dtype policy, and return the device Keras will use."""
+def configure_keras(device: str, precision: str) -> str:
+    """Set the dtype policy, start the backend and return the device Keras will use."""
     import keras
 
-    keras.utils.set_random_seed(seed)
     keras.config.set_dtype_policy(precision)
     gpus = [d for d in keras.distribution.list_devices() if d.split(":")[0].lower() in ("gpu", "cuda")]
     if device == "gpu" and not gpus:
         raise ConfigError("trainer.device", device, "no GPU is visible to Keras; use auto or cpu")
     return gpus[0] if gpus else "cpu"
+
+
+def seed_everything(seed: int) -> None:
+    """Python, NumPy and backend generators and Keras' global SeedGenerator."""
+    import keras
+
+    keras.utils.set_random_seed(seed)

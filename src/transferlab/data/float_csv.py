@@ -85,7 +85,10 @@ def parse_float_csv(source: Path, n_columns: int, write: Callable[[np.ndarray], 
         # The digest must cover the whole file even if the decoder stopped before its end.
         while hashing.read(1 << 20):
             pass
-        return ParsedCsv(n_rows, hashing.digest.hexdigest())
+    # pyarrow's allocator keeps freed blocks for reuse; hand them back so the run's resident
+    # memory holds the training arrays, not parser leftovers.
+    pa.default_memory_pool().release_unused()
+    return ParsedCsv(n_rows, hashing.digest.hexdigest())
 
 
 def _checked_batches(stream, source: Path, key: str, n_columns: int, label_column: int | None,

@@ -71,7 +71,9 @@ def merged_copy(model: keras.Model) -> keras.Model:
         if not isinstance(adapted, keras.Model):
             store = {}
             adapted.save_own_variables(store)
-            plain.load_own_variables(store)
+            # NumPy copies: on JAX the store holds the adapted model's own buffers, which a
+            # compiled call on either model may donate (delete) afterwards.
+            plain.load_own_variables({key: keras.ops.convert_to_numpy(value) for key, value in store.items()})
     return merged
 
 
