@@ -36,6 +36,8 @@ def check_trainer(trainer: DictConfig, key: str = "trainer") -> None:
     _positive(f"{key}.epochs", trainer.epochs, int)
     _positive(f"{key}.batch_size", trainer.batch_size, int)
     _positive(f"{key}.learning_rate", trainer.learning_rate)
+    if trainer.steps_per_execution != "auto":
+        _positive(f"{key}.steps_per_execution", trainer.steps_per_execution, int)
     patience = trainer.early_stopping.patience
     if not isinstance(patience, int) or patience < 0:
         raise ConfigError(f"{key}.early_stopping.patience", patience, "must be an integer >= 0")

@@ -11,6 +11,11 @@ from sklearn.utils.class_weight import compute_class_weight
 from transferlab.tracking.epoch_logger import EpochMetricsLogger
 from transferlab.tracking.runs import tracked_run
 
+# trainer.steps_per_execution=auto: this many batches per compiled call for stages that train on
+# at least AUTO_MIN_ROWS rows; smaller stages keep Keras' default of 1.
+AUTO_STEPS_PER_EXECUTION = 32
+AUTO_MIN_ROWS = 100_000
+
 
 @dataclass
 class StageData:
@@ -34,12 +39,22 @@ def parameter_counts(model: keras.Model) -> dict[str, float]:
     return {"trainable_params": trainable, "total_params": total, "frozen_fraction": 1 - trainable / total if total else 0.0}
 
 
+def steps_per_execution(setting, rows: int) -> int:
+    """trainer.steps_per_execution: an integer as given; "auto" = AUTO_STEPS_PER_EXECUTION for large
+    training sets (fewer host round trips and batch callbacks per epoch), else 1 as before."""
+    if setting != "auto":
+        return int(setting)
+    return AUTO_STEPS_PER_EXECUTION if rows >= AUTO_MIN_ROWS else 1
+
+
 def fit_stage(model: keras.Model, stage: str, data: StageData, settings: DictConfig, loss: str, classify: bool = True) -> dict[str, float]:
     """Compile and fit `model` with the stage's settings inside a child run; return its summary metrics."""
     with tracked_run(stage, tags={"stage": stage}, nested=True):
-        mlflow.log_params({f"stage.{k}": v for k, v in settings.items() if k in ("epochs", "batch_size", "optimizer", "learning_rate", "class_weight")})
+        steps = steps_per_execution(settings.steps_per_execution, len(data.x))
+        mlflow.log_params({f"stage.{k}": v for k, v in settings.items() if k in ("epochs", "batch_size", "optimizer", "learning_rate", "class_weight")}
+                          | {"stage.steps_per_execution": steps})
         optimizer = keras.optimizers.get({"class_name": settings.optimizer, "config": {"learning_rate": settings.learning_rate}})
-        model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"] if classify else [])
+        model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"] if classify else [], steps_per_execution=steps)
         callbacks = [EpochMetricsLogger()]
         stopping = settings.early_stopping
         if stopping.enabled:
