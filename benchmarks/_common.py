@@ -2,6 +2,7 @@
 
 Nothing here imports Keras, so each script can still choose its backend first.
 """
+import argparse
 import datetime as _dt
 import os
 import platform
@@ -34,6 +35,23 @@ absolute seconds between sections or dates.
 
 def default_data_dir() -> Path:
     return Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR)
+
+
+def argument_parser(doc: str, pima: bool = False) -> argparse.ArgumentParser:
+    """A parser whose help is the script's docstring (first paragraph, then the rest); with
+    pima=True it has the --data-dir option pima_csv() reads."""
+    summary, _, details = doc.partition("\n\n")
+    parser = argparse.ArgumentParser(description=summary, epilog=details, formatter_class=argparse.RawDescriptionHelpFormatter)
+    if pima:
+        parser.add_argument("--data-dir", type=Path, default=None,
+                            help=f"folder holding pima/diabetes.csv (default: ${DATA_DIR_ENV} or {DEFAULT_DATA_DIR})")
+    return parser
+
+
+def command_line(script: str, argv=None) -> str:
+    """The invocation to write into RESULTS.md, e.g. `.venv/bin/python benchmarks/x.py --record`."""
+    args = list(argv if argv is not None else sys.argv[1:])
+    return "`" + " ".join([".venv/bin/python", f"benchmarks/{Path(script).name}", *args]) + "`"
 
 
 def pima_csv(data_dir: Path) -> Path:

@@ -19,7 +19,6 @@ F-scores, which framework_overhead.py reads.
 
     .venv/bin/python benchmarks/bare_pima_mlp.py [--epochs 200] [--backend tensorflow|jax]
 """
-import argparse
 import json
 import os
 import sys
@@ -34,10 +33,7 @@ ZERO_AS_MISSING = ["Glucose", "BloodPressure", "SkinThickness", "Insulin", "BMI"
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help=f"folder holding pima/diabetes.csv (default: ${common.DATA_DIR_ENV} or {common.DEFAULT_DATA_DIR})")
+    parser = common.argument_parser(__doc__, pima=True)
     parser.add_argument("--epochs", type=int, default=200, help="maximum epochs (default 200)")
     parser.add_argument("--backend", choices=["tensorflow", "jax"], default="tensorflow", help="Keras backend (default tensorflow)")
     parser.add_argument("--no-early-stopping", action="store_true", help="train all --epochs epochs")

@@ -28,7 +28,6 @@ trains exactly `--epochs` epochs on both sides.
 
     .venv/bin/python benchmarks/framework_overhead.py [--epochs 200] [--backend tensorflow] [--repeats 3] [--record]
 """
-import argparse
 import json
 import os
 import shutil
@@ -48,10 +47,7 @@ RUN_PY = common.PROJECT_ROOT / "run.py"
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help=f"folder holding pima/diabetes.csv (default: ${common.DATA_DIR_ENV} or {common.DEFAULT_DATA_DIR})")
+    parser = common.argument_parser(__doc__, pima=True)
     parser.add_argument("--epochs", type=int, default=200, help="maximum epochs for both (default 200)")
     parser.add_argument("--backend", choices=["tensorflow", "jax"], default="tensorflow", help="Keras backend for both (default tensorflow)")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each, alternating order (default 3)")
@@ -204,7 +200,7 @@ def main(argv=None) -> int:
 
     if args.record:
         body = "\n".join([
-            f"Command: `.venv/bin/python benchmarks/framework_overhead.py {' '.join(argv if argv is not None else sys.argv[1:])}`",
+            "Command: " + common.command_line(__file__, argv),
             "",
             f"`run.py dataset=pima model=mlp strategy=scratch explainer=none` (temporary MLflow store, "
             f"{'a fresh store per run' if args.fresh_store else 'store created once, untimed'}) vs `benchmarks/bare_pima_mlp.py`, "

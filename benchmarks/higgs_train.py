@@ -59,8 +59,7 @@ PATHS = {  # path -> (Keras backend, description)
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = common.argument_parser(__doc__)
     parser.add_argument("--rows", type=int, default=400_000, help="training rows (default 400000)")
     parser.add_argument("--val-fraction", type=float, default=0.05, help="extra validation rows for ours, as a fraction of --rows (default 0.05)")
     parser.add_argument("--batch-size", type=int, default=4096, help="batch size for both (default 4096, the study's)")
@@ -342,7 +341,7 @@ def record(args, argv, result_table: str, summary: list[str], runs: dict[str, li
     backends = " + ".join(dict.fromkeys(PATHS[path][0] for path in runs))
     machine = [line.replace("no GPU used", "devices: " + ", ".join(devices)) for line in common.machine_lines(backends + " (one subprocess per run)")]
     body = "\n".join([
-        f"Command: `.venv/bin/python benchmarks/higgs_train.py {' '.join(argv if argv is not None else sys.argv[1:])}`",
+        "Command: " + common.command_line(__file__, argv),
         "",
         f"Seed 001's `tf.data` + `@tf.function` GradientTape loop vs `transferlab.training.fit_stage` with the HIGGS study's trainer "
         f"settings (`experiment=higgs_lora_full model=resnet_mlp strategy=scratch`, early stopping off), same network "

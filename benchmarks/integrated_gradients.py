@@ -41,10 +41,7 @@ SECTION = "integrated_gradients"
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help=f"folder holding pima/diabetes.csv (default: ${common.DATA_DIR_ENV} or {common.DEFAULT_DATA_DIR})")
+    parser = common.argument_parser(__doc__, pima=True)
     parser.add_argument("--tile", type=int, default=1, help="repeat the 154 test rows this many times (default 1)")
     parser.add_argument("--steps", type=int, default=64, help="IG path steps, seed 000's m_steps (default 64)")
     parser.add_argument("--repeats", type=int, default=5, help="timed calls per path after one warm-up; best is reported (default 5)")
@@ -253,7 +250,7 @@ def main(argv=None) -> int:
 
     if args.record:
         body = "\n".join([
-            f"Command: `.venv/bin/python benchmarks/integrated_gradients.py {' '.join(argv if argv is not None else sys.argv[1:])}`",
+            "Command: " + common.command_line(__file__, argv),
             "",
             f"Seed 000's per-row `tf.GradientTape` IG loop vs `transferlab.explainers.integrated_gradients.integrated_gradients`, "
             f"same model (`DenoisingAutoencoder().build_classifier(8, 2)`, trained {args.train_epochs} epochs) and rows "

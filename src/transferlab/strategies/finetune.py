@@ -15,7 +15,6 @@ def train_finetune(spec, data, settings_for, source) -> TrainedModel:
         base.encoder.trainable = False
         classifier = spec.build_classifier(data.input_dim, data.n_classes, encoder=base.encoder)
         stages["frozen"] = fit_classifier(classifier, "frozen", data, settings_for)
-    classifier.trainable = True
-    base.encoder.trainable = True   # a nested model keeps its own flag: unfreeze it explicitly
+    base.encoder.trainable = True   # the encoder itself: setting the outer model's flag is a no-op while it is True
     stages["finetune"] = fit_classifier(classifier, "finetune", data, settings_for)
     return TrainedModel(classifier, base.encoder, stages)

@@ -46,12 +46,14 @@ def add_adapters(model: keras.Model, rank: int, alpha: float) -> keras.Model:
     """Freeze every base weight (kernels, biases, other layers) and add rank-`rank` adapters to
     every Dense layer: only the A and B matrices stay trainable."""
     model.trainable = True
-    for layer in all_layers(model):
-        if isinstance(layer, keras.layers.Dense):
+    for layer in all_layers(model):   # parents before children
+        if isinstance(layer, keras.Model):
+            layer.trainable = True    # a nested model (a frozen encoder) keeps its own flag
+        elif isinstance(layer, keras.layers.Dense):
             layer.enable_lora(rank, lora_alpha=alpha)   # also freezes the kernel
             if layer.bias is not None:
                 layer.bias.trainable = False
-        elif not isinstance(layer, keras.Model):
+        else:
             layer.trainable = False
     return model
 
