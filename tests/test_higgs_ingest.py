@@ -227,8 +227,19 @@ def test_bad_value_far_into_the_file_is_located(tmp_path):
 def test_truncated_gzip(tmp_path):
     source = small_gz(tmp_path)
     source.write_bytes(source.read_bytes()[:-100])
-    with pytest.raises(ConfigError, match=r"cannot read the file \(Truncated compressed stream\)"):
+    with pytest.raises(ConfigError, match=r"cannot read the file \(Compressed file ended before the end-of-stream marker was reached\)"):
         load(source, tmp_path / "cache")
+    assert not list((tmp_path / "cache").glob("*.npy"))
+
+
+def test_corrupt_gzip(tmp_path):
+    source = small_gz(tmp_path)
+    data = bytearray(source.read_bytes())
+    data[len(data) // 2:len(data) // 2 + 64] = bytes(64)   # zeroed bytes mid-stream
+    source.write_bytes(bytes(data))
+    with pytest.raises(ConfigError, match=r"HIGGS.csv.gz: cannot read the file \(.+\)"):
+        load(source, tmp_path / "cache")
+    assert not list((tmp_path / "cache").glob("*.npy"))
 
 
 def test_missing_source_and_bad_label_column(tmp_path):

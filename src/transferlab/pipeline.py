@@ -88,12 +88,14 @@ def run_job(cfg: DictConfig) -> float:
     check_config(cfg)
     trainer = cfg.trainer
     device = configure_keras(trainer.device, trainer.precision)
-    get_method(cfg.dataset.loader._target_)   # import the loader's libraries (e.g. pyarrow) first, so
-    memory_start_mb = rss_mb()                # growth above this baseline is what the data costs
+    # The tracking store and the loader's libraries (e.g. pyarrow) are set up first, so that
+    # memory growth above this baseline is what the data and the training cost.
+    experiment_id = use_experiment(cfg.tracking.uri, cfg.tracking.experiment, cfg.tracking.artifact_root)
+    get_method(cfg.dataset.loader._target_)
+    memory_start_mb = rss_mb()
     data = load_prepared(cfg.dataset)
     check_task(cfg, data.n_classes, metric_names(data.n_classes, cfg.evaluation.betas))
     spec = build(cfg.model)
-    experiment_id = use_experiment(cfg.tracking.uri, cfg.tracking.experiment, cfg.tracking.artifact_root)
     preflight(cfg.strategy, spec, data)
     # Seeded after preflight, which may build a throwaway model: every arm then draws the same
     # initial weights for the same seed (the transfer arms' base equals the scratch arm's model).

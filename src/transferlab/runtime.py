@@ -32,11 +32,29 @@ def configure_keras(device: str, precision: str) -> str:
     """Set the dtype policy, start the backend and return the device Keras will use."""
     import keras
 
+    if keras.backend.backend() != "tensorflow":
+        keep_tensorflow_unloaded()
     keras.config.set_dtype_policy(precision)
     gpus = [d for d in keras.distribution.list_devices() if d.split(":")[0].lower() in ("gpu", "cuda")]
     if device == "gpu" and not gpus:
         raise ConfigError("trainer.device", device, "no GPU is visible to Keras; use auto or cpu")
     return gpus[0] if gpus else "cpu"
+
+
+def keep_tensorflow_unloaded() -> None:
+    """Stop Keras importing TensorFlow merely to ask whether it is installed (non-TF backends).
+
+    Keras' lazy `tensorflow` handle imports TensorFlow on its first `.available` check, which
+    set_random_seed and every get_config/serialize call (clone_model, saving) make on JAX too:
+    about 400 MB of resident memory and seconds, for checks that only matter when TF objects are
+    around. Marked unavailable, those checks are skipped; code that really uses TensorFlow
+    (tf.data) still imports it on first use. No public Keras switch exists, hence the private handle.
+    """
+    from keras.src.utils import module_utils
+
+    handle = module_utils.tensorflow
+    if "tensorflow" not in sys.modules and getattr(handle, "_available", True) is None:
+        handle._available = False
 
 
 def seed_everything(seed: int) -> None:
