@@ -101,7 +101,7 @@ def build_model(seed: int):
     from transferlab.models.resnet_mlp import ResidualMLP
 
     keras.utils.set_random_seed(seed)
-    return ResidualMLP().build_classifier(N_FEATURES, 2)
+    return ResidualMLP().build_classifier((N_FEATURES,), 2)
 
 
 def seed001_loop(model, x, y, batch_size: int, epochs: int) -> list[float]:

@@ -109,7 +109,7 @@ def build_model(data, train_epochs: int, seed: int):
     from transferlab.models.autoencoder import DenoisingAutoencoder
 
     keras.utils.set_random_seed(seed)
-    model = DenoisingAutoencoder().build_classifier(data.x_train.shape[1], 2)
+    model = DenoisingAutoencoder().build_classifier(data.x_train.shape[1:], 2)
     if train_epochs > 0:
         model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
         model.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val), epochs=train_epochs, batch_size=32, verbose=0)
@@ -135,7 +135,7 @@ def jax_worker(folder: Path, steps: int, repeats: int) -> None:
 
     assert keras.backend.backend() == "jax", keras.backend.backend()
     x = np.load(folder / "x.npy")
-    model = DenoisingAutoencoder().build_classifier(x.shape[1], 2)
+    model = DenoisingAutoencoder().build_classifier(x.shape[1:], 2)
     model.load_weights(folder / "model.weights.h5")
     target, baseline = np.zeros(len(x), dtype=int), np.zeros(x.shape[1], dtype="float32")
     run = lambda: integrated_gradients(model, x, baseline, target, steps=steps)

@@ -18,10 +18,22 @@ def keras_module():
     return keras
 
 
+def test_a_source_model_must_take_the_datas_example_shape(keras_module, tmp_path):
+    from transferlab.errors import ConfigError
+    from transferlab.models.resnet_mlp import ResidualMLP
+    from transferlab.strategies.common import load_source_model
+
+    path = tmp_path / "eight_features.keras"
+    ResidualMLP(width=8, head_units=4).build_classifier((8,), 2).save(path)
+    assert load_source_model(str(path), (8,)).input_shape == (None, 8)
+    with pytest.raises(ConfigError, match=r"model takes inputs of shape \(8,\), the dataset's are \(28,\)"):
+        load_source_model(str(path), (28,))
+
+
 def test_resnet_mlp_has_seed_001s_size_and_saves_without_custom_objects(keras_module, tmp_path):
     from transferlab.models.resnet_mlp import ResidualMLP
 
-    model = ResidualMLP().build_classifier(28, 2)
+    model = ResidualMLP().build_classifier((28,), 2)
     assert model.count_params() == 78_081
     x = np.random.default_rng(0).normal(size=(64, 28)).astype("float32")
     model.save(tmp_path / "base.keras")
@@ -38,7 +50,7 @@ def trained_adapted(keras_module, rank=4, alpha=0.4):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(4096, 28)).astype("float32")
     keras_module.utils.set_random_seed(0)
-    model = ResidualMLP().build_classifier(28, 2)
+    model = ResidualMLP().build_classifier((28,), 2)
     model.compile("adam", "binary_crossentropy")
     model.fit(x, (x[:, 0] > 0).astype("float32"), epochs=1, batch_size=256, verbose=0)
     base_predictions = model.predict(x, verbose=0)
@@ -74,7 +86,7 @@ def test_lora_rank_bounds(keras_module, rank, ok):
     from transferlab.models.resnet_mlp import ResidualMLP
     from transferlab.strategies.lora import check_rank
 
-    model = ResidualMLP().build_classifier(28, 2)
+    model = ResidualMLP().build_classifier((28,), 2)
     if ok:
         check_rank(rank, model)
         return

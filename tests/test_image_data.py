@@ -76,7 +76,7 @@ def test_mnist_full_split_keeps_official_test_and_takes_stratified_validation_fr
     train_counts = np.bincount(mnist_file["y_train"], minlength=10)
     np.testing.assert_array_equal(np.bincount(data.y_train, minlength=10) + np.bincount(data.y_val, minlength=10), train_counts)
     assert np.abs(np.bincount(data.y_val, minlength=10) - train_counts * 0.1).max() <= 1
-    assert data.class_names == [str(d) for d in range(10)] and data.n_classes == 10 and data.input_dim == 28
+    assert data.class_names == [str(d) for d in range(10)] and data.n_classes == 10 and data.input_shape == (28, 28, 1)
     assert data.feature_names == ["image"] and data.raw_columns == ["image"] and data.preprocessor is None and data.raw_examples.empty
     assert data.x_extra is None
 
@@ -225,7 +225,7 @@ def test_image_folder_reads_class_subfolders_in_order(image_folder):
     for y, per_class in ((data.y_train, 3), (data.y_val, 1), (data.y_test, 2)):
         np.testing.assert_array_equal(np.bincount(y, minlength=3), np.full(3, per_class))
     np.testing.assert_array_equal(row_signatures(np.concatenate([data.x_train, data.x_val, data.x_test])), row_signatures(images))
-    assert data.class_names == list(CLASSES) and data.input_dim == 10
+    assert data.class_names == list(CLASSES) and data.input_shape == (10, 12, 3)
 
 
 def test_image_folder_grayscale_and_resize(image_folder):

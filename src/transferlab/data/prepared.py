@@ -34,8 +34,9 @@ class PreparedData:
         return len(self.class_names)
 
     @property
-    def input_dim(self) -> int:
-        return self.x_train.shape[1]
+    def input_shape(self) -> tuple[int, ...]:
+        """One example's shape: (features,) for tables, (height, width, channels) for images."""
+        return tuple(self.x_train.shape[1:])
 
     def adaptation_pool(self) -> tuple[np.ndarray, np.ndarray]:
         """Rows transfer stages (frozen head, fine-tune, LoRA) train on: the extra pool when the

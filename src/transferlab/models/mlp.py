@@ -8,12 +8,12 @@ class MLP:
     def __init__(self, hidden_units=(32, 16), dropout: float = 0.2, activation: str = "relu"):
         self.hidden_units, self.dropout, self.activation = list(hidden_units), dropout, activation
 
-    def build_encoder(self, input_dim: int):
+    def build_encoder(self, input_shape: tuple):
         return None
 
-    def build_classifier(self, input_dim: int, n_classes: int, encoder=None) -> keras.Model:
+    def build_classifier(self, input_shape: tuple, n_classes: int, encoder=None) -> keras.Model:
         """The MLP on raw features, or on top of a given (pretrained) encoder."""
-        inputs = keras.Input((input_dim,), name="features")
+        inputs = keras.Input(tuple(input_shape), name="features")
         x = encoder_features(inputs, encoder) if encoder is not None else inputs
         x = dense_stack(x, self.hidden_units, self.activation, self.dropout)
         return keras.Model(inputs, classification_output(x, n_classes), name="mlp")

@@ -17,16 +17,16 @@ class ResidualMLP:
     def __init__(self, width: int = 128, blocks: int = 2, head_units: int = 64, activation: str = "relu"):
         self.width, self.blocks, self.head_units, self.activation = width, blocks, head_units, activation
 
-    def build_encoder(self, input_dim: int) -> keras.Model:
-        inputs = keras.Input((input_dim,), name="features")
+    def build_encoder(self, input_shape: tuple) -> keras.Model:
+        inputs = keras.Input(tuple(input_shape), name="features")
         x = keras.layers.Dense(self.width, activation=self.activation, name="dense_in")(inputs)
         for i in range(self.blocks):
             x = residual_block(x, self.width, self.activation, name=f"res_block_{i + 1}")
         x = keras.layers.Dense(self.head_units, activation=self.activation, name="dense_head")(x)
         return keras.Model(inputs, x, name="encoder")
 
-    def build_classifier(self, input_dim: int, n_classes: int, encoder=None) -> keras.Model:
+    def build_classifier(self, input_shape: tuple, n_classes: int, encoder=None) -> keras.Model:
         """The encoder (fresh unless given) and a new output layer."""
-        encoder = encoder if encoder is not None else self.build_encoder(input_dim)
-        inputs = keras.Input((input_dim,), name="features")
+        encoder = encoder if encoder is not None else self.build_encoder(input_shape)
+        inputs = keras.Input(tuple(input_shape), name="features")
         return keras.Model(inputs, classification_output(encoder_features(inputs, encoder), n_classes), name="resnet_mlp")

@@ -58,15 +58,16 @@ def source_uri(source: DictConfig, artifact: str) -> str | None:
     return None
 
 
-def load_source_model(uri: str, input_dim: int) -> keras.Model:
-    """A Keras model from an MLflow URI or a local .keras file, checked against the data width."""
+def load_source_model(uri: str, input_shape: tuple) -> keras.Model:
+    """A Keras model from an MLflow URI or a local .keras file, checked against the data's example shape."""
     try:
         path = Path(uri).expanduser()
         model = keras.saving.load_model(path) if path.suffix == ".keras" and path.is_file() else mlflow.keras.load_model(uri)
     except Exception as err:  # MLflow and Keras raise several types for a missing run/model/artifact
         raise ConfigError("strategy.source", uri, f"could not load a Keras model ({str(err).splitlines()[0][:200]})") from err
-    if model.input_shape[-1] != input_dim:
-        raise ConfigError("strategy.source", uri, f"model takes {model.input_shape[-1]} features, the dataset has {input_dim}")
+    if tuple(model.input_shape[1:]) != tuple(input_shape):
+        raise ConfigError("strategy.source", uri, f"model takes inputs of shape {tuple(model.input_shape[1:])}, "
+                          f"the dataset's are {tuple(input_shape)}")
     return model
 
 
@@ -92,8 +93,8 @@ def check_source(spec, source: DictConfig | None, strategy: str, needs_encoder: 
 
 def supervised_base(spec, data: PreparedData, settings_for: SettingsFor) -> Base:
     """The whole classifier trained with labels on the training split (stage "pretrain")."""
-    encoder = spec.build_encoder(data.input_dim)
-    classifier = spec.build_classifier(data.input_dim, data.n_classes, encoder=encoder)
+    encoder = spec.build_encoder(data.input_shape)
+    classifier = spec.build_classifier(data.input_shape, data.n_classes, encoder=encoder)
     return Base(encoder, classifier, {"pretrain": fit_classifier(classifier, "pretrain", data, settings_for, pool="train")})
 
 
@@ -101,11 +102,11 @@ def pretrained_encoder(spec, data: PreparedData, source: DictConfig, settings_fo
     """The source run's encoder, or the model's own pretraining on the training split."""
     uri = source_uri(source, "encoder")
     if uri is not None:
-        return Base(load_source_model(uri, data.input_dim), None, {})
+        return Base(load_source_model(uri, data.input_shape), None, {})
     check_source(spec, source, strategy, needs_encoder=True)
     if spec.pretraining == "supervised":
         return supervised_base(spec, data, settings_for)
-    encoder = spec.build_encoder(data.input_dim)
+    encoder = spec.build_encoder(data.input_shape)
     reconstruction = StageData(data.x_train, data.x_train, data.x_val, data.x_val)
     stage = fit_stage(spec.build_pretrainer(encoder), "pretrain", reconstruction, settings_for("pretrain"), "mse", classify=False)
     return Base(encoder, None, {"pretrain": stage})
@@ -115,6 +116,6 @@ def pretrained_classifier(spec, data: PreparedData, source: DictConfig, settings
     """The source run's classifier (`keras_model`), or one trained with labels on the training split."""
     uri = source_uri(source, "keras_model")
     if uri is not None:
-        return Base(None, load_source_model(uri, data.input_dim), {})
+        return Base(None, load_source_model(uri, data.input_shape), {})
     check_source(spec, source, strategy, needs_encoder=False)
     return supervised_base(spec, data, settings_for)

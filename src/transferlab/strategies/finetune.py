@@ -13,7 +13,7 @@ def train_finetune(spec, data, settings_for, source) -> TrainedModel:
     classifier = base.classifier
     if classifier is None:
         base.encoder.trainable = False
-        classifier = spec.build_classifier(data.input_dim, data.n_classes, encoder=base.encoder)
+        classifier = spec.build_classifier(data.input_shape, data.n_classes, encoder=base.encoder)
         stages["frozen"] = fit_classifier(classifier, "frozen", data, settings_for)
     base.encoder.trainable = True   # the encoder itself: setting the outer model's flag is a no-op while it is True
     stages["finetune"] = fit_classifier(classifier, "finetune", data, settings_for)

@@ -5,6 +5,6 @@ from transferlab.strategies.common import TrainedModel, fit_classifier, pretrain
 def train_frozen(spec, data, settings_for, source) -> TrainedModel:
     base = pretrained_encoder(spec, data, source, settings_for, "frozen")
     base.encoder.trainable = False
-    classifier = spec.build_classifier(data.input_dim, data.n_classes, encoder=base.encoder)
+    classifier = spec.build_classifier(data.input_shape, data.n_classes, encoder=base.encoder)
     stages = base.stage_metrics | {"frozen": fit_classifier(classifier, "frozen", data, settings_for)}
     return TrainedModel(classifier, base.encoder, stages)

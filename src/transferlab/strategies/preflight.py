@@ -14,5 +14,5 @@ def preflight(strategy: DictConfig, spec, data: PreparedData) -> None:
         return
     check_source(spec, source, strategy.name, needs_encoder=False)
     uri = source_uri(source, "keras_model")
-    base = load_source_model(uri, data.input_dim) if uri else spec.build_classifier(data.input_dim, data.n_classes)
+    base = load_source_model(uri, data.input_shape) if uri else spec.build_classifier(data.input_shape, data.n_classes)
     check_rank(strategy.rank, base)

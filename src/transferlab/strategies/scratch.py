@@ -3,6 +3,6 @@ from transferlab.strategies.common import TrainedModel, fit_classifier
 
 
 def train_from_scratch(spec, data, settings_for, source=None) -> TrainedModel:
-    encoder = spec.build_encoder(data.input_dim)
-    classifier = spec.build_classifier(data.input_dim, data.n_classes, encoder=encoder)
+    encoder = spec.build_encoder(data.input_shape)
+    classifier = spec.build_classifier(data.input_shape, data.n_classes, encoder=encoder)
     return TrainedModel(classifier, encoder, {"train": fit_classifier(classifier, "train", data, settings_for, pool="train")})
