@@ -21,9 +21,10 @@ def _one_of(key: str, value, allowed) -> None:
         raise ConfigError(key, value, "allowed: " + ", ".join(str(a) for a in allowed))
 
 
-def _fraction(key: str, value) -> None:
-    if not isinstance(value, (int, float)) or not 0 < value < 1:
-        raise ConfigError(key, value, "must be a fraction in (0, 1)")
+def check_fraction(key: str, value, reason: str = "") -> None:
+    """ConfigError unless value is a number strictly between 0 and 1 (`reason` is appended)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+        raise ConfigError(key, value, f"must be a fraction in (0, 1){reason}")
 
 
 def check_trainer(trainer: DictConfig, key: str = "trainer") -> None:
@@ -76,7 +77,7 @@ def check_split(split: DictConfig) -> None:
     """Random splits give fractions; ordered splits (HIGGS) give row counts."""
     for key in ("test_size", "val_size", "val_fraction"):
         if key in split:
-            _fraction(f"dataset.split.{key}", split[key])
+            check_fraction(f"dataset.split.{key}", split[key])
     for key in ("n_train", "n_test"):
         if key in split:
             _positive(f"dataset.split.{key}", split[key], int)

@@ -11,3 +11,9 @@ class ConfigError(ValueError):
     def __init__(self, key: str, value, allowed: str):
         self.key, self.value, self.allowed = key, value, allowed
         super().__init__(f"{key}={value}: {allowed}")
+
+
+def first_line(err: Exception) -> str:
+    """An exception's first line of text (its type name when it has none), for one-line errors."""
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__

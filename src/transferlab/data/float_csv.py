@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from isal import igzip
 
-from transferlab.errors import ConfigError
+from transferlab.errors import ConfigError, first_line
 
 # Measured on a 1M-row UCI-formatted HIGGS gz (2 cores): 256 KiB-1 MiB blocks are equally fast,
 # 4 MiB ~10% and 16-64 MiB ~60-100% slower. pyarrow reads ~40 blocks ahead, so memory grows with
@@ -118,7 +118,7 @@ def _checked_batches(stream, source: Path, key: str, n_columns: int, label_colum
     except pa.ArrowInvalid as err:
         raise _arrow_error(err, source, key, rows_done, n_columns) from err
     except (OSError, EOFError) as err:  # inflate errors: corrupt data (OSError), cut-off file (EOFError)
-        raise ConfigError(key, source, f"cannot read the file ({_first_line(err)})") from err
+        raise ConfigError(key, source, f"cannot read the file ({first_line(err)})") from err
 
 
 def _to_rows(batch: pa.RecordBatch) -> np.ndarray:
@@ -162,7 +162,7 @@ def _arrow_error(err: pa.ArrowInvalid, source: Path, key: str, rows_done: int, n
         found = _find_line(source, rows_done, lambda cells: len(cells) > column and _cell_text(cells[column]) == text)
         where = f"line {found[0]}" if found else f"at or after line {rows_done + 1}"
         return ConfigError(key, source, f"{where}, column {column}: not a number ({_shorten(text)!r})")
-    return ConfigError(key, source, f"not a readable CSV ({_first_line(err)})")
+    return ConfigError(key, source, f"not a readable CSV ({first_line(err)})")
 
 
 def _located_count_error(source: Path, key: str, first_row: int, n_columns: int) -> ConfigError:
@@ -210,6 +210,3 @@ def _cell_text(cell: bytes) -> str:
 def _shorten(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
-
-def _first_line(err: Exception) -> str:
-    return str(err).splitlines()[0] if str(err) else type(err).__name__

@@ -1,11 +1,12 @@
 """Labelled images held as numpy arrays, and their seeded stratified train / validation / test splits."""
 from dataclasses import dataclass
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from transferlab.config_checks import check_fraction
 from transferlab.data.prepared import PreparedData
 from transferlab.errors import ConfigError
 
@@ -37,9 +38,9 @@ class ImageArrays:
         """Test split (official, or a stratified `test_fraction` of everything), then an optional
         stratified `subset` of the training images (the test set shrunk to match), then a stratified
         `val_fraction` of the training images for validation."""
-        check_fraction("val_fraction", val_fraction)
+        check_fraction(f"{KEY}.val_fraction", val_fraction)
         if self.x_test is None:
-            check_fraction("test_fraction", test_fraction, f": {self.source} has no official test split")
+            check_fraction(f"{KEY}.test_fraction", test_fraction, f": {self.source} has no official test split")
             train_idx, test_idx = stratified_split(self.y, test_fraction, seed, "test_fraction")
             x_test, y_test = self.x, self.y
         else:
@@ -71,11 +72,6 @@ class ImageArrays:
                     test_idx[stratified_take(y_test[test_idx], n_test, seed)])
         except ValueError as err:  # some class has a single image
             raise ConfigError(f"{KEY}.subset", subset, f"cannot take a stratified subset: {one_line(err)}") from err
-
-
-def check_fraction(name: str, value, reason: str = "") -> None:
-    if isinstance(value, bool) or not isinstance(value, Real) or not 0 < value < 1:
-        raise ConfigError(f"{KEY}.{name}", value, f"must be a fraction in (0, 1){reason}")
 
 
 def stratified_split(labels: np.ndarray, fraction: float, seed: int, name: str) -> tuple[np.ndarray, np.ndarray]:

@@ -4,7 +4,7 @@ import re
 
 import keras
 
-from transferlab.errors import ConfigError
+from transferlab.errors import ConfigError, first_line
 from transferlab.models.image_preprocessing import (
     augment, augmentation_layers, grayscale_to_rgb, preprocessing_layer, resize)
 from transferlab.models.layers import classification_output, encoder_features
@@ -77,8 +77,7 @@ class KerasBackbone:
         size = self.image_size
         inputs = keras.Input(tuple(input_shape), name="image")
         x = grayscale_to_rgb(inputs) if channels == 1 else inputs
-        if size is not None and (height, width) != (size, size):
-            x = resize(x, size)
+        x = resize(x, size)
         preprocess = preprocessing_layer(self.architecture)
         x = preprocess(x) if preprocess is not None else x
         backbone = self._application((size or height, size or width, 3))
@@ -130,6 +129,5 @@ class KerasBackbone:
             try:
                 model.load_weights(os.path.expanduser(self.weights))
             except (ValueError, OSError) as error:
-                first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-                raise ConfigError("model.weights", self.weights, f"does not fit {self._describe()}: {first_line}") from error
+                raise ConfigError("model.weights", self.weights, f"does not fit {self._describe()}: {first_line(error)}") from error
         return model

@@ -39,8 +39,7 @@ class CNN:
         """Raw image -> the last convolution's feature map."""
         self.check(input_shape)
         inputs = keras.Input(tuple(input_shape), name="image")
-        x = resize(inputs, self.image_size) if self.image_size and tuple(input_shape[:2]) != (self.image_size,) * 2 else inputs
-        x = keras.layers.Rescaling(1 / 255, name="rescale")(x)
+        x = keras.layers.Rescaling(1 / 255, name="rescale")(resize(inputs, self.image_size))
         for i, width in enumerate(self.filters):
             if i > 0:
                 x = keras.layers.MaxPooling2D(2, name=f"pool_{i}")(x)

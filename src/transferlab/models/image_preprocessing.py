@@ -41,14 +41,16 @@ def preprocessing_layer(architecture: str):
     return ImageNetPreprocessing(mode, name=f"preprocess_{mode}") if mode else None
 
 
-def resize(x, size: int):
-    """keras.layers.Resizing to size x size.
+def resize(x, size: int | None):
+    """keras.layers.Resizing to size x size; x itself when size is None or x already has that size.
 
     Called with an explicit training=False: Resizing's call() defaults to training=True, and in
     Keras 3.15 that default leaks to the layers after it when a model is called without a training
     argument (BatchNormalization then uses batch statistics and updates its moving averages).
     Resizing does the same thing in both modes, and fit() still overrides the flag downstream.
     """
+    if size is None or tuple(x.shape[1:3]) == (size, size):
+        return x
     return keras.layers.Resizing(size, size, name="resize")(x, training=False)
 
 
