@@ -130,7 +130,7 @@ def test_bad_higgs_file_is_rejected_and_never_cached(run_cli, tmp_path, case):
                  "n_train + n_test = 12000 + 5000 = 17000 exceeds the 15977 rows of HIGGS_subset_uci.csv.gz", id="split-too-big"),
     pytest.param(["strategy=lora", "strategy.rank=0"], "strategy.rank", "0", "must be a positive integer", id="lora-rank-0"),
     pytest.param(["strategy=lora", "strategy.rank=29"], "strategy.rank", "29",
-                 "must be an integer from 1 to 28, the smaller dimension of Dense layer dense_in: 28->128", id="lora-rank-29"),
+                 "must be an integer from 1 to 28, the smaller dimension of layer dense_in: 28->128", id="lora-rank-29"),
     pytest.param(["strategy=lora", "strategy.source.pretrain=false"], "strategy.source", "none",
                  "strategy=lora needs a base model", id="lora-without-base"),
 ])

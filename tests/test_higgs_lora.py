@@ -61,18 +61,18 @@ def trained_adapted(keras_module, rank=4, alpha=0.4):
 
 
 def test_lora_trains_seed_001s_5748_parameters_and_merges_exactly(keras_module, tmp_path):
-    from transferlab.strategies.lora import dense_layers, max_abs_prediction_diff, merged_copy
+    from transferlab.strategies.lora import adaptable_layers, max_abs_prediction_diff, merged_copy
     from transferlab.training import parameter_counts
 
     adapted, x, base_predictions = trained_adapted(keras_module)
     counts = parameter_counts(adapted)
     assert (counts["trainable_params"], counts["total_params"]) == (5_748, 83_829)   # seed 001: 5,748 of 83,829
-    assert all(layer.lora_enabled for layer in dense_layers(adapted)) and len(dense_layers(adapted)) == 7
-    assert all(np.any(keras_module.ops.convert_to_numpy(layer.lora_kernel_b) != 0) for layer in dense_layers(adapted))
+    assert all(layer.lora_enabled for layer in adaptable_layers(adapted)) and len(adaptable_layers(adapted)) == 7
+    assert all(np.any(keras_module.ops.convert_to_numpy(layer.lora_kernel_b) != 0) for layer in adaptable_layers(adapted))
     assert np.max(np.abs(adapted.predict(x, verbose=0) - base_predictions)) > 1e-3     # the adapters changed the model
 
     merged = merged_copy(adapted)
-    assert merged.count_params() == 78_081 and not any(layer.lora_enabled for layer in dense_layers(merged))
+    assert merged.count_params() == 78_081 and not any(layer.lora_enabled for layer in adaptable_layers(merged))
     assert max_abs_prediction_diff(adapted, merged, x) <= 1e-5
     merged.save(tmp_path / "merged.keras")
     reloaded = keras_module.saving.load_model(tmp_path / "merged.keras")

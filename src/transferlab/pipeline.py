@@ -16,7 +16,7 @@ from transferlab.evaluation.thresholds import threshold_grid
 from transferlab.explainers.base import ExplainContext
 from transferlab.memory import memory_metrics, rss_mb
 from transferlab.runtime import configure_keras, seed_everything
-from transferlab.strategies.preflight import preflight
+from transferlab.strategies.preflight import preflight, starting_spec
 from transferlab.tracking.models import log_models
 from transferlab.tracking.params import flatten_config, git_commit, hydra_job_tags
 from transferlab.tracking.runs import log_figure, log_table, tracked_run
@@ -25,8 +25,10 @@ from transferlab.training import parameter_counts
 
 
 def build(node: DictConfig, exclude=("name",), **kwargs):
-    """hydra.utils.instantiate for group configs that also carry a display `name`."""
-    return instantiate(OmegaConf.masked_copy(node, [k for k in node if k not in exclude]), **kwargs)
+    """hydra.utils.instantiate for group configs that also carry a display `name`. Resolved first:
+    values may interpolate other sections (model.weights: ${paths.data_dir}/...)."""
+    config = {key: value for key, value in OmegaConf.to_container(node, resolve=True).items() if key not in exclude}
+    return instantiate(config, **kwargs)
 
 
 def build_strategy(node: DictConfig):
@@ -34,8 +36,9 @@ def build_strategy(node: DictConfig):
     return build(node, exclude=("name", "stages"), _partial_=True)
 
 
-def run_tags(cfg: DictConfig, data: PreparedData, device: str) -> dict[str, str]:
-    return {
+def run_tags(cfg: DictConfig, spec, data: PreparedData, device: str) -> dict[str, str]:
+    weights = {"initial_weights": str(spec.weights or "random")} if hasattr(spec, "weights") else {}
+    return weights | {
         "dataset": cfg.dataset.name, "model": cfg.model.name, "strategy": cfg.strategy.name,
         "explainer": "+".join(cfg.explainer) or "none", "study": str(cfg.study), "git_commit": git_commit(),
         "data_fingerprint": data.fingerprint, "backend": keras.backend.backend(), "device": device,
@@ -73,10 +76,20 @@ def log_evaluation(evaluation) -> None:
         log_figure(figure, f"evaluation/{name}")
 
 
-def explain(cfg: DictConfig, context: ExplainContext) -> None:
-    """Run each configured explainer; log its CSV table, PNG figures and metrics."""
-    for name, node in cfg.explainer.items():
-        explanation = instantiate(node).explain(context)
+def build_explainers(cfg: DictConfig, data: PreparedData, model: keras.Model) -> dict:
+    """Each configured explainer, after its own check against the data and an untrained model of
+    the run's architecture (e.g. Grad-CAM needs a convolutional layer)."""
+    explainers = {name: instantiate(node) for name, node in cfg.explainer.items()}
+    for explainer in explainers.values():
+        if hasattr(explainer, "check"):
+            explainer.check(data, model)
+    return explainers
+
+
+def explain(explainers: dict, context: ExplainContext) -> None:
+    """Run each explainer; log its CSV table, PNG figures and metrics."""
+    for name, explainer in explainers.items():
+        explanation = explainer.explain(context)
         log_table(explanation.table, f"explanations/{name}/{name}.csv")
         for figure_name, figure in explanation.figures.items():
             log_figure(figure, f"explanations/{name}/{figure_name}")
@@ -94,15 +107,15 @@ def run_job(cfg: DictConfig) -> float:
     get_method(cfg.dataset.loader._target_)
     memory_start_mb = rss_mb()
     data = load_prepared(cfg.dataset)
+    spec = starting_spec(cfg.strategy, build(cfg.model))
+    explainers = build_explainers(cfg, data, preflight(cfg.strategy, spec, cfg.model.name, data))
     check_task(cfg, data.n_classes, metric_names(data.n_classes, cfg.evaluation.betas))
-    spec = build(cfg.model)
-    preflight(cfg.strategy, spec, data)
-    # Seeded after preflight, which may build a throwaway model: every arm then draws the same
+    # Seeded after preflight, which builds a throwaway model: every arm then draws the same
     # initial weights for the same seed (the transfer arms' base equals the scratch arm's model).
     seed_everything(trainer.seed)
     strategy = build_strategy(cfg.strategy)
     run_name = f"{cfg.dataset.name}-{cfg.model.name}-{cfg.strategy.name}"
-    with tracked_run(run_name, run_tags(cfg, data, device), experiment_id=experiment_id) as run:
+    with tracked_run(run_name, run_tags(cfg, spec, data, device), experiment_id=experiment_id) as run:
         log_config(cfg)
         mlflow.log_metrics(data.sizes() | {"data_mb": data.nbytes() / 2**20})
         trained = strategy(spec, data, lambda stage: stage_settings(cfg, stage))
@@ -110,7 +123,7 @@ def run_job(cfg: DictConfig) -> float:
         evaluation = evaluate(trained.deployable, data, cfg.evaluation.betas, grid)
         evaluation.metrics |= parameter_counts(trained.classifier) | training_seconds(trained.stage_metrics) | trained.metrics
         log_evaluation(evaluation)
-        explain(cfg, ExplainContext(trained.deployable, data, grid, trainer.seed))
+        explain(explainers, ExplainContext(trained.deployable, data, grid, trainer.seed))
         if cfg.tracking.log_model:
             log_models(trained.deployable, trained.encoder, data)
         mlflow.log_metrics(memory_metrics(memory_start_mb))

@@ -4,12 +4,14 @@
     python -m transferlab.report pima_transfer --all-sweeps
 
 Reads the finished job runs tagged `study=<name>`, groups them as the study's `report` block in
-experiments/<name>.yaml says, and writes experiments/<name>_results.md and _runs.csv.
+experiments/<name>.yaml says, and writes experiments/<name>_results.md and _runs.csv (and, when the
+block names a `chart` metric, a bar chart experiments/<name>_<metric>.png).
 """
 import argparse
 import os
 import sys
 from datetime import datetime, timezone
+from pathlib import Path
 
 import hydra
 import mlflow
@@ -34,6 +36,33 @@ def study_runs(study: str, tracking_uri: str, all_sweeps: bool = False) -> pd.Da
         latest = runs.sort_values("start_time")["tags.sweep_dir"].iloc[-1]
         runs = runs[runs["tags.sweep_dir"] == latest]
     return runs
+
+
+def add_derived(runs: pd.DataFrame, derived: dict[str, str]) -> pd.DataFrame:
+    """Per-run metrics computed from logged ones, e.g. {"train_minutes": "train_seconds / 60"}
+    (pandas.eval expressions over metric names)."""
+    metrics = runs[[c for c in runs if c.startswith("metrics.")]].rename(columns=lambda c: c.removeprefix("metrics."))
+    return runs.assign(**{f"metrics.{name}": metrics.eval(expression) for name, expression in derived.items()})
+
+
+def save_bar_chart(summary: pd.DataFrame, metric: str, group_by: str, path: Path) -> None:
+    """A PNG with one bar per group: the mean of `metric` (error bars: min to max), value on top."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    stats = summary[metric].sort_values("mean")
+    figure, ax = plt.subplots(figsize=(max(5.0, 1.3 * len(stats)), 4), layout="constrained")
+    spread = [stats["mean"] - stats["min"], stats["max"] - stats["mean"]]
+    bars = ax.bar(stats.index.astype(str), stats["mean"], yerr=spread if (stats["count"] > 1).any() else None, capsize=4)
+    ax.bar_label(bars, labels=[number(v) for v in stats["mean"]], padding=3)
+    ax.set_ylim(min(stats["min"].min() * 0.98, 1.0) if metric.endswith("accuracy") else 0, None)
+    ax.set_ylabel(metric)
+    ax.set_xlabel(group_by)
+    ax.tick_params(axis="x", labelrotation=20)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
 
 
 def summarize(runs: pd.DataFrame, group_by: str, metrics: list[str]) -> pd.DataFrame:
@@ -110,10 +139,14 @@ def baseline_table(runs: pd.DataFrame, group_by: str, metrics: list[str], baseli
     return "\n".join(lines)
 
 
-def write_report(study: str, tracking_uri: str, all_sweeps: bool = False) -> str:
+def write_report(study: str, tracking_uri: str, all_sweeps: bool = False, output_dir=EXPERIMENTS_DIR) -> str:
     spec = report_spec(study)
-    runs = study_runs(study, tracking_uri, all_sweeps)
+    runs = add_derived(study_runs(study, tracking_uri, all_sweeps), spec.get("derived", {}))
     summary = summarize(runs, spec["group_by"], spec["metrics"])
+    chart = []
+    if spec.get("chart"):
+        save_bar_chart(summary, spec["chart"], spec["group_by"], Path(output_dir) / f"{study}_{spec['chart']}.png")
+        chart = [f"![{spec['chart']} per {spec['group_by']}]({study}_{spec['chart']}.png)"]
     commits = sorted(runs.get("tags.git_commit", pd.Series(["unknown"])).dropna().unique())
     text = "\n\n".join([
         f"# {study}: results",
@@ -121,13 +154,14 @@ def write_report(study: str, tracking_uri: str, all_sweeps: bool = False) -> str
         f"finished runs in `{tracking_uri}` (commits: {', '.join(commits)}). Mean ± std over runs per {spec['group_by']}.",
         spec.get("notes", "").strip(),
         markdown_table(summary, spec["metrics"], spec["group_by"]),
+        *chart,
         *([f"## Against {spec['baseline']}, paired by seed\n\n" + baseline_table(runs, spec["group_by"], spec["baseline_metrics"], spec["baseline"])]
           if spec.get("baseline") else []),
-        "## Against the original study\n\n" + spec.get("reference_notes", "").strip() + "\n\n" + reference_table(summary, spec.get("reference", {})),
+        "## Against the original study\n\n" + spec.get("reference_notes", "").strip() + "\n\n" + reference_table(summary, spec.get("reference") or {}),
     ])
-    (EXPERIMENTS_DIR / f"{study}_results.md").write_text(text + "\n")
+    (Path(output_dir) / f"{study}_results.md").write_text(text + "\n")
     keep = ["run_id", "start_time"] + [c for c in runs if c.startswith(("metrics.", "tags.arm", "tags.model", "tags.strategy", "tags.git_commit", "params.trainer.seed"))]
-    runs[keep].to_csv(EXPERIMENTS_DIR / f"{study}_runs.csv", index=False)
+    runs[keep].to_csv(Path(output_dir) / f"{study}_runs.csv", index=False)
     return text
 
 
@@ -136,10 +170,11 @@ def main(argv=None) -> None:
     parser.add_argument("study", help="experiment preset name, e.g. pima_transfer")
     parser.add_argument("--tracking-uri", default=DEFAULT_URI)
     parser.add_argument("--all-sweeps", action="store_true", help="pool every sweep of the study, not only the latest")
+    parser.add_argument("--output-dir", default=EXPERIMENTS_DIR, help="where the table, runs CSV and chart go (default: experiments/)")
     args = parser.parse_args(argv)
     if not (EXPERIMENTS_DIR / f"{args.study}.yaml").is_file():
         sys.exit(f"error: study={args.study}: no experiments/{args.study}.yaml")
-    print(write_report(args.study, args.tracking_uri, args.all_sweeps))
+    print(write_report(args.study, args.tracking_uri, args.all_sweeps, args.output_dir))
 
 
 if __name__ == "__main__":

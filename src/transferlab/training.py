@@ -8,8 +8,9 @@ import numpy as np
 from omegaconf import DictConfig
 from sklearn.utils.class_weight import compute_class_weight
 
+from transferlab.evaluation.plots import training_curves
 from transferlab.tracking.epoch_logger import EpochMetricsLogger
-from transferlab.tracking.runs import tracked_run
+from transferlab.tracking.runs import log_figure, tracked_run
 
 # trainer.steps_per_execution=auto: this many batches per compiled call for stages that train on
 # at least AUTO_MIN_ROWS rows; smaller stages keep Keras' default of 1.
@@ -48,7 +49,9 @@ def steps_per_execution(setting, rows: int) -> int:
 
 
 def fit_stage(model: keras.Model, stage: str, data: StageData, settings: DictConfig, loss: str, classify: bool = True) -> dict[str, float]:
-    """Compile and fit `model` with the stage's settings inside a child run; return its summary metrics."""
+    """Compile and fit `model` with the stage's settings inside a child run; return its summary metrics.
+    The stage's training curves go to the parent run as training_curves/<stage>.png."""
+    parent = mlflow.active_run()
     with tracked_run(stage, tags={"stage": stage}, nested=True):
         steps = steps_per_execution(settings.steps_per_execution, len(data.x))
         mlflow.log_params({f"stage.{k}": v for k, v in settings.items() if k in ("epochs", "batch_size", "optimizer", "learning_rate", "class_weight")}
@@ -68,4 +71,6 @@ def fit_stage(model: keras.Model, stage: str, data: StageData, settings: DictCon
                    "best_val_loss": float(np.min(history.history["val_loss"])), **parameter_counts(model)}
         mlflow.flush_async_logging()
         mlflow.log_metrics(summary)
-        return summary
+    if parent is not None:
+        log_figure(training_curves(history.history, f"stage {stage}"), f"training_curves/{stage}.png", run_id=parent.info.run_id)
+    return summary

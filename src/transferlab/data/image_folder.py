@@ -14,10 +14,12 @@ COLOR_MODES = ("rgb", "grayscale")
 READ_BATCH = 256
 
 
-def load_image_folder(path: str, image_size=(224, 224), color_mode: str = "rgb") -> ImageArrays:
+def load_image_folder(path: str | None, image_size=(224, 224), color_mode: str = "rgb") -> ImageArrays:
     """Every image under <path>/<class>/ (subfolders included), resized to `image_size` (height,
     width); classes are the subfolder names in sorted order. No official test split: prepare's
     test_fraction takes a stratified one."""
+    if not path:
+        raise ConfigError(f"{KEY}.path", path, "set it to a folder with one subfolder of images per class")
     folder = Path(path).expanduser()
     size = checked_image_size(image_size)
     if color_mode not in COLOR_MODES:

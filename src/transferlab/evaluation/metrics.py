@@ -5,23 +5,26 @@ from sklearn import metrics as skm
 from sklearn.preprocessing import label_binarize
 
 
-def predict_array(model, x, batch_size: int = 8192) -> np.ndarray:
+def predict_array(model, x, batch_size: int | None = None) -> np.ndarray:
     """Model outputs in inference mode, as float64.
 
     Up to one batch: a direct call, because model.predict costs ~20 ms of set-up per call, which
     dominates the hundreds of small calls permutation importance makes. Larger inputs: Keras'
     compiled predict loop, because eager calls hold every layer's activations and, on JAX,
-    op-by-op dispatch state (hundreds of MB on a 100k-row test set).
+    op-by-op dispatch state (hundreds of MB on a 100k-row test set). Default batch: 8192 rows of
+    a table, 128 images (a convolutional network's activations are per image, not per feature).
     """
+    batch_size = batch_size or (8192 if np.ndim(x) == 2 else 128)
     if len(x) <= batch_size:
         return keras.ops.convert_to_numpy(model(x, training=False)).astype("float64")
     return model.predict(x, batch_size=batch_size, verbose=0).astype("float64")
 
 
 def class_probabilities(model, x) -> np.ndarray:
-    """(n, K) probabilities; a single sigmoid output becomes [1 - p, p]."""
+    """(n, K) probabilities; a single sigmoid output becomes [1 - p, p]. Softmax rows are
+    renormalised in float64: float32 rounding leaves sums ~1e-7 off 1, which scikit-learn flags."""
     out = predict_array(model, x)
-    return np.column_stack([1 - out[:, 0], out[:, 0]]) if out.shape[1] == 1 else out
+    return np.column_stack([1 - out[:, 0], out[:, 0]]) if out.shape[1] == 1 else out / out.sum(axis=1, keepdims=True)
 
 
 def classification_metrics(y_true, probabilities: np.ndarray, prefix: str) -> dict[str, float]:

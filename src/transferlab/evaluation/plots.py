@@ -42,3 +42,48 @@ def importance_bars(features, values, title: str, ylabel: str, errors=None):
     ax.set_title(title)
     ax.set_ylabel(ylabel)
     return figure
+
+
+def show_image(ax, image) -> None:
+    """Draw one raw image (pixel values 0..255, one or three channels) without axes."""
+    image = np.clip(np.asarray(image, dtype="float64") / 255.0, 0.0, 1.0)
+    if image.shape[-1] == 1:
+        ax.imshow(image[..., 0], cmap="gray", vmin=0.0, vmax=1.0)
+    else:
+        ax.imshow(image)
+    ax.axis("off")
+
+
+def example_predictions(images, y_true, probabilities, class_names, n: int = 16):
+    """The first n test images with predicted class and confidence: green when right, red when wrong
+    (seed 004's sample grid)."""
+    n = min(n, len(images))
+    columns = min(n, 8)
+    rows = -(-n // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(1.6 * columns, 1.9 * rows), squeeze=False, layout="constrained")
+    predicted = probabilities.argmax(axis=1)
+    for i, ax in enumerate(axes.flat):
+        if i >= n:
+            ax.axis("off")
+            continue
+        show_image(ax, images[i])
+        right = predicted[i] == y_true[i]
+        ax.set_title(f"pred {class_names[predicted[i]]} ({probabilities[i, predicted[i]]:.0%})\ntrue {class_names[y_true[i]]}",
+                     fontsize=8, color="green" if right else "red")
+    return figure
+
+
+def training_curves(history: dict[str, list[float]], title: str):
+    """Loss and (when logged) accuracy per epoch, training and validation (seed 004 section 7)."""
+    panels = [name for name in ("loss", "accuracy") if name in history]
+    figure, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.8), squeeze=False, layout="constrained")
+    for ax, name in zip(axes[0], panels):
+        epochs = np.arange(1, len(history[name]) + 1)
+        ax.plot(epochs, history[name], marker="o", label="train")
+        if f"val_{name}" in history:
+            ax.plot(epochs, history[f"val_{name}"], marker="o", label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(name)
+        ax.legend()
+    figure.suptitle(title)
+    return figure

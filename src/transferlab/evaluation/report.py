@@ -26,7 +26,8 @@ class Evaluation:
 
 def evaluate(model, data: PreparedData, betas, thresholds: np.ndarray) -> Evaluation:
     """Metrics at argmax/0.5 for validation and test; for binary tasks, F-beta at the threshold
-    picked on validation (test_f2, threshold_f2) and at the test-optimal one (oracle_test_f2)."""
+    picked on validation (test_f2, threshold_f2) and at the test-optimal one (oracle_test_f2).
+    Figures: confusion matrices, ROC/PR curves and, for images, a grid of example predictions."""
     p_val, p_test = class_probabilities(model, data.x_val), class_probabilities(model, data.x_test)
     metrics = classification_metrics(data.y_val, p_val, "val") | classification_metrics(data.y_test, p_test, "test")
     names = data.class_names
@@ -43,6 +44,8 @@ def evaluate(model, data: PreparedData, betas, thresholds: np.ndarray) -> Evalua
         evaluation.tables["threshold_table.csv"] = table
     evaluation.figures["confusion_matrix.png"] = plots.confusion_matrices(data.y_test, p_test, names, chosen)
     evaluation.figures["roc_pr_curves.png"] = plots.roc_and_pr_curves(data.y_test, p_test, names)
+    if len(data.input_shape) == 3:
+        evaluation.figures["example_predictions.png"] = plots.example_predictions(data.x_test, data.y_test, p_test, names)
     return evaluation
 
 

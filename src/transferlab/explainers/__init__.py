@@ -1,1 +1,5 @@
-"""Explainers: each takes an ExplainContext and returns an Explanation (CSV table + PNG figures)."""
+"""Explainers: each takes an ExplainContext and returns an Explanation (CSV table + PNG figures).
+
+Tables: permutation, integrated_gradients, shap. Images: gradcam, integrated_gradients, shap, lime,
+feature_maps.
+"""

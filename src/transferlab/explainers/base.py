@@ -1,4 +1,9 @@
-"""What every explainer receives and returns."""
+"""What every explainer receives and returns.
+
+An explainer is a class built by Hydra from conf/explainer/<name>.yaml with
+`explain(context) -> Explanation`, and optionally `check(data, model)`, which raises ConfigError
+before any MLflow run exists (called on a freshly built model of the same architecture).
+"""
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -11,7 +16,7 @@ from transferlab.evaluation.thresholds import best_threshold
 
 @dataclass
 class ExplainContext:
-    model: object               # the Keras network (inputs in preprocessed feature space)
+    model: object               # the Keras network: preprocessed features, or raw 0..255 images (N, H, W, C)
     data: PreparedData
     thresholds: np.ndarray      # candidate decision thresholds
     seed: int

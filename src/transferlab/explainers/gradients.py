@@ -1,10 +1,12 @@
-"""The one place that takes input gradients, dispatching on the Keras backend."""
+"""The one place that takes gradients, dispatching on the Keras backend."""
 import keras
 import numpy as np
 
+from transferlab.explainers.activations import call_with_edits, layer_outputs
 
-def input_gradients(model, x: np.ndarray, output_weights: np.ndarray) -> np.ndarray:
-    """d/dx of sum_i sum_k output_weights[i, k] * model(x)[i, k], evaluated in inference mode.
+
+def gradients(fn, x: np.ndarray, output_weights: np.ndarray) -> np.ndarray:
+    """d/dx of sum(fn(x) * output_weights) for a function of backend tensors, as numpy.
 
     output_weights picks (and weights) the outputs to differentiate per row, e.g. a one-hot of
     the explained class. Keras 3 has no backend-neutral gradient op, hence the dispatch.
@@ -16,11 +18,31 @@ def input_gradients(model, x: np.ndarray, output_weights: np.ndarray) -> np.ndar
         x_t = tf.convert_to_tensor(x)
         with tf.GradientTape() as tape:
             tape.watch(x_t)
-            objective = tf.reduce_sum(model(x_t, training=False) * output_weights)
+            objective = tf.reduce_sum(fn(x_t) * output_weights)
         return tape.gradient(objective, x_t).numpy()
     if backend == "jax":
         import jax
         import jax.numpy as jnp
 
-        return np.asarray(jax.grad(lambda xs: jnp.sum(model(xs, training=False) * output_weights))(jnp.asarray(x)))
-    raise NotImplementedError(f"input gradients on the {backend} backend")
+        return np.asarray(jax.grad(lambda xs: jnp.sum(fn(xs) * output_weights))(jnp.asarray(x)))
+    raise NotImplementedError(f"gradients on the {backend} backend")
+
+
+def input_gradients(model, x: np.ndarray, output_weights: np.ndarray) -> np.ndarray:
+    """d/dx of sum_i sum_k output_weights[i, k] * model(x)[i, k], evaluated in inference mode."""
+    return gradients(lambda inputs: model(inputs, training=False), x, output_weights)
+
+
+def activation_gradients(model, x: np.ndarray, layer, output_weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(activations A of `layer` (nested anywhere in model), d sum(model(x) * output_weights) / dA).
+
+    The gradient is taken w.r.t. an offset added to A, at offset 0: one function of a plain
+    input, which both backends' autodiff handle the same way.
+    """
+    (activations,), _ = layer_outputs(model, x, [layer])
+    inputs = keras.ops.convert_to_tensor(x)
+
+    def shifted(offset):
+        return call_with_edits(model, inputs, {layer: lambda a: a + keras.ops.cast(offset, a.dtype)})
+
+    return activations, gradients(shifted, np.zeros_like(activations), output_weights)

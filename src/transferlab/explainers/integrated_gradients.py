@@ -6,30 +6,37 @@ gradients, alibi/tf-explain are TensorFlow-only), so it is written here on top o
 import numpy as np
 import pandas as pd
 
+from transferlab.data.prepared import PreparedData
 from transferlab.evaluation.metrics import class_probabilities, predict_array
 from transferlab.evaluation.plots import importance_bars
 from transferlab.explainers.base import ExplainContext, Explanation
+from transferlab.explainers.checks import check_positive_ints, is_image_data
 from transferlab.explainers.gradients import input_gradients
+from transferlab.explainers.image_figures import overlay_grid
+from transferlab.explainers.image_samples import sample_test_images
+
+KEY = "explainer.integrated_gradients"
 
 
 def integrated_gradients(model, x: np.ndarray, baseline: np.ndarray, target: np.ndarray, steps: int = 64, chunk_rows: int = 65536) -> np.ndarray:
-    """IG attributions (same shape as x) of output `target[i]` for every row, trapezoid rule.
+    """IG attributions (same shape as x, any example shape) of output `target[i]` for every row,
+    trapezoid rule.
 
     All rows' interpolation paths are evaluated together, `chunk_rows` points per model call,
     instead of one gradient tape per row as in seed 000.
     """
     x = np.asarray(x, dtype="float32")
     n_outputs = model.output_shape[-1]
-    alphas = np.linspace(0.0, 1.0, steps + 1, dtype="float32")
+    alphas = np.linspace(0.0, 1.0, steps + 1, dtype="float32").reshape(1, steps + 1, *[1] * (x.ndim - 1))
     rows_per_chunk = max(1, chunk_rows // (steps + 1))
     attributions = np.empty_like(x)
     for start in range(0, len(x), rows_per_chunk):
         xs = x[start:start + rows_per_chunk]
         delta = xs - baseline
-        path = baseline + alphas[None, :, None] * delta[:, None, :]               # (rows, steps+1, d)
+        path = baseline + alphas * delta[:, None]                                 # (rows, steps+1, *example)
         weights = np.eye(n_outputs, dtype="float32")[target[start:start + rows_per_chunk]]
-        grads = input_gradients(model, path.reshape(-1, x.shape[1]), np.repeat(weights, steps + 1, axis=0))
-        grads = grads.reshape(len(xs), steps + 1, x.shape[1])
+        grads = input_gradients(model, path.reshape(-1, *x.shape[1:]), np.repeat(weights, steps + 1, axis=0))
+        grads = grads.reshape(path.shape)
         mean_grads = (grads[:, :-1] + grads[:, 1:]).mean(axis=1) / 2.0           # trapezoid rule
         attributions[start:start + rows_per_chunk] = delta * mean_grads
     return attributions
@@ -40,23 +47,58 @@ def model_outputs(model, x: np.ndarray, target: np.ndarray) -> np.ndarray:
     return predict_array(model, x)[np.arange(len(x)), target]
 
 
-class IntegratedGradients:
-    """Mean |IG| per feature on test rows, from a zero baseline in scaled space (seed 000)."""
+def explained_outputs(model, x: np.ndarray) -> np.ndarray:
+    """The output IG explains per row: the single sigmoid unit, else the predicted class."""
+    return np.zeros(len(x), dtype=int) if model.output_shape[-1] == 1 else class_probabilities(model, x).argmax(axis=1)
 
-    def __init__(self, steps: int = 64, max_rows=None, chunk_rows: int = 65536):
+
+def completeness_gaps(model, x: np.ndarray, baseline: np.ndarray, target: np.ndarray, attributions: np.ndarray) -> np.ndarray:
+    """|sum(IG) - (f(x) - f(baseline))| per row."""
+    expected = model_outputs(model, x, target) - model_outputs(model, np.repeat(baseline[None], len(x), axis=0), target)
+    return np.abs(attributions.reshape(len(x), -1).sum(axis=1) - expected)
+
+
+def gap_metrics(gap: np.ndarray) -> dict[str, float]:
+    return {"ig_completeness_gap_max": float(gap.max()), "ig_completeness_gap_mean": float(gap.mean())}
+
+
+class IntegratedGradients:
+    """Tables: mean |IG| per feature on test rows (the first `max_rows`), from a zero baseline in
+    scaled space (seed 000). Images: IG from a black image for a seeded sample of `n_images`
+    correct and wrong test predictions, summed over channels and shown over the images;
+    `chunk_images` interpolated images per model call (chunk_rows is the tables' equivalent)."""
+
+    def __init__(self, steps: int = 64, max_rows=None, chunk_rows: int = 65536, n_images: int = 8, chunk_images: int = 256):
         self.steps, self.max_rows, self.chunk_rows = steps, max_rows, chunk_rows
+        self.n_images, self.chunk_images = n_images, chunk_images
+
+    def check(self, data: PreparedData, model) -> None:
+        check_positive_ints(KEY, n_images=self.n_images, chunk_images=self.chunk_images)
 
     def explain(self, context: ExplainContext) -> Explanation:
+        return self.explain_images(context) if is_image_data(context.data) else self.explain_table(context)
+
+    def explain_table(self, context: ExplainContext) -> Explanation:
         model, x = context.model, context.data.x_test[: self.max_rows]
-        binary = model.output_shape[-1] == 1
-        target = np.zeros(len(x), dtype=int) if binary else class_probabilities(model, x).argmax(axis=1)
+        target = explained_outputs(model, x)
         baseline = np.zeros(x.shape[1], dtype="float32")
         attributions = integrated_gradients(model, x, baseline, target, self.steps, self.chunk_rows)
-        expected = model_outputs(model, x, target) - model_outputs(model, np.repeat(baseline[None], len(x), axis=0), target)
-        gap = np.abs(attributions.sum(axis=1) - expected)
+        gap = completeness_gaps(model, x, baseline, target, attributions)
         names = context.data.feature_names
         table = pd.DataFrame({"feature": names, "ig_importance": np.abs(attributions).mean(axis=0), "ig_mean": attributions.mean(axis=0)})
         table = table.sort_values("ig_importance", ascending=False, ignore_index=True)
         figure = importance_bars(table.feature, table.ig_importance, "Integrated gradients: mean |IG| (test)", "mean |IG|")
-        return Explanation(table, {"importance.png": figure},
-                           {"ig_completeness_gap_max": float(gap.max()), "ig_completeness_gap_mean": float(gap.mean())})
+        return Explanation(table, {"importance.png": figure}, gap_metrics(gap))
+
+    def explain_images(self, context: ExplainContext) -> Explanation:
+        model, class_names = context.model, context.data.class_names
+        sample = sample_test_images(model, context.data, self.n_images, context.seed)
+        target = explained_outputs(model, sample.images)
+        baseline = np.zeros(sample.images.shape[1:], dtype="float32")
+        attributions = integrated_gradients(model, sample.images, baseline, target, self.steps, self.chunk_images)
+        gap = completeness_gaps(model, sample.images, baseline, target, attributions)
+        figure = overlay_grid(sample.images, attributions.sum(axis=-1), sample.titles(class_names), sample.correct,
+                              "Integrated gradients from a black image, summed over channels (red +, blue -)",
+                              cmap="bwr", alpha=0.6, symmetric=True)
+        table = sample.table(class_names).assign(completeness_gap=gap)
+        return Explanation(table, {"integrated_gradients.png": figure}, gap_metrics(gap))

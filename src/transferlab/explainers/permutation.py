@@ -8,6 +8,7 @@ from transferlab.evaluation.metrics import class_probabilities, probability_scor
 from transferlab.evaluation.plots import importance_bars
 from transferlab.evaluation.thresholds import fbeta_at
 from transferlab.explainers.base import ExplainContext, Explanation
+from transferlab.explainers.checks import require_tables
 
 
 class PermutationImportance:
@@ -20,6 +21,9 @@ class PermutationImportance:
 
     def __init__(self, scoring: str = "f2", n_repeats: int = 10, max_samples=None):
         self.scoring, self.n_repeats, self.max_samples = scoring, n_repeats, max_samples
+
+    def check(self, data, model) -> None:
+        require_tables(data, "permutation")
 
     def samples_per_repeat(self, n_rows: int):
         """scikit-learn's max_samples: a fraction, or a row count capped at the test size."""

@@ -1,23 +1,58 @@
-"""SHAP values for tabular models: shap.Explainer with an Independent masker over training rows.
+"""SHAP values with model-agnostic masker explainers (shap.Explainer), for tables and images.
 
-A model-agnostic masker explainer is used because shap's DeepExplainer is fragile on Keras 3.
+Tables: an Independent masker over training rows. Images: an Image masker (hidden superpixels
+filled with `mask_value`) and shap's Partition explainer. Maskers, not DeepExplainer or
+GradientExplainer, because those are fragile on Keras 3 and TensorFlow-only; masking works on JAX too.
 """
+import importlib.util
+import re
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import shap
 
+from transferlab.data.prepared import PreparedData
+from transferlab.errors import ConfigError
 from transferlab.evaluation.metrics import class_probabilities
 from transferlab.explainers.base import ExplainContext, Explanation
+from transferlab.explainers.checks import check_positive_ints, is_image_data
+from transferlab.explainers.image_samples import sample_test_images
+
+KEY = "explainer.shap"
+OPENCV_MASKS = r"blur\(\d+, *\d+\)|inpaint_telea|inpaint_ns"   # shap computes these with OpenCV
+MASK_VALUES = "a pixel value 0..255, blur(<k>,<k>), inpaint_telea or inpaint_ns"
 
 
 class ShapValues:
-    """Mean |SHAP| per feature of the positive-class (or each class's) probability on test rows."""
+    """Tables: mean |SHAP| per feature of the positive-class (or each class's) probability on test rows.
+    Images: SHAP values of the predicted class for a seeded sample of `n_images` correct and wrong
+    test predictions, `max_evals` model evaluations per image, shown with shap.image_plot.
 
-    def __init__(self, background_rows: int = 100, max_rows: int = 200, algorithm: str = "auto"):
+    mask_value: the raw pixel value (0..255) hidden regions get, or shap's "blur(k,k)" /
+    "inpaint_telea" / "inpaint_ns" (these need OpenCV: pip install opencv-python-headless).
+    """
+
+    def __init__(self, background_rows: int = 100, max_rows: int = 200, algorithm: str = "auto",
+                 n_images: int = 4, max_evals: int = 500, mask_value=0.0):
         self.background_rows, self.max_rows, self.algorithm = background_rows, max_rows, algorithm
+        self.n_images, self.max_evals, self.mask_value = n_images, max_evals, mask_value
+
+    def check(self, data: PreparedData, model) -> None:
+        check_positive_ints(KEY, n_images=self.n_images, max_evals=self.max_evals)
+        if isinstance(self.mask_value, str):
+            if not re.fullmatch(OPENCV_MASKS, self.mask_value):
+                raise ConfigError(f"{KEY}.mask_value", self.mask_value, f"allowed: {MASK_VALUES}")
+            if importlib.util.find_spec("cv2") is None:
+                raise ConfigError(f"{KEY}.mask_value", self.mask_value, "needs OpenCV (pip install opencv-python-headless); "
+                                                                        "or use a pixel value, e.g. 0")
+        elif isinstance(self.mask_value, bool) or not isinstance(self.mask_value, (int, float)) or not 0 <= self.mask_value <= 255:
+            raise ConfigError(f"{KEY}.mask_value", self.mask_value, f"must be {MASK_VALUES}")
 
     def explain(self, context: ExplainContext) -> Explanation:
+        return self.explain_images(context) if is_image_data(context.data) else self.explain_table(context)
+
+    def explain_table(self, context: ExplainContext) -> Explanation:
         data, model = context.data, context.model
         rng = np.random.default_rng(context.seed)
         background = data.x_train[rng.choice(len(data.x_train), min(self.background_rows, len(data.x_train)), replace=False)]
@@ -39,3 +74,16 @@ class ShapValues:
             plot(shown, show=False, max_display=20)
             figures[name] = plt.gcf()
         return Explanation(table, figures)
+
+    def explain_images(self, context: ExplainContext) -> Explanation:
+        model, class_names = context.model, context.data.class_names
+        sample = sample_test_images(model, context.data, self.n_images, context.seed)
+        masker = shap.maskers.Image(self.mask_value, sample.images.shape[1:])
+        explainer = shap.Explainer(lambda x: class_probabilities(model, np.asarray(x, dtype="float32")), masker,
+                                   algorithm="partition", output_names=class_names, seed=context.seed)
+        values = explainer(sample.images, max_evals=self.max_evals, outputs=shap.Explanation.argsort.flip[:1])
+        labels = np.array([[f"pred {class_names[p]} ({q:.2f})"] for p, q in zip(sample.predicted, sample.probability)])
+        shap.image_plot(values, labels=labels, true_labels=[class_names[t] for t in sample.true], show=False)
+        table = sample.table(class_names).assign(base_value=values.base_values[:, 0],
+                                                 shap_sum=values.values.reshape(len(sample.index), -1).sum(axis=1))
+        return Explanation(table, {"image_plot.png": plt.gcf()})

@@ -1,4 +1,5 @@
 """ImageNet backbones from keras.applications with a new classification head (seed 004)."""
+import copy
 import os
 import re
 
@@ -33,6 +34,7 @@ class KerasBackbone:
     seed 004's VGG16 head is dense_units=[256], dropout=[0.5, 0.3].
     """
 
+    input_kind = "images"
     pretraining = None
 
     def __init__(self, architecture: str, weights: str | None = "imagenet", image_size: int | None = 32,
@@ -43,6 +45,16 @@ class KerasBackbone:
         self.dropout = [dropout] * (len(self.dense_units) + 1) if isinstance(dropout, (int, float)) else list(dropout)
         self.augmentation = list(augmentation)
         self.pretrained = weights is not None
+
+    def random_init(self) -> "KerasBackbone":
+        """This backbone with random initial weights (what strategy=scratch trains)."""
+        fresh = copy.copy(self)
+        fresh.weights, fresh.pretrained = None, False
+        return fresh
+
+    def backbone(self, encoder: keras.Model) -> keras.Model:
+        """The application inside an encoder this class built (what finetune's `unfreeze` counts in)."""
+        return encoder.get_layer(self.architecture)
 
     def check(self, input_shape: tuple) -> None:
         """ConfigError for any setting that cannot work with images of `input_shape` (H, W, C)."""

@@ -15,6 +15,7 @@ class CNN:
     `image_size` resizes to image_size x image_size (None keeps the data's size).
     """
 
+    input_kind = "images"
     pretraining = None
     pretrained = False
 

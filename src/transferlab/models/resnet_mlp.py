@@ -12,6 +12,7 @@ class ResidualMLP:
     pretrained with labels (a supervised base model), so transfer strategies start from it.
     """
 
+    input_kind = "table"
     pretraining = "supervised"
 
     def __init__(self, width: int = 128, blocks: int = 2, head_units: int = 64, activation: str = "relu"):

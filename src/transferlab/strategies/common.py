@@ -1,7 +1,8 @@
 """Pieces every strategy uses: the result type, stage data, and where a base model comes from.
 
 A transfer strategy starts from a base: an earlier run's logged model (`strategy.source.run_id`
-or `.model_uri`), or one pretrained on the training split inside this run (`source.pretrain`).
+or `.model_uri`), a model that comes with pretrained weights (ImageNet backbones), or one
+pretrained on the training split inside this run (`source.pretrain`).
 Its own stages then train on the adaptation pool (the dataset's extra rows, else the train split).
 """
 from dataclasses import dataclass, field
@@ -40,6 +41,14 @@ class Base:
     encoder: keras.Model | None
     classifier: keras.Model | None
     stage_metrics: dict[str, dict[str, float]]
+
+
+def all_layers(model: keras.Model):
+    """Every layer, depth first, including those inside nested models (the encoder, a backbone)."""
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from all_layers(layer)
 
 
 def fit_classifier(classifier, stage: str, data: PreparedData, settings_for: SettingsFor, pool: str = "adapt") -> dict[str, float]:
@@ -86,9 +95,12 @@ def check_source(spec, source: DictConfig | None, strategy: str, needs_encoder: 
     elif not source.get("pretrain", True):
         raise ConfigError("strategy.source", "none", f"strategy={strategy} needs a base model: set strategy.source.run_id, "
                           "strategy.source.model_uri, or strategy.source.pretrain=true to pretrain one on the training split")
+    elif getattr(spec, "pretrained", False):
+        return
     elif needs_encoder and getattr(spec, "pretraining", None) is None:
+        weights = " or a backbone with model.weights" if hasattr(spec, "weights") else ""
         raise ConfigError("strategy", strategy, f"needs a pretrained encoder: model {type(spec).__name__} has none to pretrain; "
-                          "use model=autoencoder or model=resnet_mlp, or set strategy.source.run_id / strategy.source.model_uri")
+                          f"use model=autoencoder or model=resnet_mlp{weights}, or set strategy.source.run_id / strategy.source.model_uri")
 
 
 def supervised_base(spec, data: PreparedData, settings_for: SettingsFor) -> Base:
@@ -104,6 +116,8 @@ def pretrained_encoder(spec, data: PreparedData, source: DictConfig, settings_fo
     if uri is not None:
         return Base(load_source_model(uri, data.input_shape), None, {})
     check_source(spec, source, strategy, needs_encoder=True)
+    if getattr(spec, "pretrained", False):
+        return Base(spec.build_encoder(data.input_shape), None, {})
     if spec.pretraining == "supervised":
         return supervised_base(spec, data, settings_for)
     encoder = spec.build_encoder(data.input_shape)
@@ -113,9 +127,21 @@ def pretrained_encoder(spec, data: PreparedData, source: DictConfig, settings_fo
 
 
 def pretrained_classifier(spec, data: PreparedData, source: DictConfig, settings_for: SettingsFor, strategy: str) -> Base:
-    """The source run's classifier (`keras_model`), or one trained with labels on the training split."""
+    """The source run's classifier (`keras_model`); for a model with pretrained weights, its encoder
+    with a head trained on top; otherwise the whole classifier trained with labels on the training split."""
     uri = source_uri(source, "keras_model")
     if uri is not None:
         return Base(None, load_source_model(uri, data.input_shape), {})
     check_source(spec, source, strategy, needs_encoder=False)
+    if getattr(spec, "pretrained", False):
+        return head_on_frozen_encoder(spec, data, pretrained_encoder(spec, data, source, settings_for, strategy), settings_for)
     return supervised_base(spec, data, settings_for)
+
+
+def head_on_frozen_encoder(spec, data: PreparedData, base: Base, settings_for: SettingsFor) -> Base:
+    """A new head trained on the frozen encoder of `base` (stage "frozen"): the encoder-only base
+    becomes a whole classifier, without random head gradients reaching the pretrained features."""
+    base.encoder.trainable = False
+    classifier = spec.build_classifier(data.input_shape, data.n_classes, encoder=base.encoder)
+    stages = base.stage_metrics | {"frozen": fit_classifier(classifier, "frozen", data, settings_for)}
+    return Base(base.encoder, classifier, stages)

@@ -1,20 +1,50 @@
-"""Every weight of a pretrained model trained at a lower learning rate, on the adaptation pool.
+"""Pretrained weights trained further at a lower learning rate, on the adaptation pool.
 
 A supervised base (model=resnet_mlp) is fine-tuned as it is, head included. An encoder-only base
-(model=autoencoder, or a source run's encoder) first gets a new head trained on the frozen
-encoder (stage "frozen"), so random head gradients do not wreck the pretrained features.
+(model=autoencoder, an ImageNet backbone, or a source run's encoder) first gets a new head trained
+on the frozen encoder (stage "frozen"), so random head gradients do not wreck the pretrained
+features. Then the last `unfreeze` layers of the backbone (all of the encoder by default) train
+with the head; BatchNormalization layers stay frozen, i.e. in inference mode with their ImageNet
+statistics, as Keras' transfer-learning guide recommends.
 """
-from transferlab.strategies.common import TrainedModel, fit_classifier, pretrained_encoder
+import keras
+
+from transferlab.errors import ConfigError
+from transferlab.strategies.common import TrainedModel, all_layers, fit_classifier, head_on_frozen_encoder, pretrained_encoder
 
 
-def train_finetune(spec, data, settings_for, source) -> TrainedModel:
+def trainable_body(spec, encoder: keras.Model) -> keras.Model:
+    """The model whose last layers `unfreeze` counts: the backbone inside the encoder, or the encoder."""
+    return spec.backbone(encoder) if hasattr(spec, "backbone") else encoder
+
+
+def check_unfreeze(unfreeze, body: keras.Model) -> None:
+    """`all`, or a layer count from 1 to the number of layers of the body."""
+    count = len(body.layers)
+    if unfreeze == "all":
+        return
+    if isinstance(unfreeze, bool) or not isinstance(unfreeze, int) or not 1 <= unfreeze <= count:
+        raise ConfigError("strategy.unfreeze", unfreeze, f"must be all or an integer from 1 to {count}, "
+                                                         f"the number of layers of {body.name}")
+
+
+def unfreeze_last(encoder: keras.Model, body: keras.Model, unfreeze) -> None:
+    """Make the last `unfreeze` layers of `body` trainable (seed 004: `base_model.layers[:-4]`
+    frozen), everything else in the encoder frozen, and every BatchNormalization layer frozen."""
+    check_unfreeze(unfreeze, body)
+    encoder.trainable = True   # the encoder itself: setting the outer model's flag is a no-op while it is True
+    if unfreeze != "all":
+        for layer in body.layers[:-unfreeze]:
+            layer.trainable = False
+    for layer in all_layers(encoder):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
+
+
+def train_finetune(spec, data, settings_for, source, unfreeze="all") -> TrainedModel:
     base = pretrained_encoder(spec, data, source, settings_for, "finetune")
-    stages = dict(base.stage_metrics)
-    classifier = base.classifier
-    if classifier is None:
-        base.encoder.trainable = False
-        classifier = spec.build_classifier(data.input_shape, data.n_classes, encoder=base.encoder)
-        stages["frozen"] = fit_classifier(classifier, "frozen", data, settings_for)
-    base.encoder.trainable = True   # the encoder itself: setting the outer model's flag is a no-op while it is True
-    stages["finetune"] = fit_classifier(classifier, "finetune", data, settings_for)
-    return TrainedModel(classifier, base.encoder, stages)
+    if base.classifier is None:
+        base = head_on_frozen_encoder(spec, data, base, settings_for)
+    unfreeze_last(base.encoder, trainable_body(spec, base.encoder), unfreeze)
+    stages = base.stage_metrics | {"finetune": fit_classifier(base.classifier, "finetune", data, settings_for)}
+    return TrainedModel(base.classifier, base.encoder, stages)

@@ -1,5 +1,6 @@
-"""Low-rank adapters (Hu et al., 2021) on every Dense layer of a frozen base, with Keras' native
-LoRA (`Dense.enable_lora`), then merged into plain Dense kernels for export.
+"""Low-rank adapters (Hu et al., 2021) on every Dense and convolution layer of a frozen base, with
+Keras' native LoRA (`enable_lora` of Dense and Conv layers), then merged into plain kernels for
+export. Layers Keras has no LoRA for (depthwise convolutions, BatchNormalization) stay frozen.
 
 Seed 001 adds `alfa * A @ B` to each kernel; Keras adds `(lora_alpha / rank) * A @ B`. So the
 seed's alfa = 0.1 at r = 4 is `lora_alpha = alfa * rank = 0.4` (strategy.alpha).
@@ -9,47 +10,53 @@ import numpy as np
 
 from transferlab.errors import ConfigError
 from transferlab.evaluation.metrics import predict_array
-from transferlab.strategies.common import TrainedModel, fit_classifier, pretrained_classifier
+from transferlab.strategies.common import TrainedModel, all_layers, fit_classifier, pretrained_classifier
 
 
-def all_layers(model: keras.Model):
-    """Every layer, depth first, including those inside nested models (e.g. the encoder)."""
-    for layer in model.layers:
-        yield layer
-        if isinstance(layer, keras.Model):
-            yield from all_layers(layer)
+def adaptable(layer) -> bool:
+    """Whether Keras can add LoRA to the layer's kernel (Dense, EinsumDense, Conv1D/2D/3D)."""
+    return hasattr(layer, "enable_lora") and hasattr(layer, "kernel")
 
 
-def dense_layers(model: keras.Model) -> list[keras.layers.Dense]:
-    return [layer for layer in all_layers(model) if isinstance(layer, keras.layers.Dense)]
+def adaptable_layers(model: keras.Model) -> list:
+    """Every layer of the model, nested models included, that gets adapters."""
+    return [layer for layer in all_layers(model) if adaptable(layer)]
+
+
+def layer_dims(layer) -> tuple[int, int]:
+    """(inputs, outputs) of a layer's kernel as LoRA factors it: A is (inputs, r), B is (r, outputs)."""
+    *fan_in, outputs = layer.kernel.shape
+    return int(np.prod(fan_in)), int(outputs)
 
 
 def max_rank(model: keras.Model) -> tuple[int, str]:
-    """The largest useful rank: the smallest min(d_in, d_out) over the hidden Dense layers.
+    """The largest useful rank: the smallest min(d_in, d_out) over the adapted layers but the output.
 
     The output layer is left out of the bound: it has one unit per class (one for a binary task),
     so any rank above that only adds r * (d_in + d_out) parameters; seed 001 adapts it at r = 4.
     """
     output = model.layers[-1]
-    hidden = [layer for layer in dense_layers(model) if layer is not output] or dense_layers(model)
-    smallest = min(hidden, key=lambda layer: min(layer.kernel.shape))
-    return min(smallest.kernel.shape), f"{smallest.name}: {smallest.kernel.shape[0]}->{smallest.kernel.shape[1]}"
+    layers = adaptable_layers(model)
+    hidden = [layer for layer in layers if layer is not output] or layers
+    smallest = min(hidden, key=lambda layer: min(layer_dims(layer)))
+    d_in, d_out = layer_dims(smallest)
+    return min(d_in, d_out), f"{smallest.name}: {d_in}->{d_out}"
 
 
 def check_rank(rank, model: keras.Model) -> None:
     limit, layer = max_rank(model)
     if not isinstance(rank, int) or isinstance(rank, bool) or not 1 <= rank <= limit:
-        raise ConfigError("strategy.rank", rank, f"must be an integer from 1 to {limit}, the smaller dimension of Dense layer {layer}")
+        raise ConfigError("strategy.rank", rank, f"must be an integer from 1 to {limit}, the smaller dimension of layer {layer}")
 
 
 def add_adapters(model: keras.Model, rank: int, alpha: float) -> keras.Model:
     """Freeze every base weight (kernels, biases, other layers) and add rank-`rank` adapters to
-    every Dense layer: only the A and B matrices stay trainable."""
+    every Dense and convolution layer: only the A and B matrices stay trainable."""
     model.trainable = True
     for layer in all_layers(model):   # parents before children
         if isinstance(layer, keras.Model):
             layer.trainable = True    # a nested model (a frozen encoder) keeps its own flag
-        elif isinstance(layer, keras.layers.Dense):
+        elif adaptable(layer):
             layer.enable_lora(rank, lora_alpha=alpha)   # also freezes the kernel
             if layer.bias is not None:
                 layer.bias.trainable = False
@@ -59,7 +66,7 @@ def add_adapters(model: keras.Model, rank: int, alpha: float) -> keras.Model:
 
 
 def merged_copy(model: keras.Model) -> keras.Model:
-    """The same network with plain Dense layers whose kernels are W + (alpha / r) A B.
+    """The same network with plain layers whose kernels are W + (alpha / r) A B.
 
     Keras folds the adapters when a LoRA layer saves its variables (`save_own_variables`), so the
     merge is that save loaded into a clone built without the LoRA settings.

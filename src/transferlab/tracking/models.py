@@ -30,7 +30,9 @@ def pinned_requirements() -> list[str]:
 
 def log_models(classifier, encoder, data: PreparedData) -> None:
     """Artifacts `model` (pyfunc: raw CSV rows -> probabilities), `keras_model` (the network on
-    preprocessed features) and, when there is one, `encoder` (for transfer from this run)."""
+    preprocessed features) and, when there is one, `encoder` (for transfer from this run).
+    Image networks take raw pixels (their preprocessing is in the model): `keras_model` is all
+    they need, so they get no `model`."""
     x_example = data.x_test[:EXAMPLE_ROWS]
     # The Keras flavor gets a signature but no input_example: mlflow.keras.log_model writes the
     # example before creating its folder and crashes (mlflow/mlflow#16183, open in MLflow 3.17).
@@ -39,6 +41,8 @@ def log_models(classifier, encoder, data: PreparedData) -> None:
         if network is not None:
             signature = infer_signature(x_example, predict_array(network, x_example))
             mlflow.keras.log_model(network, name=name, signature=signature, pip_requirements=requirements)
+    if data.preprocessor is None:
+        return
     raw_example = data.raw_examples
     columns, classes = data.raw_columns, data.class_names
     output = predict_raw_rows(data.preprocessor, classifier, columns, classes, raw_example)

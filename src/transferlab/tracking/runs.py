@@ -17,11 +17,14 @@ def tracked_run(run_name: str, tags: dict, experiment_id: str | None = None, nes
             raise  # mlflow.start_run's context manager marks the run FAILED
 
 
-def log_figure(figure, path: str) -> None:
-    """Log a matplotlib figure as a PNG artifact and release it."""
+def log_figure(figure, path: str, run_id: str | None = None) -> None:
+    """Log a matplotlib figure as a PNG artifact of the active run (or of `run_id`) and release it."""
     import matplotlib.pyplot as plt
 
-    mlflow.log_figure(figure, path)
+    if run_id is None:
+        mlflow.log_figure(figure, path)
+    else:
+        mlflow.MlflowClient().log_figure(run_id, figure, path)
     plt.close(figure)
 
 

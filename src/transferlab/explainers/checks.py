@@ -1,0 +1,28 @@
+"""Checks explainers run before any MLflow run exists (their `check(data, model)` methods)."""
+from transferlab.data.prepared import PreparedData
+from transferlab.errors import ConfigError
+
+IMAGE_EXPLAINERS = "gradcam, integrated_gradients, shap, lime or feature_maps"
+TABLE_EXPLAINERS = "permutation, integrated_gradients or shap"
+
+
+def is_image_data(data: PreparedData) -> bool:
+    """Images are (H, W, C) per example; tables (d,)."""
+    return len(data.input_shape) == 3
+
+
+def require_images(data: PreparedData, name: str) -> None:
+    if not is_image_data(data):
+        raise ConfigError("explainer", name, f"works on images; for tables choose {TABLE_EXPLAINERS}")
+
+
+def require_tables(data: PreparedData, name: str) -> None:
+    if is_image_data(data):
+        raise ConfigError("explainer", name, f"works on tables; for images choose {IMAGE_EXPLAINERS}")
+
+
+def check_positive_ints(prefix: str, **settings) -> None:
+    """ConfigError naming `prefix.<setting>` unless every setting is a positive integer."""
+    for name, value in settings.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ConfigError(f"{prefix}.{name}", value, "must be a positive integer")

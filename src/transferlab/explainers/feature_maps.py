@@ -1,0 +1,50 @@
+"""Feature maps of the first convolutional layers for one test image (seed 004, section 8)."""
+import keras
+import pandas as pd
+
+from transferlab.data.prepared import PreparedData
+from transferlab.errors import ConfigError
+from transferlab.evaluation.metrics import class_probabilities
+from transferlab.explainers.activations import conv_layers, layer_outputs
+from transferlab.explainers.base import ExplainContext, Explanation
+from transferlab.explainers.checks import check_positive_ints, require_images
+from transferlab.explainers.image_figures import feature_map_grid
+
+KEY = "explainer.feature_maps"
+
+
+class FeatureMaps:
+    """Activations of the first `k` convolutional layers (searched through nested models) for test
+    image `index`, the first `max_channels` channels of each."""
+
+    def __init__(self, k: int = 4, max_channels: int = 8, index: int = 0):
+        self.k, self.max_channels, self.index = k, max_channels, index
+
+    def layers(self, model: keras.Model) -> list:
+        convs = conv_layers(model)
+        if not convs:
+            raise ConfigError("explainer", "feature_maps", f"model {model.name} has no convolutional layer; "
+                                                           "feature maps need one (choose integrated_gradients, shap or lime)")
+        return convs[: self.k]
+
+    def check(self, data: PreparedData, model: keras.Model) -> None:
+        require_images(data, "feature_maps")
+        check_positive_ints(KEY, k=self.k, max_channels=self.max_channels)
+        if isinstance(self.index, bool) or not isinstance(self.index, int) or not 0 <= self.index < len(data.x_test):
+            raise ConfigError(f"{KEY}.index", self.index, f"must be a test image index, 0..{len(data.x_test) - 1}")
+        self.layers(model)
+
+    def explain(self, context: ExplainContext) -> Explanation:
+        data, layers = context.data, self.layers(context.model)
+        image = data.x_test[self.index]
+        activations, _ = layer_outputs(context.model, image[None], layers)
+        maps = {layer.name: activation[0] for layer, activation in zip(layers, activations)}
+        probabilities = class_probabilities(context.model, image[None])[0]
+        predicted = int(probabilities.argmax())
+        title = (f"Feature maps, test image {self.index}: true {data.class_names[data.y_test[self.index]]}, "
+                 f"predicted {data.class_names[predicted]} ({probabilities[predicted]:.2f})")
+        table = pd.DataFrame({"layer": list(maps), "height": [m.shape[0] for m in maps.values()],
+                              "width": [m.shape[1] for m in maps.values()], "channels": [m.shape[2] for m in maps.values()],
+                              "mean_activation": [float(m.mean()) for m in maps.values()],
+                              "zero_fraction": [float((m == 0).mean()) for m in maps.values()]})
+        return Explanation(table, {"feature_maps.png": feature_map_grid(image, maps, self.max_channels, title)})

@@ -1,0 +1,296 @@
+"""Image explainers: Grad-CAM against a hand computation, conv-layer search through nested models,
+IG completeness on images, SHAP / LIME / feature-map outputs, every check() error, and the same
+Grad-CAM and IG numbers on TensorFlow and JAX.
+
+Run as a script (`KERAS_BACKEND=jax python tests/test_image_explainers.py DIR`) it computes the
+backend-comparison numbers for the models saved in DIR; conftest is imported only inside the test
+that starts it, since conftest fixes the backend to TensorFlow.
+"""
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+from transferlab.data.digits import load_digits_images
+from transferlab.data.prepared import PreparedData
+from transferlab.errors import ConfigError
+from transferlab.explainers.activations import conv_layers, layer_outputs
+from transferlab.explainers.base import ExplainContext
+from transferlab.explainers.feature_maps import FeatureMaps
+from transferlab.explainers.gradcam import GradCAM, gradcam_maps
+from transferlab.explainers.integrated_gradients import IntegratedGradients, integrated_gradients
+from transferlab.explainers.lime_images import LimeImages
+from transferlab.explainers.permutation import PermutationImportance
+from transferlab.explainers.shap_values import ShapValues
+from transferlab.models.backbones import KerasBackbone
+from transferlab.models.cnn import CNN
+
+IG_STEPS = 64
+
+
+def prepared(x_test: np.ndarray, y_test: np.ndarray, n_classes: int = 10) -> PreparedData:
+    """PreparedData whose every split is the given test data (the explainers read x_test)."""
+    names = ["image"] if x_test.ndim == 4 else [f"f{i}" for i in range(x_test.shape[1])]
+    return PreparedData(x_test, y_test, x_test, y_test, x_test, y_test, [str(k) for k in range(n_classes)], names, names,
+                        None, pd.DataFrame(), "test")
+
+
+def tiny_cnn(shape=(8, 8, 1), n_classes: int = 10, seed: int = 0, activation: str = "relu") -> keras.Model:
+    keras.utils.set_random_seed(seed)
+    return CNN(filters=(4, 8, 8), dense_units=(16,), activation=activation).build_classifier(shape, n_classes)
+
+
+def tiny_mobilenet() -> keras.Model:
+    keras.utils.set_random_seed(0)
+    return KerasBackbone("mobilenet", weights=None, alpha=0.25, image_size=32, dense_units=(8,)).build_classifier((32, 32, 1), 3)
+
+
+def dense_only() -> keras.Model:
+    inputs = keras.Input((8, 8, 1))
+    outputs = keras.layers.Dense(10, activation="softmax")(keras.layers.Flatten()(inputs))
+    return keras.Model(inputs, outputs, name="dense_only")
+
+
+def random_images(n: int, shape=(8, 8, 1), seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(0, 255, (n, *shape)).astype("float32")
+
+
+@pytest.fixture(scope="module")
+def digits() -> PreparedData:
+    return load_digits_images().prepare(test_fraction=0.2)
+
+
+@pytest.fixture(scope="module")
+def cnn() -> keras.Model:
+    return tiny_cnn()
+
+
+@pytest.fixture(scope="module")
+def half_right(digits, cnn) -> PreparedData:
+    """Digits test images with labels set so that the (untrained) CNN is right on every other one."""
+    predicted = keras.ops.convert_to_numpy(cnn(digits.x_test, training=False)).argmax(axis=1)
+    labels = np.where(np.arange(len(predicted)) % 2 == 0, predicted, (predicted + 1) % 10)
+    return prepared(digits.x_test, labels)
+
+
+def context(model, data: PreparedData, seed: int = 0) -> ExplainContext:
+    return ExplainContext(model, data, np.array([0.5]), seed)
+
+
+# --- Grad-CAM -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("n_classes", [3, 2], ids=["softmax", "sigmoid"])
+def test_gradcam_matches_hand_computed_reference(n_classes):
+    """classifier = encoder (nested: rescale -> conv) -> global average pool -> Dense output: every
+    gradient of the class score w.r.t. the conv map is spatially constant and known in closed form."""
+    keras.utils.set_random_seed(n_classes)
+    image = keras.Input((6, 6, 1))
+    conv = keras.layers.Conv2D(3, 3, padding="same", activation="relu", name="conv")
+    encoder = keras.Model(image, conv(keras.layers.Rescaling(1 / 255)(image)), name="encoder")
+    outer = keras.Input((6, 6, 1))
+    head = keras.layers.Dense(1 if n_classes == 2 else n_classes, activation="sigmoid" if n_classes == 2 else "softmax")
+    model = keras.Model(outer, head(keras.layers.GlobalAveragePooling2D()(encoder(outer))))
+    x = random_images(5, (6, 6, 1))
+
+    classes = np.arange(len(x)) % n_classes                                   # explained classes, both kinds
+    activations = keras.ops.convert_to_numpy(encoder(x))                       # (n, 6, 6, 3)
+    kernel, bias = (keras.ops.convert_to_numpy(w) for w in head.weights)
+    z = activations.mean(axis=(1, 2)) @ kernel + bias
+    if n_classes == 2:   # score p for class 1, 1 - p for class 0
+        p = 1 / (1 + np.exp(-z[:, 0]))
+        dscore_dz = (np.where(classes == 1, 1.0, -1.0) * p * (1 - p))[:, None]
+    else:                # score p_c: dp_c / dz_j = p_c (delta_cj - p_j)
+        p = np.exp(z - z.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        dscore_dz = p[np.arange(len(x)), classes][:, None] * (np.eye(n_classes)[classes] - p)
+    alpha = dscore_dz @ kernel.T / 36                                          # d score / dA, the same at every pixel
+    reference = np.maximum(np.einsum("nhwk,nk->nhw", activations, alpha), 0)
+
+    maps = gradcam_maps(model, conv, x, classes)
+    assert maps.shape == (5, 6, 6)
+    assert maps.max() > 0
+    np.testing.assert_allclose(maps, reference, rtol=1e-4, atol=1e-7 * np.abs(reference).max())
+
+
+def test_the_last_conv_layer_is_found_through_nested_models(cnn):
+    assert GradCAM().target_layer(cnn).name == "conv_3"
+    mobilenet = tiny_mobilenet()
+    assert GradCAM().target_layer(mobilenet).name == "conv_pw_13"
+    assert [layer.name for layer in conv_layers(mobilenet)[:3]] == ["conv1", "conv_dw_1", "conv_pw_1"]
+
+
+def test_a_named_layer_is_used(cnn):
+    layer = GradCAM(layer="conv_1").target_layer(cnn)
+    assert layer.name == "conv_1"
+    maps = gradcam_maps(cnn, layer, random_images(3), np.array([0, 4, 9]))
+    assert maps.shape == (3, 8, 8)          # conv_1 works at full resolution, conv_3 at 2x2
+
+
+def test_gradcam_shows_correct_and_wrong_predictions(cnn, half_right):
+    explanation = GradCAM(n_images=6).explain(context(cnn, half_right, seed=3))
+    table = explanation.table
+    assert list(table.columns) == ["index", "true", "predicted", "probability", "correct", "layer"]
+    assert table.correct.tolist() == [True] * 3 + [False] * 3
+    assert (table.layer == "conv_3").all()
+    assert list(explanation.figures) == ["gradcam.png"]
+    assert explanation.metrics == {}
+    again = GradCAM(n_images=6).explain(context(cnn, half_right, seed=3)).table
+    pd.testing.assert_frame_equal(table, again)
+
+
+def test_gradcam_takes_what_there_is_when_one_side_runs_short(cnn, digits):
+    predicted = keras.ops.convert_to_numpy(cnn(digits.x_test, training=False)).argmax(axis=1)
+    one_wrong = np.where(np.arange(len(predicted)) == 7, (predicted + 1) % 10, predicted)
+    table = GradCAM(n_images=5).explain(context(cnn, prepared(digits.x_test, one_wrong))).table
+    assert table.correct.tolist() == [True] * 4 + [False]
+    assert table["index"].iloc[-1] == 7
+
+
+# --- integrated gradients, SHAP, LIME, feature maps on images ------------------------------------------
+
+def test_integrated_gradients_on_images_are_complete_and_chunk_independent(digits):
+    model = tiny_cnn(activation="tanh")
+    explanation = IntegratedGradients(steps=IG_STEPS, n_images=4, chunk_images=IG_STEPS + 1).explain(context(model, digits))
+    assert list(explanation.table.columns) == ["index", "true", "predicted", "probability", "correct", "completeness_gap"]
+    assert len(explanation.table) == 4
+    assert list(explanation.figures) == ["integrated_gradients.png"]
+    assert explanation.metrics["ig_completeness_gap_max"] < 1e-3
+    assert explanation.metrics["ig_completeness_gap_mean"] <= explanation.metrics["ig_completeness_gap_max"]
+
+    x, target, baseline = digits.x_test[:5], np.array([0, 1, 2, 3, 4]), np.zeros((8, 8, 1), "float32")
+    one_per_call = integrated_gradients(model, x, baseline, target, IG_STEPS, chunk_rows=IG_STEPS + 1)
+    all_at_once = integrated_gradients(model, x, baseline, target, IG_STEPS)
+    assert one_per_call.shape == x.shape
+    np.testing.assert_allclose(one_per_call, all_at_once, atol=1e-6)
+
+
+def test_shap_on_images_adds_up_to_the_predicted_probability(cnn, half_right):
+    explanation = ShapValues(n_images=2, max_evals=64).explain(context(cnn, half_right))
+    table = explanation.table
+    assert len(table) == 2 and table.correct.tolist() == [True, False]
+    np.testing.assert_allclose(table.base_value + table.shap_sum, table.probability, atol=1e-5)
+    assert list(explanation.figures) == ["image_plot.png"]
+
+
+def test_lime_on_images_is_seeded(cnn, half_right):
+    explainer = LimeImages(n_images=2, num_samples=40, batch_size=20)
+    first, second = (explainer.explain(context(cnn, half_right, seed=1)) for _ in range(2))
+    pd.testing.assert_frame_equal(first.table, second.table)
+    assert list(first.table.columns) == ["index", "true", "predicted", "probability", "correct", "local_r2"]
+    assert list(first.figures) == ["lime.png"]
+    assert first.metrics["lime_local_r2_mean"] == pytest.approx(first.table.local_r2.mean())
+    assert (first.table.local_r2 > 0).all()   # hiding superpixels changed the predictions
+
+
+def test_feature_maps_are_the_first_conv_activations(cnn, digits):
+    explanation = FeatureMaps(k=2, max_channels=3, index=5).explain(context(cnn, digits))
+    table = explanation.table
+    assert table.layer.tolist() == ["conv_1", "conv_2"]
+    assert table[["height", "width", "channels"]].values.tolist() == [[8, 8, 4], [4, 4, 8]]
+    encoder = cnn.get_layer("encoder")
+    direct = keras.Model(encoder.inputs, encoder.get_layer("conv_2").output).predict(digits.x_test[5:6], verbose=0)
+    assert table.mean_activation.iloc[1] == pytest.approx(float(direct.mean()), rel=1e-5)
+    assert list(explanation.figures) == ["feature_maps.png"]
+
+
+def test_captured_activations_match_the_nested_models_own(cnn):
+    x = random_images(3)
+    encoder = cnn.get_layer("encoder")
+    (conv_2,), output = layer_outputs(cnn, x, [encoder.get_layer("conv_2")])
+    np.testing.assert_allclose(conv_2, keras.Model(encoder.inputs, encoder.get_layer("conv_2").output).predict(x, verbose=0), rtol=1e-5)
+    np.testing.assert_allclose(output, cnn.predict(x, verbose=0), rtol=1e-5)
+
+
+# --- check(): bad settings fail before any run --------------------------------------------------------
+
+TABLE = prepared(np.random.default_rng(0).normal(size=(20, 5)).astype("float32"), np.arange(20) % 2, n_classes=2)
+
+
+@pytest.mark.parametrize(("explainer", "data", "model", "expected"), [
+    (GradCAM(), "images", "dense_only", "explainer.gradcam.layer=auto: model dense_only has no convolutional layer"),
+    (GradCAM(layer="conv_9"), "images", "cnn", "explainer.gradcam.layer=conv_9: not a convolutional layer of model cnn; its last ones: conv_1, conv_2, conv_3"),
+    (GradCAM(layer="dense_0"), "images", "cnn", "explainer.gradcam.layer=dense_0: not a convolutional layer"),
+    (GradCAM(), "table", "cnn", "explainer=gradcam: works on images; for tables choose permutation, integrated_gradients or shap"),
+    (LimeImages(), "table", "cnn", "explainer=lime: works on images"),
+    (FeatureMaps(), "table", "cnn", "explainer=feature_maps: works on images"),
+    (PermutationImportance(), "images", "cnn", "explainer=permutation: works on tables; for images choose gradcam, integrated_gradients, shap, lime or feature_maps"),
+    (GradCAM(n_images=0), "images", "cnn", "explainer.gradcam.n_images=0: must be a positive integer"),
+    (GradCAM(alpha=1.5), "images", "cnn", "explainer.gradcam.alpha=1.5: must be a fraction in (0, 1)"),
+    (IntegratedGradients(n_images=2.5), "images", "cnn", "explainer.integrated_gradients.n_images=2.5: must be a positive integer"),
+    (IntegratedGradients(chunk_images=-1), "table", "cnn", "explainer.integrated_gradients.chunk_images=-1"),
+    (ShapValues(max_evals=0), "images", "cnn", "explainer.shap.max_evals=0: must be a positive integer"),
+    (ShapValues(n_images=True), "images", "cnn", "explainer.shap.n_images=True"),
+    (ShapValues(mask_value=300), "images", "cnn", "explainer.shap.mask_value=300: must be a pixel value 0..255"),
+    (ShapValues(mask_value="smudge"), "images", "cnn", "explainer.shap.mask_value=smudge: allowed: a pixel value"),
+    (LimeImages(num_samples=0), "images", "cnn", "explainer.lime.num_samples=0: must be a positive integer"),
+    (LimeImages(hide_color=-1), "images", "cnn", "explainer.lime.hide_color=-1: must be null"),
+    (LimeImages(segmentation={"algorithm": "watershed"}), "images", "cnn", "explainer.lime.segmentation.algorithm=watershed: allowed: quickshift"),
+    (LimeImages(segmentation={"algorithm": "quickshift", "kernel_size": 4, "max_dist": 200, "ratio": 0.2}), "images", "cnn",
+     "explainer.lime.segmentation={'algorithm': 'quickshift', 'kernel_size': 4, 'max_dist': 200, 'ratio': 0.2}: cuts test image 0 into one superpixel"),
+    (FeatureMaps(k=0), "images", "cnn", "explainer.feature_maps.k=0: must be a positive integer"),
+    (FeatureMaps(index=360), "images", "cnn", "explainer.feature_maps.index=360: must be a test image index, 0..359"),
+    (FeatureMaps(), "images", "dense_only", "explainer=feature_maps: model dense_only has no convolutional layer"),
+], ids=lambda value: type(value).__name__ if not isinstance(value, str) else None)
+def test_check_names_the_bad_setting(explainer, data, model, expected, cnn, digits):
+    with pytest.raises(ConfigError) as error:
+        explainer.check(digits if data == "images" else TABLE, cnn if model == "cnn" else dense_only())
+    assert str(error.value).startswith(expected)
+    assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("explainer", [GradCAM(), GradCAM(layer="conv_2"), IntegratedGradients(), ShapValues(), LimeImages(), FeatureMaps()])
+def test_check_accepts_the_defaults_on_images(explainer, cnn, digits):
+    explainer.check(digits, cnn)
+
+
+@pytest.mark.parametrize("explainer", [PermutationImportance(), IntegratedGradients(), ShapValues()])
+def test_check_accepts_the_table_explainers_on_tables(explainer, cnn):
+    explainer.check(TABLE, cnn)
+
+
+def test_gradcam_explain_without_check_is_the_same_one_line_error(digits):
+    with pytest.raises(ConfigError, match="has no convolutional layer"):
+        GradCAM().explain(context(dense_only(), digits))
+
+
+# --- TensorFlow and JAX ----------------------------------------------------------------------------------
+
+def wrapped_cnn() -> keras.Model:
+    """The tiny CNN nested once more: its last conv layer sits two models down (wrapper -> cnn -> encoder)."""
+    inputs = keras.Input((8, 8, 1))
+    return keras.Model(inputs, tiny_cnn(seed=5)(inputs), name="wrapper")
+
+
+def backend_numbers(folder: Path) -> dict[str, np.ndarray]:
+    """Grad-CAM (last conv layer, found automatically) and IG of the model saved in folder."""
+    model = keras.saving.load_model(folder / "model.keras")
+    inputs = np.load(folder / "inputs.npz")
+    images, classes = inputs["images"], inputs["classes"]
+    return {"gradcam": gradcam_maps(model, GradCAM().target_layer(model), images, classes),
+            "integrated_gradients": integrated_gradients(model, images, np.zeros(images.shape[1:], "float32"), classes, IG_STEPS)}
+
+
+def test_tensorflow_and_jax_give_the_same_gradcam_and_ig(tmp_path):
+    from conftest import REPO_ROOT, subprocess_env
+
+    wrapped_cnn().save(tmp_path / "model.keras")
+    np.savez(tmp_path / "inputs.npz", images=random_images(4, seed=1), classes=np.array([0, 3, 5, 9]))
+    tensorflow = backend_numbers(tmp_path)
+    result = subprocess.run([sys.executable, __file__, str(tmp_path)], cwd=REPO_ROOT, env=subprocess_env("jax"),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert "ok backend=jax" in result.stdout
+    jax = np.load(tmp_path / "jax.npz")
+    for name, values in tensorflow.items():
+        assert np.abs(values).max() > 0, name
+        np.testing.assert_allclose(jax[name], values, rtol=1e-3, atol=1e-4 * np.abs(values).max(), err_msg=name)
+
+
+if __name__ == "__main__":
+    out = Path(sys.argv[1])
+    np.savez(out / f"{keras.backend.backend()}.npz", **backend_numbers(out))
+    print(f"ok backend={keras.backend.backend()}")
