@@ -5,9 +5,9 @@ import pytest
 
 from conftest import DATA_DIR, FAST, all_runs, artifact_paths, child_runs, describe, last_line, mlflow_client, parent_runs
 
-# The quick study shrunk: 200 training images, 1 epoch per stage, 32x32 images.
-SHRUNK = ("dataset.split.subset=200", "trainer.epochs=1", "++strategy.stages.finetune.epochs=1",
-          "++strategy.stages.lora.epochs=1", "model.image_size=32", "explainer=none")
+# The quick study shrunk: 200 training images, 3 epochs of 6 batches for the head, 1 for adaptation.
+SHRUNK = ("dataset.split.subset=200", "trainer.epochs=3", "trainer.batch_size=32",
+          "++strategy.stages.finetune.epochs=1", "++strategy.stages.lora.epochs=1", "explainer=none")
 WEIGHTS = DATA_DIR / "keras_weights" / "mobilenet_2_5_224_tf_no_top.h5"
 
 
@@ -43,7 +43,7 @@ def test_quick_mnist_study_and_report(run_cli, tmp_path):
     assert lora["lora_merge_max_abs_diff"] <= 1e-5 and lora["merged_total_params"] == frozen["total_params"]
     for arm, values in metrics.items():
         assert {"test_accuracy", "test_log_loss", "test_roc_auc", "frozen_fraction", "train_seconds"} <= set(values), arm
-    # Real ImageNet features: even one epoch of a head on 180 images beats chance (10 classes) clearly.
+    # Real ImageNet features: three epochs of a head on 180 images beats chance (10 classes) clearly.
     assert frozen["test_accuracy"] > 0.3
 
     client = mlflow_client(tmp_path)
@@ -56,6 +56,18 @@ def test_quick_mnist_study_and_report(run_cli, tmp_path):
     row = next(line for line in text.splitlines() if line.startswith("| mobilenet_025_frozen |"))
     expected = frozen["trainable_params"] / (100 * frozen["test_accuracy"])
     assert f"{expected:,.0f}" in row and f"{frozen['train_seconds'] / 60:.4f}" in row
+    assert "Not in this table" not in text
+
+
+def test_report_names_the_arms_a_sweep_did_not_run():
+    import pandas as pd
+
+    from transferlab.report import missing_groups_note, report_spec
+
+    ran = pd.DataFrame(index=["cnn_scratch", "mobilenet_025_frozen", "mobilenet_025_finetune"])
+    (note,) = missing_groups_note(ran, report_spec("mnist_transfer"))
+    assert note.endswith(": vgg16_frozen, resnet50_frozen, mobilenet_v2_frozen, vgg16_finetune.")
+    assert missing_groups_note(ran, report_spec("mnist_transfer_quick")) == ["Not in this table (no finished run in the sweep read): mobilenet_025_lora."]
 
 
 def test_image_job_on_jax_logs_a_raw_pixel_model(run_cli, tmp_path):

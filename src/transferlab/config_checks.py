@@ -11,7 +11,8 @@ SCORINGS = ("roc_auc", "pr_auc", "accuracy", "balanced_accuracy", "log_loss")
 OBJECTIVE_PREFIXES = ("val_", "test_", "oracle_test_", "threshold_")
 
 
-def _positive(key: str, value, kind=float) -> None:
+def check_positive(key: str, value, kind=float) -> None:
+    """ConfigError unless value is a positive number (kind=int: a positive integer)."""
     if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0 or (kind is int and value != int(value)):
         raise ConfigError(key, value, f"must be a positive {'integer' if kind is int else 'number'}")
 
@@ -34,11 +35,11 @@ def check_trainer(trainer: DictConfig, key: str = "trainer") -> None:
     _one_of(f"{key}.precision", trainer.precision, PRECISIONS)
     _one_of(f"{key}.optimizer", trainer.optimizer, OPTIMIZERS)
     _one_of(f"{key}.class_weight", trainer.class_weight, ("balanced", None))
-    _positive(f"{key}.epochs", trainer.epochs, int)
-    _positive(f"{key}.batch_size", trainer.batch_size, int)
-    _positive(f"{key}.learning_rate", trainer.learning_rate)
+    check_positive(f"{key}.epochs", trainer.epochs, int)
+    check_positive(f"{key}.batch_size", trainer.batch_size, int)
+    check_positive(f"{key}.learning_rate", trainer.learning_rate)
     if trainer.steps_per_execution != "auto":
-        _positive(f"{key}.steps_per_execution", trainer.steps_per_execution, int)
+        check_positive(f"{key}.steps_per_execution", trainer.steps_per_execution, int)
     patience = trainer.early_stopping.patience
     if not isinstance(patience, int) or patience < 0:
         raise ConfigError(f"{key}.early_stopping.patience", patience, "must be an integer >= 0")
@@ -60,17 +61,17 @@ def check_explainers(explainer: DictConfig) -> None:
         scoring = permutation.scoring
         if not (scoring in SCORINGS or re.fullmatch(r"f\d+(\.\d+)?", str(scoring))):
             raise ConfigError("explainer.permutation.scoring", scoring, "allowed: f<beta> (e.g. f2), " + ", ".join(SCORINGS))
-        _positive("explainer.permutation.n_repeats", permutation.n_repeats, int)
+        check_positive("explainer.permutation.n_repeats", permutation.n_repeats, int)
         if permutation.get("max_samples") is not None:
-            _positive("explainer.permutation.max_samples", permutation.max_samples)
+            check_positive("explainer.permutation.max_samples", permutation.max_samples)
     ig = explainer.get("integrated_gradients")
     if ig is not None:
-        _positive("explainer.integrated_gradients.steps", ig.steps, int)
-        _positive("explainer.integrated_gradients.chunk_rows", ig.chunk_rows, int)
+        check_positive("explainer.integrated_gradients.steps", ig.steps, int)
+        check_positive("explainer.integrated_gradients.chunk_rows", ig.chunk_rows, int)
     shap_cfg = explainer.get("shap")
     if shap_cfg is not None:
-        _positive("explainer.shap.background_rows", shap_cfg.background_rows, int)
-        _positive("explainer.shap.max_rows", shap_cfg.max_rows, int)
+        check_positive("explainer.shap.background_rows", shap_cfg.background_rows, int)
+        check_positive("explainer.shap.max_rows", shap_cfg.max_rows, int)
 
 
 def check_split(split: DictConfig) -> None:
@@ -80,7 +81,7 @@ def check_split(split: DictConfig) -> None:
             check_fraction(f"dataset.split.{key}", split[key])
     for key in ("n_train", "n_test"):
         if key in split:
-            _positive(f"dataset.split.{key}", split[key], int)
+            check_positive(f"dataset.split.{key}", split[key], int)
     extra = split.get("n_extra")
     if extra is not None and (not isinstance(extra, int) or isinstance(extra, bool) or extra < 0):
         raise ConfigError("dataset.split.n_extra", extra, "must be null (all rows between train and test) or an integer >= 0")
@@ -93,14 +94,14 @@ def check_config(cfg: DictConfig) -> None:
         check_trainer(stage_settings(cfg, stage), key=f"strategy.stages.{stage}")
     check_split(cfg.dataset.split)
     if "rank" in cfg.strategy:   # the upper bound needs the model: strategies.preflight
-        _positive("strategy.rank", cfg.strategy.rank, int)
-        _positive("strategy.alpha", cfg.strategy.alpha)
+        check_positive("strategy.rank", cfg.strategy.rank, int)
+        check_positive("strategy.alpha", cfg.strategy.alpha)
     for beta in cfg.evaluation.betas:
-        _positive("evaluation.betas", beta)
+        check_positive("evaluation.betas", beta)
     grid = cfg.evaluation.threshold_grid
     if not 0 <= grid.start < grid.stop <= 1:
         raise ConfigError("evaluation.threshold_grid", f"{grid.start}..{grid.stop}", "need 0 <= start < stop <= 1")
-    _positive("evaluation.threshold_grid.num", grid.num, int)
+    check_positive("evaluation.threshold_grid.num", grid.num, int)
     check_explainers(cfg.explainer)
     _one_of("objective.direction", cfg.objective.direction, ("maximize", "minimize"))
     if not str(cfg.objective.metric).startswith(OBJECTIVE_PREFIXES):  # exact names: check_task

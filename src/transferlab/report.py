@@ -112,13 +112,23 @@ def reference_table(summary: pd.DataFrame, reference: dict) -> str:
 
 
 def report_spec(study: str) -> dict:
-    """The study's `report` block as Hydra composes it (presets may extend other presets)."""
+    """The study's `report` block as Hydra composes it (presets may extend other presets), plus
+    `planned`: the values its sweep gives the group_by key (e.g. every arm), to flag those not run."""
     from transferlab.cli import CONF_DIR, register_experiments
 
     register_experiments()
     with hydra.initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = hydra.compose(config_name="config", overrides=[f"experiment={study}"])
-    return OmegaConf.to_container(cfg.report)
+        cfg = hydra.compose(config_name="config", overrides=[f"experiment={study}"], return_hydra_config=True)
+    spec = OmegaConf.to_container(cfg.report)
+    swept = OmegaConf.select(cfg, "hydra.sweeper.params", default={}) or {}
+    spec["planned"] = [g.strip() for g in str(swept[spec["group_by"]]).split(",")] if spec["group_by"] in swept else []
+    return spec
+
+
+def missing_groups_note(summary: pd.DataFrame, spec: dict) -> list[str]:
+    """A line naming the sweep's groups with no finished run (e.g. arms that need a download)."""
+    missing = [group for group in spec["planned"] if group not in summary.index]
+    return [f"Not in this table (no finished run in the sweep read): {', '.join(missing)}."] if missing else []
 
 
 def baseline_table(runs: pd.DataFrame, group_by: str, metrics: list[str], baseline: str) -> str:
@@ -154,6 +164,7 @@ def write_report(study: str, tracking_uri: str, all_sweeps: bool = False, output
         f"finished runs in `{tracking_uri}` (commits: {', '.join(commits)}). Mean ± std over runs per {spec['group_by']}.",
         spec.get("notes", "").strip(),
         markdown_table(summary, spec["metrics"], spec["group_by"]),
+        *missing_groups_note(summary, spec),
         *chart,
         *([f"## Against {spec['baseline']}, paired by seed\n\n" + baseline_table(runs, spec["group_by"], spec["baseline_metrics"], spec["baseline"])]
           if spec.get("baseline") else []),

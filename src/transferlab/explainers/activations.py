@@ -8,22 +8,14 @@ through edit functions, which reads activations and lets gradients flow into the
 import keras
 from keras.src.models.functional import Functional, operation_fn, unpack_singleton
 
+from transferlab.models.layers import all_layers
+
 CONV_LAYERS = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.SeparableConv2D)
-
-
-def nested_layers(model) -> list:
-    """Every layer of `model` in forward order, the layers of nested functional models in place."""
-    found = []
-    for layer in model.layers:
-        found.append(layer)
-        if isinstance(layer, Functional):
-            found.extend(nested_layers(layer))
-    return found
 
 
 def conv_layers(model) -> list:
     """2-D convolutional layers (any subclass), in forward order, searched through nested models."""
-    return [layer for layer in nested_layers(model) if isinstance(layer, CONV_LAYERS)]
+    return [layer for layer in all_layers(model) if isinstance(layer, CONV_LAYERS)]
 
 
 def call_with_edits(model, x, edits: dict):
@@ -38,7 +30,7 @@ def call_with_edits(model, x, edits: dict):
         call = operation_fn(op, training=False)
         if op in edits:
             return lambda *args, **kwargs: edits[op](call(*args, **kwargs))
-        if isinstance(op, Functional) and any(layer in edits for layer in nested_layers(op)):
+        if isinstance(op, Functional) and any(layer in edits for layer in all_layers(op)):
             return lambda inputs, *args, **kwargs: call_with_edits(op, inputs, edits)
         return call
 

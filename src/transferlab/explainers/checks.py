@@ -1,4 +1,5 @@
 """Checks explainers run before any MLflow run exists (their `check(data, model)` methods)."""
+from transferlab.config_checks import check_positive
 from transferlab.data.prepared import PreparedData
 from transferlab.errors import ConfigError
 
@@ -24,5 +25,4 @@ def require_tables(data: PreparedData, name: str) -> None:
 def check_positive_ints(prefix: str, **settings) -> None:
     """ConfigError naming `prefix.<setting>` unless every setting is a positive integer."""
     for name, value in settings.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ConfigError(f"{prefix}.{name}", value, "must be a positive integer")
+        check_positive(f"{prefix}.{name}", value, int)

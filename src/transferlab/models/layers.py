@@ -1,4 +1,4 @@
-"""Layer stacks shared by the builders."""
+"""Layer stacks shared by the builders, and a walk over the layers of nested models."""
 import keras
 
 
@@ -33,3 +33,12 @@ def residual_block(x, units: int, activation: str, name: str):
     out = keras.layers.Dense(units, name=f"{name}_dense_2")(out)
     out = keras.layers.Add(name=f"{name}_add")([out, x])
     return keras.layers.Activation(activation, name=f"{name}_{activation}")(out)
+
+
+def all_layers(model: keras.Model):
+    """Every layer in forward order, depth first: a nested model (the encoder, a keras.applications
+    backbone) is followed by its own layers."""
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from all_layers(layer)

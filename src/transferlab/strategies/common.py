@@ -43,14 +43,6 @@ class Base:
     stage_metrics: dict[str, dict[str, float]]
 
 
-def all_layers(model: keras.Model):
-    """Every layer, depth first, including those inside nested models (the encoder, a backbone)."""
-    for layer in model.layers:
-        yield layer
-        if isinstance(layer, keras.Model):
-            yield from all_layers(layer)
-
-
 def fit_classifier(classifier, stage: str, data: PreparedData, settings_for: SettingsFor, pool: str = "adapt") -> dict[str, float]:
     """Train on the adaptation pool (pool="adapt") or the training split (pool="train")."""
     x, y = data.adaptation_pool() if pool == "adapt" else (data.x_train, data.y_train)

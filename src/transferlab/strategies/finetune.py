@@ -10,7 +10,8 @@ statistics, as Keras' transfer-learning guide recommends.
 import keras
 
 from transferlab.errors import ConfigError
-from transferlab.strategies.common import TrainedModel, all_layers, fit_classifier, head_on_frozen_encoder, pretrained_encoder
+from transferlab.models.layers import all_layers
+from transferlab.strategies.common import TrainedModel, fit_classifier, head_on_frozen_encoder, pretrained_encoder
 
 
 def trainable_body(spec, encoder: keras.Model) -> keras.Model:

@@ -10,7 +10,8 @@ import numpy as np
 
 from transferlab.errors import ConfigError
 from transferlab.evaluation.metrics import predict_array
-from transferlab.strategies.common import TrainedModel, all_layers, fit_classifier, pretrained_classifier
+from transferlab.models.layers import all_layers
+from transferlab.strategies.common import TrainedModel, fit_classifier, pretrained_classifier
 
 
 def adaptable(layer) -> bool:
