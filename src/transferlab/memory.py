@@ -1,4 +1,6 @@
 """Resident memory of this process, which every run logs so data-size regressions show up in MLflow."""
+import ctypes
+import gc
 import os
 import resource
 import sys
@@ -24,3 +26,18 @@ def memory_metrics(start_mb: float) -> dict[str, float]:
     In a multirun the peak can come from an earlier job of the same process."""
     peak = peak_rss_mb()
     return {"memory_start_mb": start_mb, "memory_peak_mb": peak, "memory_peak_growth_mb": max(peak - start_mb, 0.0)}
+
+
+def release_free_memory() -> None:
+    """Collect garbage and hand the C heap's free pages back to the OS.
+
+    glibc keeps memory freed by a finished stage (XLA/TensorFlow compilation buffers, batch copies)
+    in its arenas, so each later stage starts higher and the run's peak grows stage by stage.
+    `malloc_trim` returns those pages; Python has no wrapper for it (hence ctypes), and on other C
+    libraries this is only a garbage collection.
+    """
+    gc.collect()
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass

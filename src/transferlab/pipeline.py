@@ -14,7 +14,7 @@ from transferlab.data.prepared import PreparedData
 from transferlab.evaluation.report import evaluate, metric_names
 from transferlab.evaluation.thresholds import threshold_grid
 from transferlab.explainers.base import ExplainContext
-from transferlab.memory import memory_metrics, rss_mb
+from transferlab.memory import memory_metrics, release_free_memory, rss_mb
 from transferlab.runtime import configure_keras, seed_everything
 from transferlab.strategies.preflight import preflight, starting_spec
 from transferlab.tracking.models import log_models
@@ -119,10 +119,12 @@ def run_job(cfg: DictConfig) -> float:
         log_config(cfg)
         mlflow.log_metrics(data.sizes() | {"data_mb": data.nbytes() / 2**20})
         trained = strategy(spec, data, lambda stage: stage_settings(cfg, stage))
+        release_free_memory()
         grid = threshold_grid(**cfg.evaluation.threshold_grid)
         evaluation = evaluate(trained.deployable, data, cfg.evaluation.betas, grid)
         evaluation.metrics |= parameter_counts(trained.classifier) | training_seconds(trained.stage_metrics) | trained.metrics
         log_evaluation(evaluation)
+        release_free_memory()
         explain(explainers, ExplainContext(trained.deployable, data, grid, trainer.seed))
         if cfg.tracking.log_model:
             log_models(trained.deployable, trained.encoder, data)

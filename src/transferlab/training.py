@@ -9,6 +9,7 @@ from omegaconf import DictConfig
 from sklearn.utils.class_weight import compute_class_weight
 
 from transferlab.evaluation.plots import training_curves
+from transferlab.memory import release_free_memory
 from transferlab.tracking.epoch_logger import EpochMetricsLogger
 from transferlab.tracking.runs import log_figure, tracked_run
 
@@ -71,6 +72,7 @@ def fit_stage(model: keras.Model, stage: str, data: StageData, settings: DictCon
                    "best_val_loss": float(np.min(history.history["val_loss"])), **parameter_counts(model)}
         mlflow.flush_async_logging()
         mlflow.log_metrics(summary)
+    release_free_memory()
     if parent is not None:
         log_figure(training_curves(history.history, f"stage {stage}"), f"training_curves/{stage}.png", run_id=parent.info.run_id)
     return summary
