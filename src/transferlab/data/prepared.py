@@ -38,6 +38,11 @@ class PreparedData:
         """One example's shape: (features,) for tables, (height, width, channels) for images."""
         return tuple(self.x_train.shape[1:])
 
+    @property
+    def holds_images(self) -> bool:
+        """Images are (height, width, channels) per example; table rows (features,)."""
+        return len(self.input_shape) == 3
+
     def adaptation_pool(self) -> tuple[np.ndarray, np.ndarray]:
         """Rows transfer stages (frozen head, fine-tune, LoRA) train on: the extra pool when the
         dataset has one, the training split otherwise."""

@@ -44,7 +44,7 @@ def evaluate(model, data: PreparedData, betas, thresholds: np.ndarray) -> Evalua
         evaluation.tables["threshold_table.csv"] = table
     evaluation.figures["confusion_matrix.png"] = plots.confusion_matrices(data.y_test, p_test, names, chosen)
     evaluation.figures["roc_pr_curves.png"] = plots.roc_and_pr_curves(data.y_test, p_test, names)
-    if len(data.input_shape) == 3:
+    if data.holds_images:
         evaluation.figures["example_predictions.png"] = plots.example_predictions(data.x_test, data.y_test, p_test, names)
     return evaluation
 

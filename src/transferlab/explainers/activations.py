@@ -8,6 +8,7 @@ through edit functions, which reads activations and lets gradients flow into the
 import keras
 from keras.src.models.functional import Functional, operation_fn, unpack_singleton
 
+from transferlab.errors import ConfigError
 from transferlab.models.layers import all_layers
 
 CONV_LAYERS = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.SeparableConv2D)
@@ -16,6 +17,16 @@ CONV_LAYERS = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.S
 def conv_layers(model) -> list:
     """2-D convolutional layers (any subclass), in forward order, searched through nested models."""
     return [layer for layer in all_layers(model) if isinstance(layer, CONV_LAYERS)]
+
+
+def required_conv_layers(model, key: str, value, needs: str) -> list:
+    """conv_layers(model), or a ConfigError naming `key`=`value` when the model has none
+    (`needs`: who needs one, e.g. "Grad-CAM needs one")."""
+    convs = conv_layers(model)
+    if not convs:
+        raise ConfigError(key, value, f"model {model.name} has no convolutional layer; {needs} "
+                                      "(choose integrated_gradients, shap or lime)")
+    return convs
 
 
 def call_with_edits(model, x, edits: dict):

@@ -7,18 +7,13 @@ IMAGE_EXPLAINERS = "gradcam, integrated_gradients, shap, lime or feature_maps"
 TABLE_EXPLAINERS = "permutation, integrated_gradients or shap"
 
 
-def is_image_data(data: PreparedData) -> bool:
-    """Images are (H, W, C) per example; tables (d,)."""
-    return len(data.input_shape) == 3
-
-
 def require_images(data: PreparedData, name: str) -> None:
-    if not is_image_data(data):
+    if not data.holds_images:
         raise ConfigError("explainer", name, f"works on images; for tables choose {TABLE_EXPLAINERS}")
 
 
 def require_tables(data: PreparedData, name: str) -> None:
-    if is_image_data(data):
+    if data.holds_images:
         raise ConfigError("explainer", name, f"works on tables; for images choose {IMAGE_EXPLAINERS}")
 
 

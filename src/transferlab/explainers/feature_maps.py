@@ -5,7 +5,7 @@ import pandas as pd
 from transferlab.data.prepared import PreparedData
 from transferlab.errors import ConfigError
 from transferlab.evaluation.metrics import class_probabilities
-from transferlab.explainers.activations import conv_layers, layer_outputs
+from transferlab.explainers.activations import layer_outputs, required_conv_layers
 from transferlab.explainers.base import ExplainContext, Explanation
 from transferlab.explainers.checks import check_positive_ints, require_images
 from transferlab.explainers.image_figures import feature_map_grid
@@ -21,11 +21,7 @@ class FeatureMaps:
         self.k, self.max_channels, self.index = k, max_channels, index
 
     def layers(self, model: keras.Model) -> list:
-        convs = conv_layers(model)
-        if not convs:
-            raise ConfigError("explainer", "feature_maps", f"model {model.name} has no convolutional layer; "
-                                                           "feature maps need one (choose integrated_gradients, shap or lime)")
-        return convs[: self.k]
+        return required_conv_layers(model, "explainer", "feature_maps", "feature maps need one")[: self.k]
 
     def check(self, data: PreparedData, model: keras.Model) -> None:
         require_images(data, "feature_maps")

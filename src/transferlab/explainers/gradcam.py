@@ -9,7 +9,7 @@ import numpy as np
 from transferlab.config_checks import check_fraction
 from transferlab.data.prepared import PreparedData
 from transferlab.errors import ConfigError
-from transferlab.explainers.activations import conv_layers
+from transferlab.explainers.activations import required_conv_layers
 from transferlab.explainers.base import ExplainContext, Explanation
 from transferlab.explainers.checks import check_positive_ints, require_images
 from transferlab.explainers.gradients import activation_gradients
@@ -55,11 +55,7 @@ class GradCAM:
 
     def target_layer(self, model: keras.Model):
         """The configured convolutional layer, or the last one; ConfigError when there is none."""
-        convs = conv_layers(model)
-        if not convs:
-            raise ConfigError(f"{KEY}.layer", self.layer or "auto",
-                              f"model {model.name} has no convolutional layer; Grad-CAM needs one "
-                              "(choose integrated_gradients, shap or lime)")
+        convs = required_conv_layers(model, f"{KEY}.layer", self.layer or "auto", "Grad-CAM needs one")
         if self.layer is None:
             return convs[-1]
         named = [layer for layer in convs if layer.name == self.layer]

@@ -10,7 +10,7 @@ from transferlab.data.prepared import PreparedData
 from transferlab.evaluation.metrics import class_probabilities, predict_array
 from transferlab.evaluation.plots import importance_bars
 from transferlab.explainers.base import ExplainContext, Explanation
-from transferlab.explainers.checks import check_positive_ints, is_image_data
+from transferlab.explainers.checks import check_positive_ints
 from transferlab.explainers.gradients import input_gradients
 from transferlab.explainers.image_figures import overlay_grid
 from transferlab.explainers.image_samples import sample_test_images
@@ -47,9 +47,12 @@ def model_outputs(model, x: np.ndarray, target: np.ndarray) -> np.ndarray:
     return predict_array(model, x)[np.arange(len(x)), target]
 
 
-def explained_outputs(model, x: np.ndarray) -> np.ndarray:
-    """The output IG explains per row: the single sigmoid unit, else the predicted class."""
-    return np.zeros(len(x), dtype=int) if model.output_shape[-1] == 1 else class_probabilities(model, x).argmax(axis=1)
+def explained_outputs(model, x: np.ndarray, predicted: np.ndarray | None = None) -> np.ndarray:
+    """The output IG explains per row: the single sigmoid unit, else the predicted class
+    (`predicted` when the caller already has it)."""
+    if model.output_shape[-1] == 1:
+        return np.zeros(len(x), dtype=int)
+    return predicted if predicted is not None else class_probabilities(model, x).argmax(axis=1)
 
 
 def completeness_gaps(model, x: np.ndarray, baseline: np.ndarray, target: np.ndarray, attributions: np.ndarray) -> np.ndarray:
@@ -76,7 +79,7 @@ class IntegratedGradients:
         check_positive_ints(KEY, n_images=self.n_images, chunk_images=self.chunk_images)
 
     def explain(self, context: ExplainContext) -> Explanation:
-        return self.explain_images(context) if is_image_data(context.data) else self.explain_table(context)
+        return self.explain_images(context) if context.data.holds_images else self.explain_table(context)
 
     def explain_table(self, context: ExplainContext) -> Explanation:
         model, x = context.model, context.data.x_test[: self.max_rows]
@@ -93,7 +96,7 @@ class IntegratedGradients:
     def explain_images(self, context: ExplainContext) -> Explanation:
         model, class_names = context.model, context.data.class_names
         sample = sample_test_images(model, context.data, self.n_images, context.seed)
-        target = explained_outputs(model, sample.images)
+        target = explained_outputs(model, sample.images, sample.predicted)
         baseline = np.zeros(sample.images.shape[1:], dtype="float32")
         attributions = integrated_gradients(model, sample.images, baseline, target, self.steps, self.chunk_images)
         gap = completeness_gaps(model, sample.images, baseline, target, attributions)

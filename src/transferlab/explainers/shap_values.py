@@ -16,7 +16,7 @@ from transferlab.data.prepared import PreparedData
 from transferlab.errors import ConfigError
 from transferlab.evaluation.metrics import class_probabilities
 from transferlab.explainers.base import ExplainContext, Explanation
-from transferlab.explainers.checks import check_positive_ints, is_image_data
+from transferlab.explainers.checks import check_positive_ints
 from transferlab.explainers.image_samples import sample_test_images
 
 KEY = "explainer.shap"
@@ -50,7 +50,7 @@ class ShapValues:
             raise ConfigError(f"{KEY}.mask_value", self.mask_value, f"must be {MASK_VALUES}")
 
     def explain(self, context: ExplainContext) -> Explanation:
-        return self.explain_images(context) if is_image_data(context.data) else self.explain_table(context)
+        return self.explain_images(context) if context.data.holds_images else self.explain_table(context)
 
     def explain_table(self, context: ExplainContext) -> Explanation:
         data, model = context.data, context.model

@@ -6,6 +6,7 @@ from transferlab.models.layers import classification_output, dense_stack, encode
 
 class DenoisingAutoencoder:
     input_kind = "table"
+    pretrained = False
     pretraining = "reconstruction"   # its encoder learns from unlabelled rows (see build_pretrainer)
 
     def __init__(self, encoder_units=(64, 32, 16), noise_std=0.05, activation="relu", head_units=(16,), head_dropout=0.0):

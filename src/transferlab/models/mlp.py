@@ -6,6 +6,7 @@ from transferlab.models.layers import classification_output, dense_stack, encode
 
 class MLP:
     input_kind = "table"
+    pretrained = False
 
     def __init__(self, hidden_units=(32, 16), dropout: float = 0.2, activation: str = "relu"):
         self.hidden_units, self.dropout, self.activation = list(hidden_units), dropout, activation

@@ -13,6 +13,7 @@ class ResidualMLP:
     """
 
     input_kind = "table"
+    pretrained = False
     pretraining = "supervised"
 
     def __init__(self, width: int = 128, blocks: int = 2, head_units: int = 64, activation: str = "relu"):

@@ -87,7 +87,7 @@ def check_source(spec, source: DictConfig | None, strategy: str, needs_encoder: 
     elif not source.get("pretrain", True):
         raise ConfigError("strategy.source", "none", f"strategy={strategy} needs a base model: set strategy.source.run_id, "
                           "strategy.source.model_uri, or strategy.source.pretrain=true to pretrain one on the training split")
-    elif getattr(spec, "pretrained", False):
+    elif spec.pretrained:
         return
     elif needs_encoder and getattr(spec, "pretraining", None) is None:
         weights = " or a backbone with model.weights" if hasattr(spec, "weights") else ""
@@ -108,7 +108,7 @@ def pretrained_encoder(spec, data: PreparedData, source: DictConfig, settings_fo
     if uri is not None:
         return Base(load_source_model(uri, data.input_shape), None, {})
     check_source(spec, source, strategy, needs_encoder=True)
-    if getattr(spec, "pretrained", False):
+    if spec.pretrained:
         return Base(spec.build_encoder(data.input_shape), None, {})
     if spec.pretraining == "supervised":
         return supervised_base(spec, data, settings_for)
@@ -125,7 +125,7 @@ def pretrained_classifier(spec, data: PreparedData, source: DictConfig, settings
     if uri is not None:
         return Base(None, load_source_model(uri, data.input_shape), {})
     check_source(spec, source, strategy, needs_encoder=False)
-    if getattr(spec, "pretrained", False):
+    if spec.pretrained:
         return head_on_frozen_encoder(spec, data, pretrained_encoder(spec, data, source, settings_for, strategy), settings_for)
     return supervised_base(spec, data, settings_for)
 

@@ -12,12 +12,12 @@ from transferlab.strategies.lora import check_rank
 def starting_spec(strategy: DictConfig, spec):
     """The model spec the strategy trains: strategy=scratch means random initial weights, also for
     a backbone configured with model.weights=imagenet or a file."""
-    return spec.random_init() if strategy.name == "scratch" and getattr(spec, "pretrained", False) else spec
+    return spec.random_init() if strategy.name == "scratch" and spec.pretrained else spec
 
 
 def check_input_kind(spec, model_name: str, data: PreparedData) -> None:
     """Table models need feature vectors, image models (height, width, channels) arrays."""
-    kind = "images" if len(data.input_shape) == 3 else "table"
+    kind = "images" if data.holds_images else "table"
     if spec.input_kind != kind:
         wanted = "cnn or a keras.applications backbone (vgg16, resnet50, mobilenet_v2, efficientnet_b0, mobilenet)" \
             if kind == "images" else "mlp, autoencoder or resnet_mlp"
