@@ -137,7 +137,7 @@ def test_lora_run_from_the_cli(run_cli, tmp_path, keras_module):
     import mlflow
     import pandas as pd
 
-    result = run_cli(*HIGGS_FAST, "strategy=lora", "tracking.log_model=true")
+    result = run_cli(*HIGGS_FAST, "strategy=lora", "tracking.log_model=true", "++strategy.stages.lora.jit_compile=true")
     assert result.returncode == 0, describe(result)
     [run] = parent_runs(tmp_path)
     assert run.info.status == "FINISHED"
@@ -149,7 +149,11 @@ def test_lora_run_from_the_cli(run_cli, tmp_path, keras_module):
                  "base_train_seconds", "adapt_train_seconds"):
         assert name in m, name
     assert m["test_balanced_accuracy"] == pytest.approx((m["test_specificity"] + m["test_sensitivity"]) / 2)
-    assert sorted(c.data.tags["stage"] for c in child_runs(tmp_path, run)) == ["lora", "pretrain"]
+    stages = {c.data.tags["stage"]: c.data.params for c in child_runs(tmp_path, run)}
+    assert sorted(stages) == ["lora", "pretrain"]
+    # trainer.jit_compile=auto is logged as Keras resolved it (no XLA for TensorFlow on a CPU);
+    # the lora stage's own setting turns XLA on for that stage only.
+    assert (stages["pretrain"]["stage.jit_compile"], stages["lora"]["stage.jit_compile"]) == ("False", "True")
     assert len(run.data.tags["data_fingerprint"]) == 64
 
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")

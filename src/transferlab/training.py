@@ -55,10 +55,12 @@ def fit_stage(model: keras.Model, stage: str, data: StageData, settings: DictCon
     parent = mlflow.active_run()
     with tracked_run(stage, tags={"stage": stage}, nested=True):
         steps = steps_per_execution(settings.steps_per_execution, len(data.x))
-        mlflow.log_params({f"stage.{k}": v for k, v in settings.items() if k in ("epochs", "batch_size", "optimizer", "learning_rate", "class_weight")}
-                          | {"stage.steps_per_execution": steps})
         optimizer = keras.optimizers.get({"class_name": settings.optimizer, "config": {"learning_rate": settings.learning_rate}})
-        model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"] if classify else [], steps_per_execution=steps)
+        model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"] if classify else [],
+                      steps_per_execution=steps, jit_compile=settings.jit_compile)
+        # steps_per_execution and jit_compile as resolved ("auto" becomes what Keras/we chose).
+        mlflow.log_params({f"stage.{k}": v for k, v in settings.items() if k in ("epochs", "batch_size", "optimizer", "learning_rate", "class_weight")}
+                          | {"stage.steps_per_execution": steps, "stage.jit_compile": model.jit_compile})
         callbacks = [EpochMetricsLogger()]
         stopping = settings.early_stopping
         if stopping.enabled:
