@@ -179,12 +179,17 @@ def main(argv=None) -> int:
 
 
 def growth_split(big: dict, small: dict) -> str:
-    """A backend's run growth as fixed MB + MB per float32 MB of rows, from runs at two sizes."""
+    """A backend's run growth as fixed MB + MB per float32 MB of rows, from runs at two sizes, and
+    the row count from which that line stays within the memory target."""
     per_mb = (big["growth_mb"] - small["growth_mb"]) / (big["float32_mb"] - small["float32_mb"])
     fixed = big["growth_mb"] - per_mb * big["float32_mb"]
+    if per_mb < TARGET_MEMORY:
+        rows = max(fixed, 0.0) / (TARGET_MEMORY - per_mb) * 2**20 / (N_COLUMNS * 4)
+        within = f"within {TARGET_MEMORY:g}x from about {rows:,.0f} rows up"
+    else:
+        within = f"never within {TARGET_MEMORY:g}x (per-MB part alone exceeds it)"
     return (f"- {big['backend']}: growth = {fixed:.0f} MB fixed + {per_mb:.2f} MB per float32 MB of rows "
-            f"(runs on {small['rows']:,} and {big['rows']:,} rows)")
-
+            f"(runs on {small['rows']:,} and {big['rows']:,} rows): {within}")
 
 if __name__ == "__main__":
     sys.exit(main())

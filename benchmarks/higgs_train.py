@@ -169,7 +169,8 @@ def ours_fit(settings, data, seed: int, store: Path) -> dict:
     client = mlflow.MlflowClient()
     child = client.search_runs([experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'")[0]
     stamps = sorted((m.step, m.timestamp / 1000.0) for m in client.get_metric_history(child.info.run_id, "val_loss"))
-    return {"train_seconds": summary["train_seconds"], "epoch_ends": [t for _, t in stamps], "params": summary["total_params"], "jit_compile": model.jit_compile, "steps_per_execution": model.steps_per_execution}
+    return {"train_seconds": summary["train_seconds"], "epoch_ends": [t for _, t in stamps], "params": summary["total_params"],
+            "jit_compile": model.jit_compile, "steps_per_execution": model.steps_per_execution, "feed": child.data.params["stage.feed"]}
 
 
 def device_name(backend: str) -> str:
@@ -331,9 +332,10 @@ def gpu_lines(rates: dict[str, float], runs: dict[str, list[dict]]) -> list[str]
 
 
 def compile_lines(runs: dict[str, list[dict]]) -> list[str]:
-    """How fit_stage compiled the model on each backend (Keras resolves jit_compile="auto" per backend)."""
+    """How fit_stage compiled the model and fed the rows on each backend ("auto" settings resolve per backend)."""
     return [f"fit_stage on {PATHS[path][0]} compiled with jit_compile={path_runs[0]['jit_compile']}, "
-            f"steps_per_execution={path_runs[0]['steps_per_execution']}" for path, path_runs in runs.items() if path != "seed"]
+            f"steps_per_execution={path_runs[0]['steps_per_execution']}, feed={path_runs[0]['feed']}"
+            for path, path_runs in runs.items() if path != "seed"]
 
 
 def record(args, argv, result_table: str, summary: list[str], runs: dict[str, list[dict]]) -> None:

@@ -42,6 +42,7 @@ def assert_rejected(result, tmp_path, key: str, value: str):
     pytest.param(["trainer.batch_size=-4"], "trainer.batch_size", "-4", id="negative-batch"),
     pytest.param(["trainer.steps_per_execution=0"], "trainer.steps_per_execution", "0", id="zero-steps-per-execution"),
     pytest.param(["trainer.jit_compile=sometimes"], "trainer.jit_compile", "sometimes", id="jit-compile"),
+    pytest.param(["trainer.feed=stream"], "trainer.feed", "stream", id="feed"),
     pytest.param(["dataset.split.test_size=1.5"], "dataset.split.test_size", "1.5", id="test-size"),
     pytest.param(["strategy=frozen", "model=mlp"], "strategy", "frozen", id="frozen-without-encoder"),
     pytest.param(["strategy=frozen", "strategy.source.run_id=0123456789abcdef"], "strategy.source.run_id",

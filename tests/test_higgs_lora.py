@@ -137,7 +137,8 @@ def test_lora_run_from_the_cli(run_cli, tmp_path, keras_module):
     import mlflow
     import pandas as pd
 
-    result = run_cli(*HIGGS_FAST, "strategy=lora", "tracking.log_model=true", "++strategy.stages.lora.jit_compile=true")
+    result = run_cli(*HIGGS_FAST, "strategy=lora", "tracking.log_model=true", "++strategy.stages.lora.jit_compile=true",
+                     "trainer.feed=batches")
     assert result.returncode == 0, describe(result)
     [run] = parent_runs(tmp_path)
     assert run.info.status == "FINISHED"
@@ -154,6 +155,7 @@ def test_lora_run_from_the_cli(run_cli, tmp_path, keras_module):
     # trainer.jit_compile=auto is logged as Keras resolved it (no XLA for TensorFlow on a CPU);
     # the lora stage's own setting turns XLA on for that stage only.
     assert (stages["pretrain"]["stage.jit_compile"], stages["lora"]["stage.jit_compile"]) == ("False", "True")
+    assert stages["pretrain"]["stage.feed"] == stages["lora"]["stage.feed"] == "batches"
     assert len(run.data.tags["data_fingerprint"]) == 64
 
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")

@@ -39,6 +39,7 @@ def check_trainer(trainer: DictConfig, key: str = "trainer") -> None:
     check_positive(f"{key}.batch_size", trainer.batch_size, int)
     check_positive(f"{key}.learning_rate", trainer.learning_rate)
     _one_of(f"{key}.jit_compile", trainer.jit_compile, ("auto", True, False))
+    _one_of(f"{key}.feed", trainer.feed, ("auto", "arrays", "batches"))
     if trainer.steps_per_execution != "auto":
         check_positive(f"{key}.steps_per_execution", trainer.steps_per_execution, int)
     patience = trainer.early_stopping.patience

@@ -107,6 +107,7 @@ def run_job(cfg: DictConfig) -> float:
     get_method(cfg.dataset.loader._target_)
     memory_start_mb = rss_mb()
     data = load_prepared(cfg.dataset)
+    release_free_memory()  # parse and scaling buffers, before training stacks on them
     spec = starting_spec(cfg.strategy, build(cfg.model))
     explainers = build_explainers(cfg, data, preflight(cfg.strategy, spec, cfg.model.name, data))
     check_task(cfg, data.n_classes, metric_names(data.n_classes, cfg.evaluation.betas))
