@@ -14,9 +14,10 @@ whole run's peak memory against the float32 size of the rows it uses.
    Targets: first load >= 2x faster than pandas, cached load >= 50x.
 3. Runs `python run.py dataset=higgs ... strategy=lora` on every row of the file (train 60%,
    extra 30%, test 10%) and reads the run's logged memory_peak_growth_mb back from MLflow.
-   Target: <= 2.5x the float32 size of those rows (rows x 29 columns x 4 bytes). The same run on
-   a 5% slice of the file splits that growth into a fixed part (backend runtime, compiled
-   functions: the same for any size) and a part per MB of rows, which is what the data costs.
+   Target: <= 2.5x the float32 size of those rows (rows x 29 columns x 4 bytes) on >= 1M rows.
+   The same run on the first half of the file (1M rows by default) checks the target at its
+   lower end and splits the growth into a fixed part (backend runtime, compiled functions: the
+   same for any size) and a part per MB of rows, which is what the data costs.
 
 Seed 001's real workload is the full UCI file, 11M rows: `--rows 11000000` writes a file of that
 size (3.3 GB gzip, once) and records its own section.
@@ -36,6 +37,7 @@ import numpy as np
 import _common as common
 
 TARGET_FIRST, TARGET_CACHED, TARGET_MEMORY = 2.0, 50.0, 2.5
+MEMORY_TARGET_FROM_ROWS = 1_000_000
 N_COLUMNS = 29
 
 
@@ -142,7 +144,7 @@ def main(argv=None) -> int:
                 print(f"  {kind:7s} {timings[kind][-1]['seconds']:7.2f} s  peak +{timings[kind][-1]['peak_mb']:.0f} MB", flush=True)
         backends = list(filter(None, args.run_backends.split(",")))
         runs = [run_memory(file, args.rows, backend, Path(tmp)) for backend in backends]
-        small_runs = [run_memory(file, args.rows // 20, backend, Path(tmp)) for backend in backends]
+        small_runs = [run_memory(file, args.rows // 2, backend, Path(tmp)) for backend in backends]
 
     best = {kind: min(t["seconds"] for t in values) for kind, values in timings.items()}
     peak = {kind: max(t["peak_mb"] for t in values) for kind, values in timings.items()}
@@ -157,7 +159,6 @@ def main(argv=None) -> int:
         [[r["backend"], f"{r['rows']:,}", f"{r['float32_mb']:.0f}", f"{r['growth_mb']:.0f}", f"{r['ratio']:.2f}x", f"{r['wall']:.0f}",
           f"{r['accuracy']:.3f}"] for r in runs + small_runs])
     first_ratio, cached_ratio = best["pandas"] / best["first"], best["pandas"] / best["cached"]
-    worst_memory = max((r["ratio"] for r in runs), default=float("nan"))
     summary = [
         f"- file: {args.rows:,} rows x {N_COLUMNS} columns, UCI formatting, {file.stat().st_size / 2**20:.0f} MiB gzip "
         f"(float32 size {float32_mb:.0f} MB)",
@@ -165,8 +166,7 @@ def main(argv=None) -> int:
         f"- cached load {cached_ratio:.0f}x faster than pandas (target >= {TARGET_CACHED:g}x): {'met' if cached_ratio >= TARGET_CACHED else 'MISSED'}",
     ]
     if runs:
-        summary.append(f"- whole run: peak RSS growth <= {worst_memory:.2f}x the float32 rows (target <= {TARGET_MEMORY:g}x): "
-                       f"{'met' if worst_memory <= TARGET_MEMORY else 'MISSED'}")
+        summary += [memory_verdict(backend, [r for r in runs + small_runs if r["backend"] == backend]) for backend in backends]
         summary += [growth_split(big, small) for big, small in zip(runs, small_runs)]
     body = "\n".join(["Command: " + common.command_line(__file__, argv), "", *common.machine_lines("n/a (loads); " + (args.run_backends or "no run")), "", load_table, "", run_table, "", *summary])
     common.print_report(load_table + "\n\n" + run_table, summary)
@@ -176,6 +176,16 @@ def main(argv=None) -> int:
                               "HIGGS ingest: pyarrow float32 + .npy cache vs pandas; a run's peak memory"
                               + ("" if default else f" ({args.rows:,} rows)"), body)
     return 0
+
+
+def memory_verdict(backend: str, backend_runs: list[dict]) -> str:
+    """The memory target on one backend, over its runs on >= 1M rows."""
+    large = [r for r in backend_runs if r["rows"] >= MEMORY_TARGET_FROM_ROWS]
+    if not large:
+        return f"- {backend}: no run on >= {MEMORY_TARGET_FROM_ROWS:,} rows (use --rows 2000000 or more)"
+    worst = max(large, key=lambda r: r["ratio"])
+    return (f"- {backend}, whole run on >= {MEMORY_TARGET_FROM_ROWS:,} rows: peak RSS growth <= {worst['ratio']:.2f}x the float32 rows "
+            f"(worst at {worst['rows']:,} rows; target <= {TARGET_MEMORY:g}x): {'met' if worst['ratio'] <= TARGET_MEMORY else 'MISSED'}")
 
 
 def growth_split(big: dict, small: dict) -> str:
