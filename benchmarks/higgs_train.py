@@ -169,8 +169,8 @@ def ours_fit(settings, data, seed: int, store: Path) -> dict:
     client = mlflow.MlflowClient()
     child = client.search_runs([experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'")[0]
     stamps = sorted((m.step, m.timestamp / 1000.0) for m in client.get_metric_history(child.info.run_id, "val_loss"))
-    return {"train_seconds": summary["train_seconds"], "epoch_ends": [t for _, t in stamps], "params": summary["total_params"],
-            "jit_compile": model.jit_compile, "steps_per_execution": model.steps_per_execution, "feed": child.data.params["stage.feed"]}
+    resolved = {k: child.data.params[f"stage.{k}"] for k in ("jit_compile", "steps_per_execution", "feed")}  # as fit_stage logged them
+    return {"train_seconds": summary["train_seconds"], "epoch_ends": [t for _, t in stamps], "params": summary["total_params"]} | resolved
 
 
 def device_name(backend: str) -> str:
