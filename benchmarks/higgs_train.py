@@ -27,8 +27,10 @@ runnable for 1 s (at most `--settle` seconds of waiting; Linux). Each run trains
 perf_counter, ours from epoch 1's end to the last epoch's end (the MLflow timestamps of the
 per-epoch metrics, taken after validation). The table reports the median over runs of the timed
 epochs' samples/s, the best run, and samples/s over the whole fit including the warm-up epoch
-(ours: fit_stage's `train_seconds`). Targets (medians, against the seed loop measured in the same
-run): best backend >= 2x, TensorFlow >= 1.2x. On a GPU (JAX; TensorFlow is not needed, the seed
+(ours: fit_stage's `train_seconds`), and each path's accuracy on the validation rows after
+training (the seed loop is scored after it finishes), which shows what a setting that changes the
+arithmetic costs, e.g. `--trainer trainer.precision=mixed_bfloat16`. Targets (medians, against the
+seed loop measured in the same run): best backend >= 2x, TensorFlow >= 1.2x. On a GPU (JAX; TensorFlow is not needed, the seed
 loop is then skipped) it also prints the ratio to seed 001's own GPU figure, 7.3 s per 2M-row
 epoch (about 274k samples/s).
 
@@ -170,7 +172,17 @@ def ours_fit(settings, data, seed: int, store: Path) -> dict:
     child = client.search_runs([experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'")[0]
     stamps = sorted((m.step, m.timestamp / 1000.0) for m in client.get_metric_history(child.info.run_id, "val_loss"))
     resolved = {k: child.data.params[f"stage.{k}"] for k in ("jit_compile", "steps_per_execution", "feed")}  # as fit_stage logged them
-    return {"train_seconds": summary["train_seconds"], "epoch_ends": [t for _, t in stamps], "params": summary["total_params"]} | resolved
+    return {"train_seconds": summary["train_seconds"], "epoch_ends": [t for _, t in stamps], "params": summary["total_params"],
+            "val_accuracy": child.data.metrics["val_accuracy"]} | resolved  # the last epoch's, as logged
+
+
+def accuracy(model, x, y) -> float:
+    """Share of rows whose predicted probability falls on the side of 0.5 that its label is on."""
+    import numpy as np
+
+    from transferlab.evaluation.metrics import predict_array
+
+    return float(np.mean((predict_array(model, x)[:, 0] > 0.5) == (y > 0.5)))
 
 
 def device_name(backend: str) -> str:
@@ -197,7 +209,8 @@ def worker(args) -> None:
     if args.worker == "seed":
         model = build_model(args.seed)
         seconds = seed001_loop(model, x, y, args.batch_size, timed)
-        result = {"first": seconds[0], "epochs": seconds[1:], "total": sum(seconds), "params": model.count_params()}
+        result = {"first": seconds[0], "epochs": seconds[1:], "total": sum(seconds), "params": model.count_params(),
+                  "val_accuracy": accuracy(model, x_val, y_val)}
     else:
         settings = study_settings(backend, timed, args.batch_size, args.trainer)
         with tempfile.TemporaryDirectory(prefix="bench_higgs_") as tmp:
@@ -288,10 +301,10 @@ def summarize(args, runs: dict[str, list[dict]]) -> tuple[str, list[str], bool]:
     for path, path_runs in runs.items():
         whole = common.median([args.rows * (1 + args.epochs) / r["total"] for r in path_runs])
         rows.append([PATHS[path][1], PATHS[path][0], path_runs[0]["device"], f"{rates[path]:,.0f}", f"{best[path]:,.0f}", f"{whole:,.0f}",
-                     f"{common.median([r['first'] for r in path_runs]):.2f}",
+                     f"{common.median([r['first'] for r in path_runs]):.2f}", f"{common.median([r['val_accuracy'] for r in path_runs]):.4f}",
                      f"{rates[path] / rates['seed']:.2f}x" if "seed" in rates else "-", f"{best[path] / best['seed']:.2f}x" if "seed" in best else "-"])
     result_table = common.table(["path", "backend", "device", f"samples/s (median of {args.repeats})", "samples/s (best run)",
-                                 "samples/s incl. warm-up epoch", "warm-up epoch s", "vs seed (medians)", "vs seed (best runs)"], rows)
+                                 "samples/s incl. warm-up epoch", "warm-up epoch s", "val accuracy", "vs seed (medians)", "vs seed (best runs)"], rows)
     checks = target_checks(rates)
     lines = [f"{label} = {ratio:.2f}x (target >= {target:g}x): {'MET' if ratio >= target else 'MISSED'}" for label, ratio, target in checks]
     lines += gpu_lines(rates, runs) + compile_lines(runs) + [epoch_spread(args, runs)]
@@ -350,8 +363,10 @@ def record(args, argv, result_table: str, summary: list[str], runs: dict[str, li
         f"(`ResidualMLP().build_classifier(28, 2)`, {runs[next(iter(runs))][0]['params']:,} parameters), {args.rows:,} rows x 28 "
         f"float32 features (seeded noise, learnable label), batch {args.batch_size}, Adam 1e-3. Ours also validates on "
         f"{round(args.rows * args.val_fraction):,} extra rows after every epoch and logs per-epoch metrics to a temporary MLflow "
-        f"store (inside its time; only training rows count). Every run is a subprocess: 1 warm-up epoch, then {args.epochs} timed "
-        f"epochs; {args.repeats} rounds in rotating order, each run started once no other process was runnable for 1 s (waiting at "
+        f"store (inside its time; only training rows count). Val accuracy: median over the runs of the trained model's accuracy "
+        f"on those rows (seed: computed after its loop; ours: the last epoch's logged `val_accuracy`), so that settings which "
+        f"change the arithmetic (e.g. `trainer.precision`) show what they cost in quality. Every run is a subprocess: 1 warm-up "
+        f"epoch, then {args.epochs} timed epochs; {args.repeats} rounds in rotating order, each run started once no other process was runnable for 1 s (waiting at "
         f"most {args.settle:g} s); samples/s = median over the runs of rows x timed epochs / their seconds.",
         "",
         *machine,

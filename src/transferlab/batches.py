@@ -12,17 +12,17 @@ import math
 import keras
 import numpy as np
 
-# Batches prepared ahead by a thread pool, so gathering rows overlaps TensorFlow's step.
-PREFETCH_WORKERS = 2
-
-
 class ArrayBatches(keras.utils.PyDataset):
     """(x, y) batches over a fresh seeded permutation of the rows every epoch: each row once per
     epoch, like fit(shuffle=True) on the arrays. Rows inside a batch are gathered in ascending
-    order (faster reads; the batch's gradient does not depend on row order)."""
+    order (faster reads; the batch's gradient does not depend on row order).
+
+    No worker threads of its own: on TensorFlow, Keras then runs `__getitem__` in tf.data's
+    prefetching thread, which kept the HIGGS network ~10% faster than Keras' 2-thread enqueuer
+    (mixed_bfloat16 on a 2-core CPU: 223-252k vs 200-226k samples/s, three interleaved rounds)."""
 
     def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int, seed: int):
-        super().__init__(workers=PREFETCH_WORKERS, use_multiprocessing=False)
+        super().__init__()
         self.x, self.y, self.batch_size = x, y, batch_size
         self.rng = np.random.default_rng(seed)
         self.order = self.rng.permutation(len(x))
