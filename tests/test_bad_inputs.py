@@ -36,6 +36,7 @@ def assert_rejected(result, tmp_path, key: str, value: str):
     pytest.param(["model=nope"], "model", "nope", id="unknown-model"),
     pytest.param(["-m", "model=mlp,nope"], "model", "nope", id="unknown-model-in-sweep"),
     pytest.param(["explainer=[permutation,nope]"], "explainer", "nope", id="unknown-explainer-in-list"),
+    pytest.param(["++explainer.permutaton.n_repeats=3"], "explainer", "permutaton", id="settings-for-no-explainer"),
     pytest.param(["trainer.learning_rate=-1"], "trainer.learning_rate", "-1", id="negative-lr"),
     pytest.param(["trainer.learning_rate=0"], "trainer.learning_rate", "0", id="zero-lr"),
     pytest.param(["trainer.epochs=0"], "trainer.epochs", "0", id="zero-epochs"),

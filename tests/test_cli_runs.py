@@ -78,6 +78,17 @@ def test_default_job_on_jax(run_cli, tmp_path):
     assert_nothing_running(tmp_path)
 
 
+def test_settings_of_an_unselected_explainer_are_ignored(run_cli, tmp_path):
+    """`experiment=higgs_lora explainer=none`: the study tunes permutation importance, the user
+    turns explanations off; the run trains and evaluates without them and says so."""
+    result = run_cli(*FAST, "explainer=none", "++explainer.permutation.n_repeats=3")
+    assert result.returncode == 0, describe(result)
+    assert "note: explainer.permutation: settings ignored, permutation is not among the selected explainers (none)" in result.stderr
+    [run] = parent_runs(tmp_path)
+    assert run.info.status == "FINISHED" and run.data.tags["explainer"] == "none"
+    assert not any(path.startswith("explanations") for path in artifact_paths(mlflow_client(tmp_path), run.info.run_id))
+
+
 def test_joblib_multirun(run_cli, tmp_path):
     result = run_cli("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "trainer.seed=1,2", *FAST, "explainer=none")
     assert result.returncode == 0, describe(result)

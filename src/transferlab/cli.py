@@ -9,12 +9,10 @@ from hydra.errors import OverrideParseException
 from omegaconf import DictConfig, OmegaConf
 
 from transferlab import PROJECT_ROOT
+from transferlab.conf_options import CONF_DIR, EXPERIMENTS_DIR, group_options
 from transferlab.config_checks import check_config
 from transferlab.errors import ConfigError
 from transferlab.runtime import select_backend
-
-CONF_DIR = PROJECT_ROOT / "conf"
-EXPERIMENTS_DIR = PROJECT_ROOT / "experiments"
 
 OmegaConf.register_new_resolver("project_root", lambda: str(PROJECT_ROOT), replace=True)
 
@@ -24,13 +22,6 @@ def register_experiments(directory: Path = EXPERIMENTS_DIR) -> None:
     store = ConfigStore.instance()
     for path in sorted(directory.glob("*.yaml")):
         store.store(group="experiment", name=path.stem, node=OmegaConf.load(path), package="_global_")
-
-
-def group_options() -> dict[str, list[str]]:
-    """Every config group and its options, as `python run.py group=option` accepts them."""
-    options = {d.name: sorted(p.stem for p in d.glob("*.yaml")) for d in CONF_DIR.iterdir() if d.is_dir()}
-    options["experiment"] = sorted(p.stem for p in EXPERIMENTS_DIR.glob("*.yaml"))
-    return options
 
 
 def check_group_choices(overrides: list[str]) -> None:

@@ -3,6 +3,7 @@ import re
 
 from omegaconf import DictConfig, OmegaConf
 
+from transferlab.conf_options import group_options
 from transferlab.errors import ConfigError
 from transferlab.runtime import BACKENDS, DEVICES, PRECISIONS
 
@@ -56,8 +57,23 @@ def stage_settings(cfg: DictConfig, stage: str) -> DictConfig:
     return OmegaConf.merge(cfg.trainer, overrides)
 
 
+def selected_explainers(explainer: DictConfig) -> dict[str, DictConfig]:
+    """The explainers the `explainer` choice selects, by name.
+
+    A node without `_target_` holds settings only: an experiment's tuning of an explainer that
+    this run does not select (`experiment=higgs_lora explainer=none`), left for the caller to
+    ignore. A settings node whose name is no explainer (a typo in an experiment file) is an error.
+    """
+    known = [name for name in group_options()["explainer"] if name != "none"]
+    for name, node in explainer.items():
+        if "_target_" not in node and name not in known:
+            raise ConfigError("explainer", name, "not an explainer; choose one of " + ", ".join(known))
+    return {name: node for name, node in explainer.items() if "_target_" in node}
+
+
 def check_explainers(explainer: DictConfig) -> None:
     """Explainer settings that would otherwise fail only after training."""
+    explainer = selected_explainers(explainer)
     permutation = explainer.get("permutation")
     if permutation is not None:
         scoring = permutation.scoring
@@ -114,7 +130,7 @@ def check_task(cfg: DictConfig, n_classes: int, logged_metrics: list[str]) -> No
     """Checks that need the loaded data: the objective must be logged, F-beta needs two classes."""
     if cfg.objective.metric not in logged_metrics:
         raise ConfigError("objective.metric", cfg.objective.metric, "not logged for this task; choose one of " + ", ".join(logged_metrics))
-    permutation = cfg.explainer.get("permutation")
+    permutation = selected_explainers(cfg.explainer).get("permutation")
     if permutation is not None and n_classes > 2 and str(permutation.scoring).startswith("f"):
         raise ConfigError("explainer.permutation.scoring", permutation.scoring, f"F-beta needs a binary target, this one has {n_classes} classes; "
                           "use " + ", ".join(SCORINGS))

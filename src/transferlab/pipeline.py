@@ -3,12 +3,14 @@
 Every step is one function; this module only wires them. Called by cli.run_hydra_job after Hydra
 composed the config; importing it imports Keras, so the backend must already be chosen.
 """
+import sys
+
 import keras
 import mlflow
 from hydra.utils import get_method, instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from transferlab.config_checks import check_config, check_task, stage_settings
+from transferlab.config_checks import check_config, check_task, selected_explainers, stage_settings
 from transferlab.data.loading import load_prepared
 from transferlab.data.prepared import PreparedData
 from transferlab.evaluation.report import evaluate, metric_names
@@ -40,7 +42,7 @@ def run_tags(cfg: DictConfig, spec, data: PreparedData, device: str) -> dict[str
     weights = {"initial_weights": str(spec.weights or "random")} if hasattr(spec, "weights") else {}
     return weights | {
         "dataset": cfg.dataset.name, "model": cfg.model.name, "strategy": cfg.strategy.name,
-        "explainer": "+".join(cfg.explainer) or "none", "study": str(cfg.study), "git_commit": git_commit(),
+        "explainer": "+".join(selected_explainers(cfg.explainer)) or "none", "study": str(cfg.study), "git_commit": git_commit(),
         "data_fingerprint": data.fingerprint, "backend": keras.backend.backend(), "device": device,
         "keras_version": keras.__version__, **hydra_job_tags(),
     }
@@ -77,9 +79,13 @@ def log_evaluation(evaluation) -> None:
 
 
 def build_explainers(cfg: DictConfig, data: PreparedData, model: keras.Model) -> dict:
-    """Each configured explainer, after its own check against the data and an untrained model of
+    """Each selected explainer, after its own check against the data and an untrained model of
     the run's architecture (e.g. Grad-CAM needs a convolutional layer)."""
-    explainers = {name: instantiate(node) for name, node in cfg.explainer.items()}
+    selected = selected_explainers(cfg.explainer)
+    for name in cfg.explainer.keys() - selected.keys():
+        print(f"note: explainer.{name}: settings ignored, {name} is not among the selected explainers "
+              f"({', '.join(selected) or 'none'})", file=sys.stderr)
+    explainers = {name: instantiate(node) for name, node in selected.items()}
     for explainer in explainers.values():
         if hasattr(explainer, "check"):
             explainer.check(data, model)
