@@ -201,5 +201,6 @@ def growth_split(big: dict, small: dict) -> str:
     return (f"- {big['backend']}: growth = {fixed:.0f} MB fixed + {per_mb:.2f} MB per float32 MB of rows "
             f"(runs on {small['rows']:,} and {big['rows']:,} rows): {within}")
 
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -58,21 +58,19 @@ def stage_settings(cfg: DictConfig, stage: str) -> DictConfig:
 
 
 def selected_explainers(explainer: DictConfig) -> dict[str, DictConfig]:
-    """The explainers the `explainer` choice selects, by name.
-
-    A node without `_target_` holds settings only: an experiment's tuning of an explainer that
-    this run does not select (`experiment=higgs_lora explainer=none`), left for the caller to
-    ignore. A settings node whose name is no explainer (a typo in an experiment file) is an error.
-    """
-    known = [name for name in group_options()["explainer"] if name != "none"]
-    for name, node in explainer.items():
-        if "_target_" not in node and name not in known:
-            raise ConfigError("explainer", name, "not an explainer; choose one of " + ", ".join(known))
+    """The explainers the `explainer` choice selects, by name. A node without `_target_` holds
+    settings only: an experiment's tuning of an explainer this run does not select
+    (`experiment=higgs_lora explainer=none`), for the caller to ignore."""
     return {name: node for name, node in explainer.items() if "_target_" in node}
 
 
 def check_explainers(explainer: DictConfig) -> None:
-    """Explainer settings that would otherwise fail only after training."""
+    """Explainer settings that would otherwise fail only after training; a settings node whose
+    name is no explainer (a typo in an experiment file) is an error."""
+    known = [name for name in group_options()["explainer"] if name != "none"]
+    for name in explainer.keys() - selected_explainers(explainer).keys():
+        if name not in known:
+            raise ConfigError("explainer", name, "not an explainer; choose one of " + ", ".join(known))
     explainer = selected_explainers(explainer)
     permutation = explainer.get("permutation")
     if permutation is not None:

@@ -83,8 +83,10 @@ def merged_copy(model: keras.Model) -> keras.Model:
         if not isinstance(adapted, keras.Model):
             store, policy = {}, adapted.dtype_policy
             adapted.dtype_policy = "float32"
-            adapted.save_own_variables(store)
-            adapted.dtype_policy = policy
+            try:
+                adapted.save_own_variables(store)
+            finally:
+                adapted.dtype_policy = policy
             # NumPy copies: on JAX the store holds the adapted model's own buffers, which a
             # compiled call on either model may donate (delete) afterwards.
             plain.load_own_variables({key: keras.ops.convert_to_numpy(value) for key, value in store.items()})
