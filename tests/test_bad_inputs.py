@@ -44,6 +44,7 @@ def assert_rejected(result, tmp_path, key: str, value: str):
     pytest.param(["trainer.steps_per_execution=0"], "trainer.steps_per_execution", "0", id="zero-steps-per-execution"),
     pytest.param(["trainer.jit_compile=sometimes"], "trainer.jit_compile", "sometimes", id="jit-compile"),
     pytest.param(["trainer.feed=stream"], "trainer.feed", "stream", id="feed"),
+    pytest.param(["trainer.compilation_cache_dir=5"], "trainer.compilation_cache_dir", "5", id="compilation-cache-not-a-path"),
     pytest.param(["dataset.split.test_size=1.5"], "dataset.split.test_size", "1.5", id="test-size"),
     pytest.param(["strategy=frozen", "model=mlp"], "strategy", "frozen", id="frozen-without-encoder"),
     pytest.param(["strategy=frozen", "strategy.source.run_id=0123456789abcdef"], "strategy.source.run_id",
@@ -53,6 +54,14 @@ def test_bad_config_is_rejected(run_cli, tmp_path, overrides, key, value):
     result = run_cli(*FAST, *overrides)  # the bad value last: later overrides win
     assert_rejected(result, tmp_path, key, value)
     assert last_line(result.stderr).startswith(f"error: {key}={value}:")
+
+
+def test_unusable_compilation_cache_dir_is_rejected_on_jax(run_cli, tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    result = run_cli(*FAST, f"trainer.compilation_cache_dir={blocker}/jax", backend="jax")
+    assert_rejected(result, tmp_path, "trainer.compilation_cache_dir", f"{blocker}/jax")
+    assert "cannot create it (Not a directory)" in last_line(result.stderr)
 
 
 @pytest.mark.parametrize("case", list(CSV_CASES))

@@ -68,14 +68,29 @@ def test_default_job_end_to_end(run_cli, tmp_path):
     assert len(importance) == 30 and {"feature", "importance_mean", "importance_std"} <= set(importance.columns)
 
 
-def test_default_job_on_jax(run_cli, tmp_path):
-    result = run_cli(*FAST, backend="jax")
-    assert result.returncode == 0, describe(result)
-    [run] = parent_runs(tmp_path)
-    assert run.info.status == "FINISHED"
-    assert run.data.tags["backend"] == "jax"
-    assert "test_roc_auc" in run.data.metrics
+def test_default_job_on_jax_and_its_repeat_from_the_compilation_cache(run_cli, tmp_path):
+    """The repeat loads every compiled step from trainer.compilation_cache_dir (it adds no entry)
+    and gives the same metrics."""
+    cache = tmp_path / "cache" / "jax_compilation"  # the default, under paths.cache_dir
+    entries = []
+    for _ in range(2):
+        result = run_cli(*FAST, backend="jax")
+        assert result.returncode == 0, describe(result)
+        entries.append(sorted(path.name for path in cache.glob("*-cache")))
+    assert len(entries[0]) > 5 and entries[1] == entries[0]
+    first, repeat = sorted(parent_runs(tmp_path), key=lambda r: r.info.start_time)
+    assert first.info.status == repeat.info.status == "FINISHED"
+    assert first.data.tags["backend"] == "jax"
+    assert "test_roc_auc" in first.data.metrics
+    assert {k: v for k, v in first.data.metrics.items() if k.startswith(("test_", "val_"))} == \
+        {k: v for k, v in repeat.data.metrics.items() if k.startswith(("test_", "val_"))}
     assert_nothing_running(tmp_path)
+
+
+def test_compilation_cache_can_be_turned_off(run_cli, tmp_path):
+    result = run_cli(*FAST, "explainer=none", "trainer.compilation_cache_dir=null", backend="jax")
+    assert result.returncode == 0, describe(result)
+    assert not (tmp_path / "cache" / "jax_compilation").exists()
 
 
 def test_settings_of_an_unselected_explainer_are_ignored(run_cli, tmp_path):

@@ -43,6 +43,9 @@ def check_trainer(trainer: DictConfig, key: str = "trainer") -> None:
     _one_of(f"{key}.feed", trainer.feed, ("auto", "arrays", "batches"))
     if trainer.steps_per_execution != "auto":
         check_positive(f"{key}.steps_per_execution", trainer.steps_per_execution, int)
+    cache_dir = trainer.compilation_cache_dir
+    if cache_dir is not None and (not isinstance(cache_dir, str) or not cache_dir.strip()):
+        raise ConfigError(f"{key}.compilation_cache_dir", cache_dir, "must be a folder path or null")
     patience = trainer.early_stopping.patience
     if not isinstance(patience, int) or patience < 0:
         raise ConfigError(f"{key}.early_stopping.patience", patience, "must be an integer >= 0")

@@ -17,7 +17,7 @@ from transferlab.evaluation.report import evaluate, metric_names
 from transferlab.evaluation.thresholds import threshold_grid
 from transferlab.explainers.base import ExplainContext
 from transferlab.memory import memory_metrics, release_free_memory, rss_mb
-from transferlab.runtime import configure_keras, seed_everything
+from transferlab.runtime import configure_keras, seed_everything, use_compilation_cache
 from transferlab.strategies.preflight import preflight, starting_spec
 from transferlab.tracking.models import log_models
 from transferlab.tracking.params import flatten_config, git_commit, hydra_job_tags
@@ -107,6 +107,7 @@ def run_job(cfg: DictConfig) -> float:
     check_config(cfg)
     trainer = cfg.trainer
     device = configure_keras(trainer.device, trainer.precision)
+    use_compilation_cache(trainer.compilation_cache_dir)
     # The tracking store and the loader's libraries (e.g. pyarrow) are set up first, so that
     # memory growth above this baseline is what the data and the training cost.
     experiment_id = use_experiment(cfg.tracking.uri, cfg.tracking.experiment, cfg.tracking.artifact_root)
