@@ -20,7 +20,8 @@ whole run's peak memory against the float32 size of the rows it uses.
    same for any size) and a part per MB of rows, which is what the data costs.
    On JAX each size runs twice with its own trainer.compilation_cache_dir: first with the cache
    empty (a configuration's first run: XLA compiles every step), then the same command again
-   (a rerun or a sweep's next job: the steps come from the cache). TensorFlow has no such cache.
+   with the cache warm (a rerun or a sweep's next job: the steps come from the cache).
+   TensorFlow has no such cache.
 
 Seed 001's real workload is the full UCI file, 11M rows: `--rows 11000000` writes a file of that
 size (3.3 GB gzip, once) and records its own section.
@@ -107,7 +108,7 @@ def runs_at(file: Path, n_rows: int, backend: str, tmp: Path) -> list[dict]:
     compile_cache = tmp / f"jax_compilation-{n_rows}"
     if backend != "jax":
         return [run_memory(file, n_rows, backend, tmp, compile_cache, "none")]
-    return [run_memory(file, n_rows, backend, tmp, compile_cache, state) for state in ("empty", "repeat")]
+    return [run_memory(file, n_rows, backend, tmp, compile_cache, state) for state in ("empty", "warm")]
 
 
 def run_memory(file: Path, n_rows: int, backend: str, tmp: Path, compile_cache: Path, cache_state: str) -> dict:
