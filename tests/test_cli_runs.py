@@ -87,12 +87,6 @@ def test_default_job_on_jax_and_its_repeat_from_the_compilation_cache(run_cli, t
     assert_nothing_running(tmp_path)
 
 
-def test_compilation_cache_can_be_turned_off(run_cli, tmp_path):
-    result = run_cli(*FAST, "explainer=none", "trainer.compilation_cache_dir=null", backend="jax")
-    assert result.returncode == 0, describe(result)
-    assert not (tmp_path / "cache" / "jax_compilation").exists()
-
-
 def test_settings_of_an_unselected_explainer_are_ignored(run_cli, tmp_path):
     """`experiment=higgs_lora explainer=none`: the study tunes permutation importance, the user
     turns explanations off; the run trains and evaluates without them and says so."""

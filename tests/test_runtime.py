@@ -1,4 +1,5 @@
-"""Process set-up: on the JAX backend a whole LoRA round trip never imports TensorFlow."""
+"""Process set-up: on the JAX backend a whole LoRA round trip never imports TensorFlow; the JAX
+compilation cache is off for null and stores what is compiled otherwise."""
 import subprocess
 import sys
 
@@ -30,3 +31,39 @@ def test_jax_runs_never_import_tensorflow(tmp_path):
                             env=subprocess_env("jax"), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-4000:]
     assert "tensorflow imported: False" in result.stdout
+
+
+CACHE_SWITCH = """
+import sys
+from pathlib import Path
+import jax
+from transferlab.runtime import use_compilation_cache
+first, second = Path(sys.argv[1]) / "first", Path(sys.argv[1]) / "second"
+def entries():
+    return [len(list(folder.glob("*-cache"))) for folder in (first, second)]
+use_compilation_cache(None)
+jax.jit(lambda x: x + 1)(1.0).block_until_ready()
+print("off:", jax.config.jax_compilation_cache_dir, first.exists())
+use_compilation_cache(str(first))
+jax.jit(lambda x: x * 3)(1.0).block_until_ready()
+print("first:", entries())
+use_compilation_cache(str(second))
+jax.jit(lambda x: x * 5)(1.0).block_until_ready()
+print("second:", entries())
+use_compilation_cache(None)
+jax.jit(lambda x: x * 7)(1.0).block_until_ready()
+print("off again:", entries())
+"""
+
+
+def test_compilation_cache_follows_the_setting_within_a_process(tmp_path):
+    """null: nothing stored; a folder: what is compiled from then on is stored there, also after
+    a compilation without a cache, and when a later job of the same process names another folder
+    or null (JAX opens its cache once per process)."""
+    result = subprocess.run([sys.executable, "-c", CACHE_SWITCH, str(tmp_path)], cwd=REPO_ROOT,
+                            env=subprocess_env("jax"), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert "off: None False" in result.stdout
+    assert "first: [1, 0]" in result.stdout
+    assert "second: [1, 1]" in result.stdout
+    assert "off again: [1, 1]" in result.stdout

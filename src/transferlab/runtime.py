@@ -57,18 +57,21 @@ def use_compilation_cache(directory: str | None) -> None:
     """
     import keras
 
-    if directory is None or keras.backend.backend() != "jax":
+    if keras.backend.backend() != "jax":
         return
-    try:
-        Path(directory).mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise ConfigError("trainer.compilation_cache_dir", directory, f"cannot create it ({err.strerror}); use a writable folder or null") from err
+    if directory is not None:
+        try:
+            Path(directory).mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise ConfigError("trainer.compilation_cache_dir", directory,
+                              f"cannot create it ({err.strerror}); use a writable folder or null") from err
     import jax
     from jax.experimental.compilation_cache import compilation_cache
 
-    if jax.config.jax_compilation_cache_dir != str(directory):
-        jax.config.update("jax_compilation_cache_dir", str(directory))
-        compilation_cache.reset_cache()  # JAX decides once per process whether to use a cache
+    wanted = None if directory is None else str(directory)
+    if jax.config.jax_compilation_cache_dir != wanted:  # e.g. a multirun's jobs with different folders
+        jax.config.update("jax_compilation_cache_dir", wanted)
+        compilation_cache.reset_cache()  # JAX opens its cache once per process and keeps it
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
     jax.config.update("jax_compilation_cache_max_size", COMPILATION_CACHE_MAX_BYTES)
