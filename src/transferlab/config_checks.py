@@ -71,11 +71,11 @@ def check_explainers(explainer: DictConfig) -> None:
     """Explainer settings that would otherwise fail only after training; a settings node whose
     name is no explainer (a typo in an experiment file) is an error."""
     known = [name for name in group_options()["explainer"] if name != "none"]
-    for name in explainer.keys() - selected_explainers(explainer).keys():
+    selected = selected_explainers(explainer)
+    for name in explainer.keys() - selected.keys():
         if name not in known:
             raise ConfigError("explainer", name, "not an explainer; choose one of " + ", ".join(known))
-    explainer = selected_explainers(explainer)
-    permutation = explainer.get("permutation")
+    permutation = selected.get("permutation")
     if permutation is not None:
         scoring = permutation.scoring
         if not (scoring in SCORINGS or re.fullmatch(r"f\d+(\.\d+)?", str(scoring))):
@@ -83,11 +83,11 @@ def check_explainers(explainer: DictConfig) -> None:
         check_positive("explainer.permutation.n_repeats", permutation.n_repeats, int)
         if permutation.get("max_samples") is not None:
             check_positive("explainer.permutation.max_samples", permutation.max_samples)
-    ig = explainer.get("integrated_gradients")
+    ig = selected.get("integrated_gradients")
     if ig is not None:
         check_positive("explainer.integrated_gradients.steps", ig.steps, int)
         check_positive("explainer.integrated_gradients.chunk_rows", ig.chunk_rows, int)
-    shap_cfg = explainer.get("shap")
+    shap_cfg = selected.get("shap")
     if shap_cfg is not None:
         check_positive("explainer.shap.background_rows", shap_cfg.background_rows, int)
         check_positive("explainer.shap.max_rows", shap_cfg.max_rows, int)

@@ -50,31 +50,33 @@ def use_compilation_cache(directory: str | None) -> None:
 
     A repeated configuration (a rerun, a sweep's next job, the next stage after `jax.clear_caches`)
     then loads its train, test and predict steps from disk instead of compiling them again: on this
-    CPU a Pima run took 14 s instead of 19 s, and a 1M-row HIGGS lora run 14 s instead of 19 s with
-    its peak memory ~80 MB lower (XLA's compiler working memory is never needed). Same programs,
-    same results. JAX's own cache, configured here because Keras has no switch for it; its defaults
-    only store compilations over 1 s, and ours take 0.1-0.5 s each. TensorFlow has no such cache.
+    CPU a Pima run took 13.5 s instead of 16.8 s, and a 1M-row HIGGS lora run 23-24 s instead of
+    30-31 s with its peak memory 74-98 MB lower (XLA's compiler working memory is never needed).
+    Same programs, same results. JAX's own cache, configured here because Keras has no switch for
+    it; its defaults only store compilations over 1 s, and ours take 0.1-0.5 s each. TensorFlow has
+    no such cache.
     """
     import keras
 
     if keras.backend.backend() != "jax":
         return
-    if directory is not None:
-        try:
-            Path(directory).mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise ConfigError("trainer.compilation_cache_dir", directory,
-                              f"cannot create it ({err.strerror}); use a writable folder or null") from err
     import jax
     from jax.experimental.compilation_cache import compilation_cache
 
     wanted = None if directory is None else str(directory)
-    if jax.config.jax_compilation_cache_dir != wanted:  # e.g. a multirun's jobs with different folders
-        jax.config.update("jax_compilation_cache_dir", wanted)
-        compilation_cache.reset_cache()  # JAX opens its cache once per process and keeps it
+    if jax.config.jax_compilation_cache_dir == wanted:  # set by an earlier job of this process
+        return
+    if wanted is not None:
+        try:  # JAX would create it only at the first compilation, failing in the middle of a run
+            Path(wanted).mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise ConfigError("trainer.compilation_cache_dir", directory,
+                              f"cannot create it ({err.strerror}); use a writable folder or null") from err
+    jax.config.update("jax_compilation_cache_dir", wanted)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
     jax.config.update("jax_compilation_cache_max_size", COMPILATION_CACHE_MAX_BYTES)
+    compilation_cache.reset_cache()  # JAX opens its cache once per process and keeps it
 
 
 def keep_tensorflow_unloaded() -> None:
