@@ -3,7 +3,7 @@ give the same rows and the same outputs as the plain ones."""
 import numpy as np
 import pytest
 
-from transferlab.batches import ArrayBatches
+from transferlab.batches import ArrayBatches, tensorflow_dataset
 from transferlab.evaluation.metrics import predict_array
 from transferlab.training import AUTO_MIN_ROWS, feed
 
@@ -33,6 +33,37 @@ def test_array_batches_cover_every_row_once_per_epoch_in_a_new_seeded_order():
     assert all(np.array_equal(a, b) for a, b in zip(first, epoch_rows(again)))  # seeded
 
 
+def test_array_batches_without_seed_keep_rows_in_order_as_views():
+    x = np.arange(250 * 2, dtype=np.float32).reshape(250, 2)
+    batches = ArrayBatches(x, np.arange(250), batch_size=100, seed=None)
+    assert [len(b) for b in epoch_rows(batches)] == [100, 100, 50]
+    batches.on_epoch_end()
+    assert np.array_equal(np.concatenate(epoch_rows(batches)), np.arange(250))
+    assert np.shares_memory(batches[1][0], x)
+
+
+def test_tensorflow_dataset_gives_the_same_batches_with_a_new_order_each_epoch_and_no_autotune():
+    x = np.arange(1003 * 2, dtype=np.float32).reshape(1003, 2)
+    y = np.arange(1003)
+    expected = ArrayBatches(x, y, batch_size=100, seed=3)
+    dataset = tensorflow_dataset(ArrayBatches(x, y, batch_size=100, seed=3))
+    # Autotuning off: with it on, TensorFlow stalls at every epoch's end (tensorflow_dataset's docstring).
+    assert dataset.options().autotune.enabled is False
+    assert int(dataset.cardinality()) == 11
+    for epoch in range(3):
+        if epoch:
+            expected.on_epoch_end()
+        got = [(xb.numpy(), yb.numpy()) for xb, yb in dataset]
+        assert len(got) == 11
+        for (xb, yb), (want_x, want_y) in zip(got, epoch_rows_xy(expected)):
+            assert np.array_equal(yb, want_y) and np.array_equal(xb, want_x)
+    assert not np.array_equal(np.concatenate([yb for _, yb in got]), y)
+
+
+def epoch_rows_xy(batches: ArrayBatches) -> list[tuple[np.ndarray, np.ndarray]]:
+    return [batches[i] for i in range(len(batches))]
+
+
 def test_feed_auto_batches_large_tensorflow_stages_only(monkeypatch):
     import keras
 
@@ -56,6 +87,26 @@ def test_fit_on_array_batches_learns_like_fit_on_arrays():
     history = model.fit(ArrayBatches(x, y, batch_size=256, seed=0), epochs=5, verbose=0, class_weight={0: 1.0, 1: 1.0})
     assert len(history.history["loss"]) == 5
     assert history.history["accuracy"][-1] > 0.95
+
+
+def test_fit_inputs_feed_batches_through_tf_data_on_tensorflow_and_learn():
+    import keras
+    import tensorflow as tf
+    from omegaconf import OmegaConf
+
+    from transferlab.training import StageData, fit_inputs
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((5000, 4)).astype(np.float32)
+    y = (x[:, 0] + x[:, 1] > 0).astype(np.int32)
+    data = StageData(x[:4000], y[:4000], x[4000:], y[4000:])
+    inputs = fit_inputs(data, OmegaConf.create({"batch_size": 256, "seed": 0}), "batches")
+    assert isinstance(inputs["x"], tf.data.Dataset) and isinstance(inputs["validation_data"], tf.data.Dataset)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="binary_crossentropy", metrics=["accuracy"], steps_per_execution=4)
+    history = model.fit(**inputs, epochs=5, verbose=0, class_weight={0: 1.0, 1: 1.0})
+    assert len(history.history["val_loss"]) == 5
+    assert history.history["val_accuracy"][-1] > 0.95
 
 
 @pytest.mark.parametrize("rows", [5, 20_001])

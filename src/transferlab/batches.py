@@ -1,4 +1,4 @@
-"""Training rows fed to Keras one shuffled batch at a time (trainer.feed=batches).
+"""Rows fed to Keras one batch at a time (trainer.feed=batches).
 
 Why not the arrays themselves: on TensorFlow, Keras' array adapter puts each array passed to
 `fit` into its `tf.data` pipeline as one constant, a full copy that TensorFlow still holds after
@@ -7,32 +7,72 @@ the fit (measured: ~1.3x the array, so a 2M-row HIGGS run's later stages stack o
 Keras ships no shuffled batch view of in-memory arrays (PyDataset is the base class a user
 fills in), hence this small class.
 """
+import itertools
 import math
 
 import keras
 import numpy as np
 
+# Batches that tensorflow_dataset prepares ahead of the training step.
+PREFETCH_BATCHES = 2
+
+
 class ArrayBatches(keras.utils.PyDataset):
     """(x, y) batches over a fresh seeded permutation of the rows every epoch: each row once per
     epoch, like fit(shuffle=True) on the arrays. Rows inside a batch are gathered in ascending
-    order (faster reads; the batch's gradient does not depend on row order).
+    order (faster reads; the batch's gradient does not depend on row order). seed=None keeps the
+    rows in order (validation), each batch a view.
 
-    No worker threads of its own: on TensorFlow, Keras then runs `__getitem__` in tf.data's
-    prefetching thread, which kept the HIGGS network ~10% faster than Keras' 2-thread enqueuer
-    (mixed_bfloat16 on a 2-core CPU: 223-252k vs 200-226k samples/s, three interleaved rounds)."""
+    No worker threads of its own: on TensorFlow its batches are produced in tf.data's
+    prefetching thread (see tensorflow_dataset), which kept the HIGGS network ~10% faster than
+    Keras' 2-thread enqueuer (mixed_bfloat16 on a 2-core CPU: 223-252k vs 200-226k samples/s,
+    three interleaved rounds)."""
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int, seed: int):
+    def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int, seed: int | None):
         super().__init__()
         self.x, self.y, self.batch_size = x, y, batch_size
-        self.rng = np.random.default_rng(seed)
-        self.order = self.rng.permutation(len(x))
+        self.rng = None if seed is None else np.random.default_rng(seed)
+        self.order = None if seed is None else self.rng.permutation(len(x))
 
     def __len__(self) -> int:
         return math.ceil(len(self.x) / self.batch_size)
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        rows = np.sort(self.order[index * self.batch_size:(index + 1) * self.batch_size])
+        window = slice(index * self.batch_size, (index + 1) * self.batch_size)
+        if self.order is None:
+            return self.x[window], self.y[window]
+        rows = np.sort(self.order[window])
         return self.x[rows], self.y[rows]
 
     def on_epoch_end(self) -> None:
-        self.order = self.rng.permutation(len(self.x))
+        if self.rng is not None:
+            self.order = self.rng.permutation(len(self.x))
+
+
+def tensorflow_dataset(batches: ArrayBatches):
+    """`batches` as a `tf.data` pipeline with tf.data's autotuning off (TensorFlow backend only).
+
+    Why not hand Keras the PyDataset: Keras wraps it (and arrays) in a pipeline with autotuning
+    on, and TensorFlow 2.21 destroys an epoch's iterator only once its autotune thread wakes from
+    a sleep that doubles up to 60 s. Keras makes a new iterator every epoch, so on a 2-core CPU one
+    epoch in two or three stood idle for about its own length (HIGGS network, batch 4096: 1.4 s
+    epochs became 2.6 s at 400k rows, 5.3 s became 10.4 s at 1.6M rows). Keras has no switch for
+    the pipelines it builds, hence this one: same batches, a fixed prefetch, no autotune thread.
+    Every epoch after the first starts with `on_epoch_end` (a new order), as Keras does it.
+    """
+    import tensorflow as tf
+
+    epochs = itertools.count()
+
+    def one_epoch():
+        if next(epochs):
+            batches.on_epoch_end()
+        for index in range(len(batches)):
+            yield batches[index]
+
+    signature = tuple(tf.TensorSpec((None, *a.shape[1:]), tf.as_dtype(a.dtype)) for a in (batches.x, batches.y))
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    dataset = tf.data.Dataset.from_generator(one_epoch, output_signature=signature)
+    return (dataset.apply(tf.data.experimental.assert_cardinality(len(batches)))
+            .prefetch(PREFETCH_BATCHES).with_options(options))

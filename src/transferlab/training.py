@@ -8,7 +8,7 @@ import numpy as np
 from omegaconf import DictConfig
 from sklearn.utils.class_weight import compute_class_weight
 
-from transferlab.batches import ArrayBatches
+from transferlab.batches import ArrayBatches, tensorflow_dataset
 from transferlab.evaluation.plots import training_curves
 from transferlab.memory import release_free_memory, trim_c_heap
 from transferlab.tracking.epoch_logger import EpochMetricsLogger
@@ -89,11 +89,16 @@ def feed(setting: str, rows: int) -> str:
     return "batches" if keras.backend.backend() == "tensorflow" and rows >= AUTO_MIN_ROWS else "arrays"
 
 
-def training_inputs(data: StageData, settings: DictConfig, how: str) -> dict:
-    """fit() arguments for the training rows, fed as `how` (see feed)."""
-    if how == "batches":
-        return {"x": ArrayBatches(data.x, data.y, settings.batch_size, seed=settings.seed), "shuffle": False}
-    return {"x": data.x, "y": data.y, "batch_size": settings.batch_size, "shuffle": True}
+def fit_inputs(data: StageData, settings: DictConfig, how: str) -> dict:
+    """fit() arguments for the training and validation rows, fed as `how` (see feed)."""
+    if how == "arrays":
+        return {"x": data.x, "y": data.y, "batch_size": settings.batch_size, "shuffle": True,
+                "validation_data": (data.x_val, data.y_val)}
+    train = ArrayBatches(data.x, data.y, settings.batch_size, seed=settings.seed)
+    val = ArrayBatches(data.x_val, data.y_val, settings.batch_size, seed=None)
+    if keras.backend.backend() == "tensorflow":
+        train, val = tensorflow_dataset(train), tensorflow_dataset(val)
+    return {"x": train, "validation_data": val, "shuffle": False}
 
 
 def fit_stage(model: keras.Model, stage: str, data: StageData, settings: DictConfig, loss: str, classify: bool = True) -> dict[str, float]:
@@ -115,8 +120,8 @@ def fit_stage(model: keras.Model, stage: str, data: StageData, settings: DictCon
             callbacks.append(keras.callbacks.EarlyStopping(monitor=stopping.monitor, patience=stopping.patience, restore_best_weights=stopping.restore_best_weights))
         class_weight = balanced_class_weight(data.y) if classify and settings.class_weight == "balanced" else None
         started = time.perf_counter()
-        history = model.fit(**training_inputs(data, settings, how), validation_data=(data.x_val, data.y_val),
-                            epochs=settings.epochs, class_weight=class_weight, callbacks=callbacks, verbose=settings.verbose)
+        history = model.fit(**fit_inputs(data, settings, how), epochs=settings.epochs, class_weight=class_weight,
+                            callbacks=callbacks, verbose=settings.verbose)
         summary = {"train_seconds": time.perf_counter() - started, "epochs_trained": len(history.history["loss"]),
                    "best_val_loss": float(np.min(history.history["val_loss"])), **parameter_counts(model)}
         mlflow.flush_async_logging()
