@@ -8,8 +8,12 @@ from transferlab.evaluation.metrics import predict_array
 from transferlab.training import AUTO_MIN_ROWS, feed
 
 
+def epoch_batches(batches: ArrayBatches) -> list[tuple[np.ndarray, np.ndarray]]:
+    return [batches[i] for i in range(len(batches))]
+
+
 def epoch_rows(batches: ArrayBatches) -> list[np.ndarray]:
-    return [batches[i][1] for i in range(len(batches))]
+    return [yb for _, yb in epoch_batches(batches)]
 
 
 def test_array_batches_cover_every_row_once_per_epoch_in_a_new_seeded_order():
@@ -55,13 +59,9 @@ def test_tensorflow_dataset_gives_the_same_batches_with_a_new_order_each_epoch_a
             expected.on_epoch_end()
         got = [(xb.numpy(), yb.numpy()) for xb, yb in dataset]
         assert len(got) == 11
-        for (xb, yb), (want_x, want_y) in zip(got, epoch_rows_xy(expected)):
+        for (xb, yb), (want_x, want_y) in zip(got, epoch_batches(expected)):
             assert np.array_equal(yb, want_y) and np.array_equal(xb, want_x)
     assert not np.array_equal(np.concatenate([yb for _, yb in got]), y)
-
-
-def epoch_rows_xy(batches: ArrayBatches) -> list[tuple[np.ndarray, np.ndarray]]:
-    return [batches[i] for i in range(len(batches))]
 
 
 def test_feed_auto_batches_large_tensorflow_stages_only(monkeypatch):

@@ -39,7 +39,7 @@ class ArrayBatches(keras.utils.PyDataset):
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         window = slice(index * self.batch_size, (index + 1) * self.batch_size)
-        if self.order is None:
+        if self.rng is None:
             return self.x[window], self.y[window]
         rows = np.sort(self.order[window])
         return self.x[rows], self.y[rows]
