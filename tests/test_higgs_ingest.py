@@ -247,3 +247,29 @@ def test_missing_source_and_bad_label_column(tmp_path):
         load(tmp_path / "nope.csv.gz", tmp_path / "cache")
     with pytest.raises(ValueError, match="label_column 29"):
         cached_rows(small_gz(tmp_path), tmp_path / "cache", N_COLUMNS, 29, KEY)
+
+
+def test_download_lands_in_the_data_dir_and_is_found_there_next_time(tmp_path):
+    """With no path and nothing cached, the URL is downloaded (Keras' get_file) into
+    <data_dir>/higgs/<filename>; the next call finds it there and never touches the URL."""
+    from transferlab.data.higgs import load_higgs
+
+    served = tmp_path / "served.csv.gz"
+    source = write_uci_like(served, 50)
+    data_dir, cache_dir = tmp_path / "data", tmp_path / "cache"
+    downloaded = load_higgs(path=None, data_dir=str(data_dir), url=served.as_uri(), cache_dir=str(cache_dir))
+    assert (data_dir / "higgs" / "HIGGS.csv.gz").read_bytes() == served.read_bytes()
+    x, y = downloaded.read(0, 50)
+    np.testing.assert_array_equal(x, source[:, 1:])
+    np.testing.assert_array_equal(y, source[:, 0])
+    again = load_higgs(path=None, data_dir=str(data_dir), url="http://127.0.0.1:9/HIGGS.csv.gz", cache_dir=str(cache_dir))
+    assert again.rows.from_cache and again.rows.sha256 == downloaded.rows.sha256
+
+
+def test_download_into_a_folder_that_cannot_be_created_is_a_clear_error(tmp_path):
+    from transferlab.data.higgs import load_higgs
+
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(ConfigError) as error:
+        load_higgs(path=None, data_dir=str(tmp_path / "file" / "data"), url="http://127.0.0.1:9/HIGGS.csv.gz", cache_dir=str(tmp_path / "cache"))
+    assert error.value.key == "dataset.loader.data_dir" and "cannot create" in str(error.value)

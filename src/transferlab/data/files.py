@@ -1,4 +1,5 @@
 """Find a dataset file: an explicit path, the local data directory, or a download into it."""
+import os
 from pathlib import Path
 
 from transferlab.errors import ConfigError
@@ -15,18 +16,24 @@ def locate_file(path: str | None, data_dir: str, subdir: str, filename: str, url
         if not explicit.is_file():
             raise ConfigError(f"{key}.path", path, "file does not exist")
         return explicit.resolve()
-    cached = Path(data_dir).expanduser() / subdir / filename
+    folder = Path(data_dir).expanduser()
+    cached = folder / subdir / filename
     if cached.is_file():
         return cached
     if not url:
         raise ConfigError(f"{key}.path", None, f"no file given and none cached at {cached}")
+    where = f"put {filename} at {cached}, set TRANSFERLAB_DATA_DIR to a folder holding {subdir}/{filename}, or set {key}.path"
+    # Keras' get_file downloads into /tmp/.keras when its cache_dir is missing or read-only, where
+    # the next run's lookup would not find the file: so the folder must exist and be writable.
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ConfigError(f"{key}.data_dir", data_dir, f"cannot create the folder to download into ({err.strerror}); {where}") from err
+    if not os.access(folder, os.W_OK):
+        raise ConfigError(f"{key}.data_dir", data_dir, f"the folder to download into is not writable; {where}")
     import keras
 
     try:
-        return Path(keras.utils.get_file(fname=filename, origin=url, cache_dir=str(Path(data_dir).expanduser()), cache_subdir=subdir))
+        return Path(keras.utils.get_file(fname=filename, origin=url, cache_dir=str(folder), cache_subdir=subdir))
     except Exception as err:  # get_file wraps every network failure in a plain Exception
-        raise ConfigError(
-            f"{key}.url", url,
-            f"download failed ({type(err).__name__}); put {filename} at {cached}, "
-            f"set TRANSFERLAB_DATA_DIR to a folder holding {subdir}/{filename}, or set {key}.path",
-        ) from err
+        raise ConfigError(f"{key}.url", url, f"download failed ({type(err).__name__}); {where}") from err
