@@ -1,4 +1,5 @@
 """The one error type for bad user input, rendered as a single line by the CLI."""
+from pathlib import Path
 
 
 class ConfigError(ValueError):
@@ -17,3 +18,14 @@ def first_line(err: Exception) -> str:
     """An exception's first line of text (its type name when it has none), for one-line errors."""
     text = str(err).strip()
     return text.splitlines()[0] if text else type(err).__name__
+
+
+def make_folder(folder, key: str, remedy: str) -> Path:
+    """Create `folder` (and its parents) for the config entry `key`; a one-line ConfigError ending
+    in `remedy` when that fails (a file in the way, no permission)."""
+    path = Path(folder).expanduser()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ConfigError(key, folder, f"cannot create it ({err.strerror}); {remedy}") from err
+    return path

@@ -1,9 +1,8 @@
 """Process-wide settings that must be fixed before or right after Keras is imported."""
 import os
 import sys
-from pathlib import Path
 
-from transferlab.errors import ConfigError
+from transferlab.errors import ConfigError, make_folder
 
 BACKENDS = ("tensorflow", "jax")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
@@ -66,12 +65,8 @@ def use_compilation_cache(directory: str | None) -> None:
     wanted = None if directory is None else str(directory)
     if jax.config.jax_compilation_cache_dir == wanted:  # set by an earlier job of this process
         return
-    if wanted is not None:
-        try:  # JAX would create it only at the first compilation, failing in the middle of a run
-            Path(wanted).mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise ConfigError("trainer.compilation_cache_dir", directory,
-                              f"cannot create it ({err.strerror}); use a writable folder or null") from err
+    if wanted is not None:  # JAX would create it only at the first compilation, failing mid-run
+        make_folder(wanted, "trainer.compilation_cache_dir", "use a writable folder or null")
     jax.config.update("jax_compilation_cache_dir", wanted)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)

@@ -2,7 +2,7 @@
 import os
 from pathlib import Path
 
-from transferlab.errors import ConfigError
+from transferlab.errors import ConfigError, make_folder
 
 
 def locate_file(path: str | None, data_dir: str, subdir: str, filename: str, url: str | None, key: str) -> Path:
@@ -16,8 +16,7 @@ def locate_file(path: str | None, data_dir: str, subdir: str, filename: str, url
         if not explicit.is_file():
             raise ConfigError(f"{key}.path", path, "file does not exist")
         return explicit.resolve()
-    folder = Path(data_dir).expanduser()
-    cached = folder / subdir / filename
+    cached = Path(data_dir).expanduser() / subdir / filename
     if cached.is_file():
         return cached
     if not url:
@@ -25,10 +24,7 @@ def locate_file(path: str | None, data_dir: str, subdir: str, filename: str, url
     where = f"put {filename} at {cached}, set TRANSFERLAB_DATA_DIR to a folder holding {subdir}/{filename}, or set {key}.path"
     # Keras' get_file downloads into /tmp/.keras when its cache_dir is missing or read-only, where
     # the next run's lookup would not find the file: so the folder must exist and be writable.
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise ConfigError(f"{key}.data_dir", data_dir, f"cannot create the folder to download into ({err.strerror}); {where}") from err
+    folder = make_folder(data_dir, f"{key}.data_dir", f"downloads go there; {where}")
     if not os.access(folder, os.W_OK):
         raise ConfigError(f"{key}.data_dir", data_dir, f"the folder to download into is not writable; {where}")
     import keras
