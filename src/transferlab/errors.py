@@ -14,6 +14,17 @@ class ConfigError(ValueError):
         super().__init__(f"{key}={value}: {allowed}")
 
 
+class UnknownKeyError(ConfigError):
+    """A config key that does not exist: ``trainer.lr: no such key; did you mean trainer.learning_rate?``."""
+
+    def __init__(self, key: str, known):
+        import difflib
+
+        close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
+        self.key, self.value, self.allowed = key, None, "no such key" + (f"; did you mean {close[0]}?" if close else "")
+        ValueError.__init__(self, f"{key}: {self.allowed}")
+
+
 def first_line(err: Exception) -> str:
     """An exception's first line of text (its type name when it has none), for one-line errors."""
     text = str(err).strip()
