@@ -26,9 +26,10 @@ class UnknownKeyError(ConfigError):
 
 
 def first_line(err: Exception) -> str:
-    """An exception's first line of text (its type name when it has none), for one-line errors."""
+    """An exception's first line of text, white space collapsed (its type name when it has none),
+    for one-line errors."""
     text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
+    return " ".join(text.splitlines()[0].split()) if text else type(err).__name__
 
 
 def make_folder(folder, key: str, remedy: str) -> Path:

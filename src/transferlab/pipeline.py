@@ -18,7 +18,9 @@ from transferlab.evaluation.thresholds import threshold_grid
 from transferlab.explainers.base import ExplainContext
 from transferlab.memory import memory_metrics, release_free_memory, rss_mb
 from transferlab.runtime import configure_keras, seed_everything, use_compilation_cache
-from transferlab.strategies.preflight import preflight, starting_spec
+from transferlab.explainers.base import Explainer
+from transferlab.models.base import ModelBuilder
+from transferlab.strategies.base import Strategy
 from transferlab.tracking.models import log_models
 from transferlab.tracking.params import flatten_config, git_commit, hydra_job_tags
 from transferlab.tracking.runs import log_figure, log_table, tracked_run
@@ -30,17 +32,21 @@ def build(node: DictConfig, exclude=("name",), **kwargs):
     """hydra.utils.instantiate for group configs that also carry a display `name`. Resolved first:
     values may interpolate other sections (model.weights: ${paths.data_dir}/...)."""
     config = {key: value for key, value in OmegaConf.to_container(node, resolve=True).items() if key not in exclude}
-    return instantiate(config, **kwargs)
+    return instantiate(config, _convert_="all", **kwargs)
 
 
-def build_strategy(node: DictConfig):
-    """The strategy function with its options (source, rank, ...) bound; stages are trainer settings."""
-    return build(node, exclude=("name", "stages"), _partial_=True)
+def build_strategy(node: DictConfig) -> Strategy:
+    """The strategy with its options (source, rank, ...), validated; stages are trainer settings."""
+    return build(node, exclude=("name", "stages"))
 
 
-def run_tags(cfg: DictConfig, spec, data: PreparedData, device: str) -> dict[str, str]:
-    weights = {"initial_weights": str(spec.weights or "random")} if hasattr(spec, "weights") else {}
-    return weights | {
+def build_model(node: DictConfig) -> ModelBuilder:
+    """The model builder, which keeps its option name for error messages."""
+    return build(node, exclude=())
+
+
+def run_tags(cfg: DictConfig, builder: ModelBuilder, data: PreparedData, device: str) -> dict[str, str]:
+    return {"initial_weights": builder.initial_weights,
         "dataset": cfg.dataset.name, "model": cfg.model.name, "strategy": cfg.strategy.name,
         "explainer": "+".join(selected_explainers(cfg.explainer)) or "none", "study": str(cfg.study), "git_commit": git_commit(),
         "data_fingerprint": data.fingerprint, "backend": keras.backend.backend(), "device": device,
@@ -78,7 +84,7 @@ def log_evaluation(evaluation) -> None:
         log_figure(figure, f"evaluation/{name}")
 
 
-def build_explainers(cfg: DictConfig, data: PreparedData, model: keras.Model) -> dict:
+def build_explainers(cfg: DictConfig, data: PreparedData, model: keras.Model) -> dict[str, Explainer]:
     """Each selected explainer, after its own check against the data and an untrained model of
     the run's architecture (e.g. Grad-CAM needs a convolutional layer)."""
     selected = selected_explainers(cfg.explainer)
@@ -87,12 +93,11 @@ def build_explainers(cfg: DictConfig, data: PreparedData, model: keras.Model) ->
               f"({', '.join(selected) or 'none'})", file=sys.stderr)
     explainers = {name: instantiate(node) for name, node in selected.items()}
     for explainer in explainers.values():
-        if hasattr(explainer, "check"):
-            explainer.check(data, model)
+        explainer.check(data, model)
     return explainers
 
 
-def explain(explainers: dict, context: ExplainContext) -> None:
+def explain(explainers: dict[str, Explainer], context: ExplainContext) -> None:
     """Run each explainer; log its CSV table, PNG figures and metrics."""
     for name, explainer in explainers.items():
         explanation = explainer.explain(context)
@@ -111,22 +116,23 @@ def run_job(cfg: DictConfig) -> float:
     # The tracking store and the loader's libraries (e.g. pyarrow) are set up first, so that
     # memory growth above this baseline is what the data and the training cost.
     experiment_id = use_experiment(cfg.tracking.uri, cfg.tracking.experiment, cfg.tracking.artifact_root)
+    strategy = build_strategy(cfg.strategy)   # its options are checked here, before any data is loaded
+    builder = strategy.starting_builder(build_model(cfg.model))
     get_method(cfg.dataset.loader._target_)
     memory_start_mb = rss_mb()
     data = load_prepared(cfg.dataset)
     release_free_memory()  # parse and scaling buffers, before training stacks on them
-    spec = starting_spec(cfg.strategy, build(cfg.model))
-    explainers = build_explainers(cfg, data, preflight(cfg.strategy, spec, cfg.model.name, data))
+    builder.check(data.specs)
+    explainers = build_explainers(cfg, data, strategy.check(builder, data))
     check_task(cfg, data.n_classes, metric_names(data.n_classes, cfg.evaluation.betas))
-    # Seeded after preflight, which builds a throwaway model: every arm then draws the same
+    # Seeded after the checks, which build a throwaway model: every arm then draws the same
     # initial weights for the same seed (the transfer arms' base equals the scratch arm's model).
     seed_everything(trainer.seed)
-    strategy = build_strategy(cfg.strategy)
     run_name = f"{cfg.dataset.name}-{cfg.model.name}-{cfg.strategy.name}"
-    with tracked_run(run_name, run_tags(cfg, spec, data, device), experiment_id=experiment_id) as run:
+    with tracked_run(run_name, run_tags(cfg, builder, data, device), experiment_id=experiment_id) as run:
         log_config(cfg)
         mlflow.log_metrics(data.sizes() | {"data_mb": data.nbytes() / 2**20})
-        trained = strategy(spec, data, lambda stage: stage_settings(cfg, stage))
+        trained = strategy.train(builder, data, lambda stage: stage_settings(cfg, stage))
         release_free_memory()
         grid = threshold_grid(**cfg.evaluation.threshold_grid)
         evaluation = evaluate(trained.deployable, data, cfg.evaluation.betas, grid)

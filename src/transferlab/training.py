@@ -106,8 +106,8 @@ def fit_stage(model: keras.Model, stage: str, data: StageData, settings: DictCon
     The stage's training curves go to the parent run as training_curves/<stage>.png."""
     parent = mlflow.active_run()
     with tracked_run(stage, tags={"stage": stage}, nested=True):
-        steps = steps_per_execution(settings.steps_per_execution, len(data.x))
-        how = feed(settings.feed, len(data.x))
+        steps = steps_per_execution(settings.steps_per_execution, len(data.y))
+        how = feed(settings.feed, len(data.y))
         optimizer = keras.optimizers.get({"class_name": settings.optimizer, "config": {"learning_rate": settings.learning_rate}})
         model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"] if classify else [],
                       steps_per_execution=steps, jit_compile=settings.jit_compile)

@@ -61,4 +61,5 @@ def table_from_frame(frame, target, features=None, categorical=(), zeros_as_miss
             table_features[column] = values.astype(object).where(values.notna(), np.nan)
         else:
             table_features[column] = _numeric_column(table_features[column], source)
-    return Table(name, table_features, codes.astype("int64"), [str(c) for c in classes], list(categorical), list(zeros_as_missing))
+    return Table(name, table_features, codes.astype("int64"), [str(c) for c in classes], list(categorical), list(zeros_as_missing),
+                 source=source)

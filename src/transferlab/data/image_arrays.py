@@ -7,10 +7,12 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from transferlab.config_checks import check_fraction
+from transferlab.data.inputs import Examples, image_input
 from transferlab.data.prepared import PreparedData
-from transferlab.errors import ConfigError
+from transferlab.errors import ConfigError, first_line
 
 KEY = "dataset.split"
+INPUT = "image"  # the name of the one model input of an image dataset
 
 
 @dataclass
@@ -18,11 +20,10 @@ class ImageArrays:
     """Images (N, H, W, C) with pixel values 0..255 and labels 0..K-1, plus the official test split
     when the source has one (MNIST); otherwise prepare() splits a test set off `x`.
 
-    prepare() hands out float32 pixels left unscaled (each model rescales or applies its own
-    preprocess_input) and int64 labels. Images have no tabular columns, so feature_names and
-    raw_columns are ["image"], the preprocessor is None and raw_examples is an empty DataFrame.
+    prepare() hands out one input, `image`: float32 pixels left unscaled (each model rescales or
+    applies its own preprocess_input), and int64 labels; there is no table preprocessing.
     Split parts keep the seeded shuffled order train_test_split gives, so any prefix (explainers take
-    x_test[:n]) mixes classes; an official test set keeps its file order unless `subset` shrinks it.
+    the first n test rows) mixes classes; an official test set keeps its file order unless `subset` shrinks it.
     """
 
     x: np.ndarray                     # the training images, or every image without an official test split
@@ -52,11 +53,12 @@ class ImageArrays:
             train_idx, test_idx = self.subset_indices(subset, train_idx, test_idx, y_test, seed)
         fit_pos, val_pos = stratified_split(self.y[train_idx], val_fraction, seed, "val_fraction")
         fit_idx, val_idx = train_idx[fit_pos], train_idx[val_pos]
+        spec = image_input(INPUT, self.x.shape[1:])
         return PreparedData(
-            pixels(self.x, fit_idx), self.y[fit_idx], pixels(self.x, val_idx), self.y[val_idx],
-            pixels(x_test, test_idx), y_test[test_idx],
-            class_names=list(self.class_names), feature_names=["image"], raw_columns=["image"], preprocessor=None,
-            raw_examples=pd.DataFrame(), fingerprint=self.fingerprint,
+            Examples({INPUT: pixels(self.x, fit_idx)}, self.y[fit_idx]), Examples({INPUT: pixels(self.x, val_idx)}, self.y[val_idx]),
+            Examples({INPUT: pixels(x_test, test_idx)}, y_test[test_idx]),
+            specs={INPUT: spec}, class_names=list(self.class_names), preprocessors={}, raw_examples=pd.DataFrame(),
+            fingerprint=self.fingerprint, source=self.source,
         )
 
     def subset_indices(self, subset, train_idx: np.ndarray, test_idx: np.ndarray, y_test: np.ndarray,
@@ -71,7 +73,7 @@ class ImageArrays:
             return (train_idx[stratified_take(self.y[train_idx], subset, seed)],
                     test_idx[stratified_take(y_test[test_idx], n_test, seed)])
         except ValueError as err:  # some class has a single image
-            raise ConfigError(f"{KEY}.subset", subset, f"cannot take a stratified subset: {one_line(err)}") from err
+            raise ConfigError(f"{KEY}.subset", subset, f"cannot take a stratified subset: {first_line(err)}") from err
 
 
 def stratified_split(labels: np.ndarray, fraction: float, seed: int, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -79,7 +81,7 @@ def stratified_split(labels: np.ndarray, fraction: float, seed: int, name: str) 
     try:
         return train_test_split(np.arange(len(labels)), test_size=fraction, random_state=seed, stratify=labels)
     except ValueError as err:  # too few images of some class, or fewer held-out images than classes
-        raise ConfigError(f"{KEY}.{name}", fraction, f"cannot split {len(labels)} images stratified: {one_line(err)}") from err
+        raise ConfigError(f"{KEY}.{name}", fraction, f"cannot split {len(labels)} images stratified: {first_line(err)}") from err
 
 
 def stratified_take(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
@@ -91,7 +93,3 @@ def stratified_take(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
 
 def pixels(images: np.ndarray, positions: np.ndarray) -> np.ndarray:
     return images[positions].astype(np.float32, copy=False)
-
-
-def one_line(err: Exception) -> str:
-    return " ".join(str(err).split())

@@ -5,8 +5,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from transferlab.data.image_arrays import ImageArrays, one_line
-from transferlab.errors import ConfigError
+from transferlab.data.image_arrays import ImageArrays
+from transferlab.errors import ConfigError, first_line
 
 KEY = "dataset.loader"
 IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png")  # what image_dataset_from_directory reads
@@ -82,7 +82,7 @@ def undecodable(folder: Path, batch_files: list[str], err: Exception) -> ConfigE
             keras.utils.load_img(file)
         except Exception:  # PIL raises OSError, SyntaxError or ValueError depending on the damage
             return ConfigError(f"{KEY}.path", folder, f"cannot decode image {file}")
-    return ConfigError(f"{KEY}.path", folder, f"cannot decode one of the images {batch_files[0]} .. {batch_files[-1]}: {one_line(err)}")
+    return ConfigError(f"{KEY}.path", folder, f"cannot decode one of the images {batch_files[0]} .. {batch_files[-1]}: {first_line(err)}")
 
 
 def files_sha256(folder: Path, files: list[str]) -> str:

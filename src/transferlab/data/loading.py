@@ -9,9 +9,10 @@ from transferlab.data.table import Table
 
 
 def load_prepared(dataset: DictConfig) -> PreparedData:
-    """Tables are split at random (dataset.split.test_size, ...) and preprocessed; array sources
-    (HIGGS) prepare themselves from dataset.split (n_train, n_extra, n_test, val_fraction)."""
+    """Tables are split at random (dataset.split.test_size, ...) and preprocessed, their columns
+    grouped into named inputs by dataset.inputs; array sources (HIGGS, images) prepare themselves
+    from dataset.split (n_train, n_extra, n_test, val_fraction, ...)."""
     loaded = instantiate(dataset.loader)
     if isinstance(loaded, Table):
-        return prepare(loaded, split_table(loaded, **dataset.split))
+        return prepare(loaded, split_table(loaded, **dataset.split), dataset.inputs)
     return loaded.prepare(**dataset.split)

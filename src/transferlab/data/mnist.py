@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from transferlab.data.files import locate_file
-from transferlab.data.image_arrays import ImageArrays, one_line
-from transferlab.errors import ConfigError
+from transferlab.data.image_arrays import ImageArrays
+from transferlab.errors import ConfigError, first_line
 
 KEY = "dataset.loader"
 URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
@@ -41,7 +41,7 @@ def read_npz(file: Path) -> dict[str, np.ndarray]:
         with np.load(file) as archive:
             arrays = {name: archive[name] for name in ARRAYS if name in archive.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:  # a damaged member
-        raise ConfigError(f"{KEY}.path", file, f"unreadable .npz archive ({type(err).__name__}: {one_line(err)})") from err
+        raise ConfigError(f"{KEY}.path", file, f"unreadable .npz archive ({type(err).__name__}: {first_line(err)})") from err
     missing = [name for name in ARRAYS if name not in arrays]
     if missing:
         raise ConfigError(f"{KEY}.path", file, f"has no {', '.join(missing)}; an MNIST .npz holds {', '.join(ARRAYS)}")

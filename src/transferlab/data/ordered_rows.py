@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from sklearn.preprocessing import StandardScaler
 
+from transferlab.data.inputs import Examples, table_input
 from transferlab.data.prepared import PreparedData
 from transferlab.data.row_cache import CachedRows, read_rows
 from transferlab.errors import ConfigError
@@ -16,6 +17,7 @@ from transferlab.errors import ConfigError
 CHUNK_ROWS = 1 << 17
 RAW_EXAMPLE_ROWS = 5
 KEY = "dataset.split"
+INPUT = "features"  # the one model input: every numeric column but the label
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,8 @@ class LabelledRows:
             x -= mean
             x /= scale
         return PreparedData(
-            x_block[:n_fit], y_block[:n_fit], x_block[n_fit:], y_block[n_fit:], x_test, y_test,
-            class_names=self.class_names, feature_names=self.feature_names, raw_columns=self.feature_names,
-            preprocessor=scaler, raw_examples=raw_examples, fingerprint=self.rows.sha256, x_extra=x_extra, y_extra=y_extra,
+            Examples({INPUT: x_block[:n_fit]}, y_block[:n_fit]), Examples({INPUT: x_block[n_fit:]}, y_block[n_fit:]),
+            Examples({INPUT: x_test}, y_test), specs={INPUT: table_input(INPUT, self.feature_names, self.feature_names)},
+            class_names=self.class_names, preprocessors={INPUT: scaler}, raw_examples=raw_examples,
+            fingerprint=self.rows.sha256, source=self.source, extra=Examples({INPUT: x_extra}, y_extra),
         )

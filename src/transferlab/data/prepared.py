@@ -1,60 +1,55 @@
-"""What every dataset hands to strategies, evaluation and explainers: float32 model inputs."""
+"""What every dataset hands to strategies, evaluation and explainers: named float32 model inputs."""
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
+
+from transferlab.data.inputs import Examples, InputKind, InputSpec
 
 
 @dataclass
 class PreparedData:
     """Model-ready splits plus what produced them.
 
-    `preprocessor` is the fitted scikit-learn transformer from raw rows (`raw_columns`) to model
-    inputs (`feature_names`); the logged raw-row model reuses it. `x_extra` is an optional
-    adaptation pool (seed 001's rows between train and test) that transfer stages train on.
+    `specs` describe the named inputs, in the order models declare them. `preprocessors` map a
+    table input's name to the fitted scikit-learn transformer from its raw columns to model
+    values; the logged raw-row model reuses them. `extra` is an optional adaptation pool (seed
+    001's rows between train and test) that transfer stages train on.
     """
 
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
+    train: Examples
+    val: Examples
+    test: Examples
+    specs: dict[str, InputSpec]
     class_names: list[str]
-    feature_names: list[str]
-    raw_columns: list[str]
-    preprocessor: object
-    raw_examples: pd.DataFrame   # a few raw test rows: the logged model's input example
+    preprocessors: dict[str, object]
+    raw_examples: pd.DataFrame   # a few raw test rows of the table inputs: the logged model's input example
     fingerprint: str             # sha256 naming the source data, logged as a run tag
-    x_extra: np.ndarray | None = None
-    y_extra: np.ndarray | None = None
+    source: str                  # where the data came from (a file, a library), as MLflow's dataset source
+    extra: Examples | None = None
 
     @property
     def n_classes(self) -> int:
         return len(self.class_names)
 
-    @property
-    def input_shape(self) -> tuple[int, ...]:
-        """One example's shape: (features,) for tables, (height, width, channels) for images."""
-        return tuple(self.x_train.shape[1:])
+    def inputs_of_kind(self, kind: InputKind) -> list[InputSpec]:
+        return [spec for spec in self.specs.values() if spec.kind == kind]
 
-    @property
-    def holds_images(self) -> bool:
-        """Images are (height, width, channels) per example; table rows (features,)."""
-        return len(self.input_shape) == 3
+    def single_input(self) -> InputSpec | None:
+        """The one input of a single-input dataset; None when there are several."""
+        return next(iter(self.specs.values())) if len(self.specs) == 1 else None
 
-    def adaptation_pool(self) -> tuple[np.ndarray, np.ndarray]:
+    def describe_inputs(self) -> str:
+        return ", ".join(spec.describe() for spec in self.specs.values())
+
+    def adaptation_pool(self) -> Examples:
         """Rows transfer stages (frozen head, fine-tune, LoRA) train on: the extra pool when the
         dataset has one, the training split otherwise."""
-        if self.x_extra is not None and len(self.x_extra):
-            return self.x_extra, self.y_extra
-        return self.x_train, self.y_train
+        return self.extra if self.extra is not None and self.extra.n_rows else self.train
 
     def sizes(self) -> dict[str, int]:
-        sizes = {"n_train": len(self.x_train), "n_val": len(self.x_val), "n_test": len(self.x_test)}
-        return sizes | ({"n_extra": len(self.x_extra)} if self.x_extra is not None else {})
+        sizes = {"n_train": self.train.n_rows, "n_val": self.val.n_rows, "n_test": self.test.n_rows}
+        return sizes | ({"n_extra": self.extra.n_rows} if self.extra is not None else {})
 
     def nbytes(self) -> int:
         """Bytes of every split's model inputs and labels."""
-        arrays = (self.x_train, self.y_train, self.x_val, self.y_val, self.x_test, self.y_test, self.x_extra, self.y_extra)
-        return sum(a.nbytes for a in arrays if a is not None)
+        return sum(split.nbytes for split in (self.train, self.val, self.test, self.extra) if split is not None)

@@ -1,45 +1,69 @@
-"""Tabular preprocessing fitted on training rows only, and the arrays models train on."""
-import numpy as np
+"""Tabular preprocessing fitted on training rows only, and the named inputs models train on."""
+from collections.abc import Mapping
+
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from transferlab.data.inputs import Examples, table_input
 from transferlab.data.prepared import PreparedData
 from transferlab.data.splits import Split
 from transferlab.data.table import Table
+from transferlab.errors import ConfigError
+
+DEFAULT_INPUT = "features"  # a table's one model input, unless dataset.inputs groups its columns
+RAW_EXAMPLE_ROWS = 5
 
 
-def zeros_to_nan(x):
-    """0 means "not measured" in some clinical columns (seed 000): make it missing."""
-    return np.where(x == 0, np.nan, x)
-
-
-def build_preprocessor(table: Table) -> ColumnTransformer:
-    """Median imputation + standard scaling for numbers, most-frequent + one-hot for categories."""
-    zero_cols = [c for c in table.numeric if c in table.zeros_as_missing]
-    plain_cols = [c for c in table.numeric if c not in table.zeros_as_missing]
+def build_preprocessor(table: Table, columns: list[str]) -> ColumnTransformer:
+    """Median imputation + standard scaling for numbers, most-frequent + one-hot for categories,
+    over `columns` of the table."""
+    numeric = [c for c in columns if c in table.numeric]
+    zero_cols = [c for c in numeric if c in table.zeros_as_missing]
+    plain_cols = [c for c in numeric if c not in table.zeros_as_missing]
+    categorical = [c for c in columns if c in table.categorical]
     parts = [
-        ("zeros_as_missing", make_pipeline(FunctionTransformer(zeros_to_nan, feature_names_out="one-to-one"), SimpleImputer(strategy="median"), StandardScaler()), zero_cols),
+        # NaN -> 0, then every 0 imputed with the median of the non-zero training values: the same
+        # as "0 means missing", in stock scikit-learn steps (the logged model unpickles them without transferlab).
+        ("zeros_as_missing", make_pipeline(SimpleImputer(strategy="constant", fill_value=0), SimpleImputer(missing_values=0, strategy="median"),
+                                           StandardScaler()), zero_cols),
         ("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), plain_cols),
-        ("categorical", make_pipeline(SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore", sparse_output=False)), table.categorical),
+        ("categorical", make_pipeline(SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore", sparse_output=False)), categorical),
     ]
     return ColumnTransformer([p for p in parts if p[2]], verbose_feature_names_out=False)
 
 
-RAW_EXAMPLE_ROWS = 5
+def input_columns(table: Table, inputs: Mapping[str, list[str]] | None) -> dict[str, list[str]]:
+    """dataset.inputs (input name -> raw columns) checked against the table; null = one input
+    `features` with every column."""
+    if not inputs:
+        return {DEFAULT_INPUT: list(table.features.columns)}
+    available, seen = list(table.features.columns), {}
+    for name, columns in inputs.items():
+        if not columns:
+            raise ConfigError(f"dataset.inputs.{name}", columns, "list at least one feature column")
+        for column in columns:
+            if column not in available:
+                raise ConfigError(f"dataset.inputs.{name}", column, f"not a feature column of {table.source}; columns: {', '.join(map(str, available))}")
+            if column in seen:
+                raise ConfigError(f"dataset.inputs.{name}", column, f"already in input {seen[column]}; a column feeds one input")
+            seen[column] = name
+    return {name: list(columns) for name, columns in inputs.items()}
 
 
-def prepare(table: Table, split: Split) -> PreparedData:
-    """Fit the preprocessor on the training rows only and transform every split with it."""
-    preprocessor = build_preprocessor(table).fit(split.x_train)
+def prepare(table: Table, split: Split, inputs: Mapping[str, list[str]] | None = None) -> PreparedData:
+    """Fit each input's preprocessor on the training rows only and transform every split with it."""
+    columns = input_columns(table, inputs)
+    preprocessors = {name: build_preprocessor(table, cols).fit(split.x_train[cols]) for name, cols in columns.items()}
 
-    def transform(frame):
-        return preprocessor.transform(frame).astype("float32")
+    def examples(frame, labels) -> Examples:
+        return Examples({name: p.transform(frame[columns[name]]).astype("float32") for name, p in preprocessors.items()}, labels)
 
+    specs = {name: table_input(name, list(p.get_feature_names_out()), columns[name]) for name, p in preprocessors.items()}
+    used = [c for cols in columns.values() for c in cols]
     return PreparedData(
-        transform(split.x_train), split.y_train, transform(split.x_val), split.y_val, transform(split.x_test), split.y_test,
-        class_names=table.class_names, feature_names=list(preprocessor.get_feature_names_out()),
-        raw_columns=list(table.features.columns), preprocessor=preprocessor,
-        raw_examples=split.x_test.head(RAW_EXAMPLE_ROWS), fingerprint=table.fingerprint(),
+        examples(split.x_train, split.y_train), examples(split.x_val, split.y_val), examples(split.x_test, split.y_test),
+        specs=specs, class_names=table.class_names, preprocessors=preprocessors,
+        raw_examples=split.x_test[used].head(RAW_EXAMPLE_ROWS), fingerprint=table.fingerprint(), source=table.source,
     )

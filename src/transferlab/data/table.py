@@ -16,6 +16,7 @@ class Table:
     class_names: list[str]
     categorical: list[str] = field(default_factory=list)
     zeros_as_missing: list[str] = field(default_factory=list)
+    source: str = "<frame>"      # where the rows came from (a file path, a library), for tracking
 
     @property
     def numeric(self) -> list[str]:

@@ -4,9 +4,13 @@ import numpy as np
 from sklearn import metrics as skm
 from sklearn.preprocessing import label_binarize
 
+from transferlab.data.inputs import count_rows, take_rows
+from transferlab.models.layers import model_input
+from transferlab.tracking.raw_row_model import probabilities_from_outputs
 
-def predict_array(model, x, batch_size: int | None = None) -> np.ndarray:
-    """Model outputs in inference mode, as float64.
+
+def predict_array(model, inputs: dict, batch_size: int | None = None) -> np.ndarray:
+    """Model outputs for named inputs (input name -> rows), in inference mode, as float64.
 
     Up to one batch: a direct call, because model.predict costs ~20 ms of set-up per call, which
     dominates the hundreds of small calls permutation importance makes. Larger inputs: Keras'
@@ -14,21 +18,21 @@ def predict_array(model, x, batch_size: int | None = None) -> np.ndarray:
     layer's activations and, on JAX, op-by-op dispatch state (hundreds of MB on a 100k-row test
     set), and because `model.predict` on TensorFlow copies the whole input into its tf.data
     pipeline and keeps that copy (~180 MB for the merge check and evaluation of a 2M-row HIGGS
-    run). Default batch: 8192 rows of a table, 128 images (a convolutional network's activations
-    are per image, not per feature).
+    run). Default batch: 8192 rows when every input is a table, else 128 (a convolutional
+    network's activations are per image, not per feature).
     """
-    batch_size = batch_size or (8192 if np.ndim(x) == 2 else 128)
-    if len(x) <= batch_size:
-        return keras.ops.convert_to_numpy(model(x, training=False)).astype("float64")
-    return np.concatenate([np.asarray(model.predict_on_batch(x[start:start + batch_size]), dtype="float64")
-                           for start in range(0, len(x), batch_size)])
+    rows = count_rows(inputs)
+    batch_size = batch_size or (8192 if all(np.ndim(array) == 2 for array in inputs.values()) else 128)
+    if rows <= batch_size:
+        return keras.ops.convert_to_numpy(model(model_input(model, inputs), training=False)).astype("float64")
+    return np.concatenate([np.asarray(model.predict_on_batch(model_input(model, take_rows(inputs, slice(start, start + batch_size)))),
+                                      dtype="float64") for start in range(0, rows, batch_size)])
 
 
-def class_probabilities(model, x) -> np.ndarray:
-    """(n, K) probabilities; a single sigmoid output becomes [1 - p, p]. Softmax rows are
-    renormalised in float64: float32 rounding leaves sums ~1e-7 off 1, which scikit-learn flags."""
-    out = predict_array(model, x)
-    return np.column_stack([1 - out[:, 0], out[:, 0]]) if out.shape[1] == 1 else out / out.sum(axis=1, keepdims=True)
+def class_probabilities(model, inputs: dict) -> np.ndarray:
+    """(n, K) probabilities; a single sigmoid output becomes [1 - p, p] (the logged pyfunc's own
+    conversion, so both agree)."""
+    return probabilities_from_outputs(predict_array(model, inputs))
 
 
 def classification_metrics(y_true, probabilities: np.ndarray, prefix: str) -> dict[str, float]:

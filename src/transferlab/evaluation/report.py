@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import classification_report
 
+from transferlab.data.inputs import InputKind
 from transferlab.data.prepared import PreparedData
 from transferlab.evaluation import plots
 from transferlab.evaluation.metrics import class_probabilities, classification_metrics
@@ -28,24 +29,26 @@ def evaluate(model, data: PreparedData, betas, thresholds: np.ndarray) -> Evalua
     """Metrics at argmax/0.5 for validation and test; for binary tasks, F-beta at the threshold
     picked on validation (test_f2, threshold_f2) and at the test-optimal one (oracle_test_f2).
     Figures: confusion matrices, ROC/PR curves and, for images, a grid of example predictions."""
-    p_val, p_test = class_probabilities(model, data.x_val), class_probabilities(model, data.x_test)
-    metrics = classification_metrics(data.y_val, p_val, "val") | classification_metrics(data.y_test, p_test, "test")
+    val, test = data.val, data.test
+    p_val, p_test = class_probabilities(model, val.inputs), class_probabilities(model, test.inputs)
+    metrics = classification_metrics(val.labels, p_val, "val") | classification_metrics(test.labels, p_test, "test")
     names = data.class_names
-    report = classification_report(data.y_test, p_test.argmax(axis=1), labels=np.arange(len(names)), target_names=names, zero_division=0)
+    report = classification_report(test.labels, p_test.argmax(axis=1), labels=np.arange(len(names)), target_names=names, zero_division=0)
     evaluation = Evaluation(metrics, texts={"classification_report.txt": report})
     chosen: dict[str, float] = {}
     if len(names) == 2:
-        table = threshold_table(data.y_val, p_val[:, 1], data.y_test, p_test[:, 1], betas, thresholds)
+        table = threshold_table(val.labels, p_val[:, 1], test.labels, p_test[:, 1], betas, thresholds)
         for row in table.itertuples():
             name = beta_name(row.beta)
             metrics |= {f"threshold_{name}": row.threshold, f"val_{name}": row.val_fbeta, f"test_{name}": row.test_fbeta,
                         f"oracle_threshold_{name}": row.oracle_threshold, f"oracle_test_{name}": row.oracle_test_fbeta}
             chosen[name.upper()] = row.threshold
         evaluation.tables["threshold_table.csv"] = table
-    evaluation.figures["confusion_matrix.png"] = plots.confusion_matrices(data.y_test, p_test, names, chosen)
-    evaluation.figures["roc_pr_curves.png"] = plots.roc_and_pr_curves(data.y_test, p_test, names)
-    if data.holds_images:
-        evaluation.figures["example_predictions.png"] = plots.example_predictions(data.x_test, data.y_test, p_test, names)
+    evaluation.figures["confusion_matrix.png"] = plots.confusion_matrices(test.labels, p_test, names, chosen)
+    evaluation.figures["roc_pr_curves.png"] = plots.roc_and_pr_curves(test.labels, p_test, names)
+    images = data.inputs_of_kind(InputKind.IMAGE)
+    if len(images) == 1:
+        evaluation.figures["example_predictions.png"] = plots.example_predictions(test.inputs[images[0].name], test.labels, p_test, names)
     return evaluation
 
 

@@ -9,7 +9,7 @@ import keras
 from keras.src.models.functional import Functional, operation_fn, unpack_singleton
 
 from transferlab.errors import ConfigError
-from transferlab.models.layers import all_layers
+from transferlab.models.layers import all_layers, model_input
 
 CONV_LAYERS = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.SeparableConv2D)
 
@@ -27,6 +27,11 @@ def required_conv_layers(model, key: str, value, needs: str) -> list:
         raise ConfigError(key, value, f"model {model.name} has no convolutional layer; {needs} "
                                       "(choose integrated_gradients, shap or lime)")
     return convs
+
+
+def model_tensors(model, inputs: dict):
+    """Named numpy inputs as backend tensors, in the structure `model` takes."""
+    return model_input(model, {name: keras.ops.convert_to_tensor(array) for name, array in inputs.items()})
 
 
 def call_with_edits(model, x, edits: dict):
@@ -48,8 +53,8 @@ def call_with_edits(model, x, edits: dict):
     return unpack_singleton(model._run_through_graph(x, operation_fn=run))
 
 
-def layer_outputs(model, x, layers: list):
-    """(activations of each of `layers` as numpy arrays, the model's output), in inference mode."""
+def layer_outputs(model, inputs: dict, layers: list):
+    """(activations of each of `layers` as numpy arrays, the model's output) for named inputs, in inference mode."""
     captured = {}
 
     def keep(layer):
@@ -58,5 +63,5 @@ def layer_outputs(model, x, layers: list):
             return activation
         return edit
 
-    output = call_with_edits(model, keras.ops.convert_to_tensor(x), {layer: keep(layer) for layer in layers})
+    output = call_with_edits(model, model_tensors(model, inputs), {layer: keep(layer) for layer in layers})
     return [keras.ops.convert_to_numpy(captured[layer]) for layer in layers], keras.ops.convert_to_numpy(output)

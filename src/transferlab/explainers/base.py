@@ -1,11 +1,13 @@
-"""What every explainer receives and returns.
+"""The interface every explainer implements, what it receives and what it returns.
 
-An explainer is a class built by Hydra from conf/explainer/<name>.yaml with
-`explain(context) -> Explanation`, and optionally `check(data, model)`, which raises ConfigError
-before any MLflow run exists (called on a freshly built model of the same architecture).
+An explainer is built by Hydra from conf/explainer/<name>.yaml. `check(data, model)` raises
+ConfigError before any MLflow run exists (called on a freshly built model of the run's
+architecture); `explain(context)` runs after training.
 """
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
+import keras
 import numpy as np
 import pandas as pd
 
@@ -16,15 +18,15 @@ from transferlab.evaluation.thresholds import best_threshold
 
 @dataclass
 class ExplainContext:
-    model: object               # the Keras network: preprocessed features, or raw 0..255 images (N, H, W, C)
+    model: keras.Model          # the trained network, called with the dataset's named inputs
     data: PreparedData
     thresholds: np.ndarray      # candidate decision thresholds
     seed: int
 
     def validation_threshold(self, beta: float) -> float:
         """The F-beta-optimal threshold on validation data (never on test)."""
-        p_val = class_probabilities(self.model, self.data.x_val)[:, 1]
-        return best_threshold(self.data.y_val, p_val, beta, self.thresholds)[0]
+        p_val = class_probabilities(self.model, self.data.val.inputs)[:, 1]
+        return best_threshold(self.data.val.labels, p_val, beta, self.thresholds)[0]
 
 
 @dataclass
@@ -32,3 +34,16 @@ class Explanation:
     table: pd.DataFrame
     figures: dict[str, object] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
+
+
+class Explainer(ABC):
+    """Explains a trained model's test predictions."""
+
+    @abstractmethod
+    def check(self, data: PreparedData, model: keras.Model) -> None:
+        """ConfigError when the explainer cannot explain this data or model (its input kinds, a
+        missing convolutional layer, a setting out of range)."""
+
+    @abstractmethod
+    def explain(self, context: ExplainContext) -> Explanation:
+        """The explanation's table (logged as CSV), figures (PNG) and metrics."""

@@ -1,20 +1,39 @@
 """Checks explainers run before any MLflow run exists (their `check(data, model)` methods)."""
 from transferlab.config_checks import check_positive
+from transferlab.data.inputs import InputKind, InputSpec
 from transferlab.data.prepared import PreparedData
 from transferlab.errors import ConfigError
 
-IMAGE_EXPLAINERS = "gradcam, integrated_gradients, shap, lime or feature_maps"
-TABLE_EXPLAINERS = "permutation, integrated_gradients or shap"
+EXPLAINERS_FOR = {InputKind.IMAGE: "gradcam, integrated_gradients, shap, lime or feature_maps",
+                  InputKind.TABLE: "permutation, integrated_gradients or shap"}
 
 
-def require_images(data: PreparedData, name: str) -> None:
-    if not data.holds_images:
-        raise ConfigError("explainer", name, f"works on images; for tables choose {TABLE_EXPLAINERS}")
+def explained_input(data: PreparedData, name: str, kinds: tuple[InputKind, ...]) -> InputSpec:
+    """The dataset's one input, which must be of `kinds`; else a ConfigError naming the explainer.
+
+    Explainers that perturb or differentiate one array (permutation, SHAP, LIME, IG, feature maps)
+    explain single-input models; a model of several inputs needs a per-input explainer.
+    """
+    spec = data.single_input()
+    if spec is None:
+        raise ConfigError("explainer", name, f"explains a model with one input; this dataset has {len(data.specs)}: "
+                                             f"{data.describe_inputs()}")
+    if spec.kind not in kinds:
+        works_on = " or ".join("tables" if kind == InputKind.TABLE else f"{kind.value}s" for kind in kinds)
+        other = f"; for {spec.kind.value}s choose {EXPLAINERS_FOR[spec.kind]}" if spec.kind in EXPLAINERS_FOR else ""
+        raise ConfigError("explainer", name, f"works on {works_on}{other}")
+    return spec
 
 
-def require_tables(data: PreparedData, name: str) -> None:
-    if data.holds_images:
-        raise ConfigError("explainer", name, f"works on tables; for images choose {IMAGE_EXPLAINERS}")
+def image_input(data: PreparedData, name: str) -> InputSpec:
+    """The dataset's one image input (other inputs may sit beside it); else a ConfigError."""
+    images = data.inputs_of_kind(InputKind.IMAGE)
+    if not images:
+        other = f"; for tables choose {EXPLAINERS_FOR[InputKind.TABLE]}" if data.inputs_of_kind(InputKind.TABLE) else ""
+        raise ConfigError("explainer", name, f"works on images{other}")
+    if len(images) > 1:
+        raise ConfigError("explainer", name, f"explains one image input; this dataset has {data.describe_inputs()}")
+    return images[0]
 
 
 def check_positive_ints(prefix: str, **settings) -> None:

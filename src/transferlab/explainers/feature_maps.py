@@ -6,14 +6,14 @@ from transferlab.data.prepared import PreparedData
 from transferlab.errors import ConfigError
 from transferlab.evaluation.metrics import class_probabilities
 from transferlab.explainers.activations import layer_outputs, required_conv_layers
-from transferlab.explainers.base import ExplainContext, Explanation
-from transferlab.explainers.checks import check_positive_ints, require_images
+from transferlab.explainers.base import ExplainContext, Explainer, Explanation
+from transferlab.explainers.checks import check_positive_ints, image_input
 from transferlab.explainers.image_figures import feature_map_grid
 
 KEY = "explainer.feature_maps"
 
 
-class FeatureMaps:
+class FeatureMaps(Explainer):
     """Activations of the first `k` convolutional layers (searched through nested models) for test
     image `index`, the first `max_channels` channels of each."""
 
@@ -24,20 +24,22 @@ class FeatureMaps:
         return required_conv_layers(model, "explainer", "feature_maps", "feature maps need one")[: self.k]
 
     def check(self, data: PreparedData, model: keras.Model) -> None:
-        require_images(data, "feature_maps")
+        image_input(data, "feature_maps")
         check_positive_ints(KEY, k=self.k, max_channels=self.max_channels)
-        if isinstance(self.index, bool) or not isinstance(self.index, int) or not 0 <= self.index < len(data.x_test):
-            raise ConfigError(f"{KEY}.index", self.index, f"must be a test image index, 0..{len(data.x_test) - 1}")
+        n_test = data.test.n_rows
+        if isinstance(self.index, bool) or not isinstance(self.index, int) or not 0 <= self.index < n_test:
+            raise ConfigError(f"{KEY}.index", self.index, f"must be a test image index, 0..{n_test - 1}")
         self.layers(model)
 
     def explain(self, context: ExplainContext) -> Explanation:
         data, layers = context.data, self.layers(context.model)
-        image = data.x_test[self.index]
-        activations, _ = layer_outputs(context.model, image[None], layers)
+        example = data.test.take([self.index])
+        image = example.inputs[image_input(data, "feature_maps").name][0]
+        activations, _ = layer_outputs(context.model, example.inputs, layers)
         maps = {layer.name: activation[0] for layer, activation in zip(layers, activations)}
-        probabilities = class_probabilities(context.model, image[None])[0]
+        probabilities = class_probabilities(context.model, example.inputs)[0]
         predicted = int(probabilities.argmax())
-        title = (f"Feature maps, test image {self.index}: true {data.class_names[data.y_test[self.index]]}, "
+        title = (f"Feature maps, test image {self.index}: true {data.class_names[example.labels[0]]}, "
                  f"predicted {data.class_names[predicted]} ({probabilities[predicted]:.2f})")
         table = pd.DataFrame({"layer": list(maps), "height": [m.shape[0] for m in maps.values()],
                               "width": [m.shape[1] for m in maps.values()], "channels": [m.shape[2] for m in maps.values()],

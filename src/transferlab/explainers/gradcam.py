@@ -10,8 +10,8 @@ from transferlab.config_checks import check_fraction
 from transferlab.data.prepared import PreparedData
 from transferlab.errors import ConfigError
 from transferlab.explainers.activations import required_conv_layers
-from transferlab.explainers.base import ExplainContext, Explanation
-from transferlab.explainers.checks import check_positive_ints, require_images
+from transferlab.explainers.base import ExplainContext, Explainer, Explanation
+from transferlab.explainers.checks import check_positive_ints, image_input
 from transferlab.explainers.gradients import activation_gradients
 from transferlab.explainers.image_figures import overlay_grid
 from transferlab.explainers.image_samples import sample_test_images
@@ -27,11 +27,11 @@ def class_score_weights(n_outputs: int, classes: np.ndarray) -> np.ndarray:
     return np.eye(n_outputs, dtype="float32")[classes]
 
 
-def gradcam_maps(model, layer, images: np.ndarray, classes: np.ndarray) -> np.ndarray:
+def gradcam_maps(model, layer, inputs: dict, classes: np.ndarray) -> np.ndarray:
     """ReLU(sum_k alpha_k A_k) at the layer's resolution, (n, h, w), for class classes[i] of
-    image i; alpha_k = spatial mean of d score / d A_k. One batch for all images."""
+    example i (named inputs); alpha_k = spatial mean of d score / d A_k. One batch for all examples."""
     weights = class_score_weights(model.output_shape[-1], classes)
-    activations, grads = activation_gradients(model, images, layer, weights)
+    activations, grads = activation_gradients(model, inputs, layer, weights)
     alpha = grads.mean(axis=(1, 2))
     return np.maximum(np.einsum("nhwk,nk->nhw", activations, alpha), 0.0)
 
@@ -43,7 +43,7 @@ def upsampled(maps: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.divide(resized, peak, out=np.zeros_like(resized), where=peak > 0)
 
 
-class GradCAM:
+class GradCAM(Explainer):
     """Grad-CAM of the predicted class on a seeded sample of correct and wrong test predictions.
 
     layer: a convolutional layer's name (searched through nested models), or None for the last one.
@@ -65,7 +65,7 @@ class GradCAM:
         return named[0]
 
     def check(self, data: PreparedData, model: keras.Model) -> None:
-        require_images(data, "gradcam")
+        image_input(data, "gradcam")
         check_positive_ints(KEY, n_images=self.n_images)
         check_fraction(f"{KEY}.alpha", self.alpha)
         self.target_layer(model)
@@ -74,7 +74,7 @@ class GradCAM:
         model = context.model
         layer = self.target_layer(model)
         sample = sample_test_images(model, context.data, self.n_images, context.seed)
-        heatmaps = upsampled(gradcam_maps(model, layer, sample.images, sample.predicted), sample.images.shape[1:3])
+        heatmaps = upsampled(gradcam_maps(model, layer, sample.inputs, sample.predicted), sample.images.shape[1:3])
         class_names = context.data.class_names
         figure = overlay_grid(sample.images, heatmaps, sample.titles(class_names), sample.correct,
                               f"Grad-CAM of the predicted class, layer {layer.name} (true/pred (prob))", "jet", self.alpha)

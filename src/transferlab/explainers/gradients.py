@@ -2,7 +2,8 @@
 import keras
 import numpy as np
 
-from transferlab.explainers.activations import call_with_edits, layer_outputs
+from transferlab.explainers.activations import call_with_edits, layer_outputs, model_tensors
+from transferlab.models.layers import model_input
 
 
 def gradients(fn, x: np.ndarray, output_weights: np.ndarray) -> np.ndarray:
@@ -28,21 +29,23 @@ def gradients(fn, x: np.ndarray, output_weights: np.ndarray) -> np.ndarray:
     raise NotImplementedError(f"gradients on the {backend} backend")
 
 
-def input_gradients(model, x: np.ndarray, output_weights: np.ndarray) -> np.ndarray:
-    """d/dx of sum_i sum_k output_weights[i, k] * model(x)[i, k], evaluated in inference mode."""
-    return gradients(lambda inputs: model(inputs, training=False), x, output_weights)
+def input_gradients(model, inputs: dict, name: str, output_weights: np.ndarray) -> np.ndarray:
+    """d/dx of sum_i sum_k output_weights[i, k] * model(inputs)[i, k] for the input x = inputs[name]
+    (the others held fixed), evaluated in inference mode."""
+    others = {key: keras.ops.convert_to_tensor(array) for key, array in inputs.items() if key != name}
+    return gradients(lambda x: model(model_input(model, others | {name: x}), training=False), inputs[name], output_weights)
 
 
-def activation_gradients(model, x: np.ndarray, layer, output_weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(activations A of `layer` (nested anywhere in model), d sum(model(x) * output_weights) / dA).
+def activation_gradients(model, inputs: dict, layer, output_weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(activations A of `layer` (nested anywhere in model), d sum(model(inputs) * output_weights) / dA).
 
     The gradient is taken w.r.t. an offset added to A, at offset 0: one function of a plain
     input, which both backends' autodiff handle the same way.
     """
-    (activations,), _ = layer_outputs(model, x, [layer])
-    inputs = keras.ops.convert_to_tensor(x)
+    (activations,), _ = layer_outputs(model, inputs, [layer])
+    tensors = model_tensors(model, inputs)
 
     def shifted(offset):
-        return call_with_edits(model, inputs, {layer: lambda a: a + keras.ops.cast(offset, a.dtype)})
+        return call_with_edits(model, tensors, {layer: lambda a: a + keras.ops.cast(offset, a.dtype)})
 
     return activations, gradients(shifted, np.zeros_like(activations), output_weights)

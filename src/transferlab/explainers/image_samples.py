@@ -4,6 +4,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from transferlab.data.inputs import InputKind
 from transferlab.data.prepared import PreparedData
 from transferlab.evaluation.metrics import class_probabilities
 
@@ -12,11 +13,17 @@ SEARCHED = 2048   # test images searched for examples: bounds the prediction cos
 
 @dataclass
 class ImageSample:
-    index: np.ndarray         # positions in data.x_test
-    images: np.ndarray        # raw pixels (n, H, W, C)
+    index: np.ndarray         # positions in the test split
+    inputs: dict              # every input's rows of these examples (what the model is called with)
+    image_name: str           # the image input among them
     true: np.ndarray
     predicted: np.ndarray
     probability: np.ndarray   # of the predicted class
+
+    @property
+    def images(self) -> np.ndarray:
+        """Raw pixels (n, H, W, C)."""
+        return self.inputs[self.image_name]
 
     @property
     def correct(self) -> np.ndarray:
@@ -35,9 +42,12 @@ class ImageSample:
 
 def sample_test_images(model, data: PreparedData, n: int, seed: int) -> ImageSample:
     """Up to n test images: up to n // 2 wrong predictions, the rest correct (either side fills in
-    when the other runs short), drawn with `seed`; correct ones first, each group in test order."""
-    x, y = data.x_test[:SEARCHED], data.y_test[:SEARCHED]
-    probabilities = class_probabilities(model, x)
+    when the other runs short), drawn with `seed`; correct ones first, each group in test order.
+    The dataset has one image input (the explainers' checks make sure)."""
+    (image,) = data.inputs_of_kind(InputKind.IMAGE)
+    searched = data.test.head(SEARCHED)
+    y = searched.labels
+    probabilities = class_probabilities(model, searched.inputs)
     predicted = probabilities.argmax(axis=1)
     correct, wrong = np.flatnonzero(predicted == y), np.flatnonzero(predicted != y)
     n_wrong = min(len(wrong), max(n // 2, n - len(correct)))
@@ -45,4 +55,4 @@ def sample_test_images(model, data: PreparedData, n: int, seed: int) -> ImageSam
     rng = np.random.default_rng(seed)
     picks = ((correct, n_correct), (wrong, n_wrong))
     index = np.concatenate([np.sort(rng.choice(group, size, replace=False)) for group, size in picks])
-    return ImageSample(index, x[index], y[index], predicted[index], probabilities[index, predicted[index]])
+    return ImageSample(index, searched.take(index).inputs, image.name, y[index], predicted[index], probabilities[index, predicted[index]])

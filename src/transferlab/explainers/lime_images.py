@@ -3,11 +3,12 @@ import numpy as np
 from lime.lime_image import LimeImageExplainer
 from lime.wrappers.scikit_image import SegmentationAlgorithm
 
+from transferlab.data.inputs import InputKind
 from transferlab.data.prepared import PreparedData
 from transferlab.errors import ConfigError, first_line
 from transferlab.evaluation.metrics import class_probabilities
-from transferlab.explainers.base import ExplainContext, Explanation
-from transferlab.explainers.checks import check_positive_ints, require_images
+from transferlab.explainers.base import ExplainContext, Explainer, Explanation
+from transferlab.explainers.checks import check_positive_ints, explained_input
 from transferlab.explainers.image_figures import overlay_grid
 from transferlab.explainers.image_samples import sample_test_images
 
@@ -20,7 +21,7 @@ def lime_rgb(images: np.ndarray) -> np.ndarray:
     return np.repeat(images, 3, axis=-1) / 255.0 if images.shape[-1] == 1 else images / 255.0
 
 
-class LimeImages:
+class LimeImages(Explainer):
     """LIME of the predicted class for a seeded sample of `n_images` correct and wrong test
     predictions: `num_samples` perturbed images each, the `num_features` strongest superpixels
     shown (green for, red against). Hidden superpixels get the pixel value `hide_color`, or their
@@ -42,7 +43,7 @@ class LimeImages:
         return SegmentationAlgorithm(algorithm, **settings, random_seed=seed)
 
     def check(self, data: PreparedData, model) -> None:
-        require_images(data, "lime")
+        spec = explained_input(data, "lime", (InputKind.IMAGE,))
         check_positive_ints(KEY, n_images=self.n_images, num_samples=self.num_samples, num_features=self.num_features,
                             batch_size=self.batch_size)
         if self.hide_color is not None and (isinstance(self.hide_color, bool) or not isinstance(self.hide_color, (int, float))
@@ -52,7 +53,7 @@ class LimeImages:
         if algorithm not in SEGMENTATIONS:
             raise ConfigError(f"{KEY}.segmentation.algorithm", algorithm, "allowed: " + ", ".join(SEGMENTATIONS))
         try:  # the scikit-image arguments, tried on one test image
-            n_segments = len(np.unique(self.segmenter(0)(lime_rgb(data.x_test[:1])[0])))
+            n_segments = len(np.unique(self.segmenter(0)(lime_rgb(data.test.head(1).inputs[spec.name])[0])))
         except (TypeError, ValueError) as error:
             raise ConfigError(f"{KEY}.segmentation", self.segmentation, first_line(error)) from error
         if n_segments < 2:
@@ -66,7 +67,7 @@ class LimeImages:
 
         def classify(rgb: np.ndarray) -> np.ndarray:
             pixels = rgb.mean(axis=-1, keepdims=True) if channels == 1 else rgb
-            return class_probabilities(model, (pixels * 255.0).astype("float32"))
+            return class_probabilities(model, {sample.image_name: (pixels * 255.0).astype("float32")})
 
         explainer = LimeImageExplainer(random_state=context.seed)
         hide = None if self.hide_color is None else self.hide_color / 255.0

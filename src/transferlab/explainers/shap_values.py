@@ -12,11 +12,12 @@ import numpy as np
 import pandas as pd
 import shap
 
+from transferlab.data.inputs import InputKind
 from transferlab.data.prepared import PreparedData
 from transferlab.errors import ConfigError
 from transferlab.evaluation.metrics import class_probabilities
-from transferlab.explainers.base import ExplainContext, Explanation
-from transferlab.explainers.checks import check_positive_ints
+from transferlab.explainers.base import ExplainContext, Explainer, Explanation
+from transferlab.explainers.checks import check_positive_ints, explained_input
 from transferlab.explainers.image_samples import sample_test_images
 
 KEY = "explainer.shap"
@@ -24,7 +25,7 @@ OPENCV_MASKS = r"blur\(\d+, *\d+\)|inpaint_telea|inpaint_ns"   # shap computes t
 MASK_VALUES = "a pixel value 0..255, blur(<k>,<k>), inpaint_telea or inpaint_ns"
 
 
-class ShapValues:
+class ShapValues(Explainer):
     """Tables: mean |SHAP| per feature of the positive-class (or each class's) probability on test rows.
     Images: SHAP values of the predicted class for a seeded sample of `n_images` correct and wrong
     test predictions, `max_evals` model evaluations per image, shown with shap.image_plot.
@@ -39,6 +40,7 @@ class ShapValues:
         self.n_images, self.max_evals, self.mask_value = n_images, max_evals, mask_value
 
     def check(self, data: PreparedData, model) -> None:
+        explained_input(data, "shap", (InputKind.TABLE, InputKind.IMAGE))
         check_positive_ints(KEY, n_images=self.n_images, max_evals=self.max_evals)
         if isinstance(self.mask_value, str):
             if not re.fullmatch(OPENCV_MASKS, self.mask_value):
@@ -50,24 +52,27 @@ class ShapValues:
             raise ConfigError(f"{KEY}.mask_value", self.mask_value, f"must be {MASK_VALUES}")
 
     def explain(self, context: ExplainContext) -> Explanation:
-        return self.explain_images(context) if context.data.holds_images else self.explain_table(context)
+        spec = explained_input(context.data, "shap", (InputKind.TABLE, InputKind.IMAGE))
+        return self.explain_images(context) if spec.kind == InputKind.IMAGE else self.explain_table(context, spec.name)
 
-    def explain_table(self, context: ExplainContext) -> Explanation:
+    def explain_table(self, context: ExplainContext, name: str) -> Explanation:
         data, model = context.data, context.model
         rng = np.random.default_rng(context.seed)
-        background = data.x_train[rng.choice(len(data.x_train), min(self.background_rows, len(data.x_train)), replace=False)]
+        train = data.train.inputs[name]
+        background = train[rng.choice(len(train), min(self.background_rows, len(train)), replace=False)]
+        feature_names = list(data.specs[name].columns)
 
         def predict(x):
-            probabilities = class_probabilities(model, np.asarray(x, dtype="float32"))
+            probabilities = class_probabilities(model, {name: np.asarray(x, dtype="float32")})
             return probabilities[:, 1] if probabilities.shape[1] == 2 else probabilities
 
         explainer = shap.Explainer(predict, shap.maskers.Independent(background), algorithm=self.algorithm,
-                                   feature_names=data.feature_names, seed=context.seed)
-        values = explainer(data.x_test[: self.max_rows])
+                                   feature_names=feature_names, seed=context.seed)
+        values = explainer(data.test.head(self.max_rows).inputs[name])
         magnitude = np.abs(values.values)
         per_feature = magnitude.mean(axis=(0, 2)) if magnitude.ndim == 3 else magnitude.mean(axis=0)
-        table = pd.DataFrame({"feature": data.feature_names, "mean_abs_shap": per_feature}).sort_values("mean_abs_shap", ascending=False, ignore_index=True)
-        shown = values if values.values.ndim == 2 else values[..., int(np.argmax(np.bincount(data.y_test)))]
+        table = pd.DataFrame({"feature": feature_names, "mean_abs_shap": per_feature}).sort_values("mean_abs_shap", ascending=False, ignore_index=True)
+        shown = values if values.values.ndim == 2 else values[..., int(np.argmax(np.bincount(data.test.labels)))]
         figures = {}
         for name, plot in (("bar.png", shap.plots.bar), ("beeswarm.png", shap.plots.beeswarm)):
             plt.figure()
@@ -79,7 +84,7 @@ class ShapValues:
         model, class_names = context.model, context.data.class_names
         sample = sample_test_images(model, context.data, self.n_images, context.seed)
         masker = shap.maskers.Image(self.mask_value, sample.images.shape[1:])
-        explainer = shap.Explainer(lambda x: class_probabilities(model, np.asarray(x, dtype="float32")), masker,
+        explainer = shap.Explainer(lambda x: class_probabilities(model, {sample.image_name: np.asarray(x, dtype="float32")}), masker,
                                    algorithm="partition", output_names=class_names, seed=context.seed)
         values = explainer(sample.images, max_evals=self.max_evals, outputs=shap.Explanation.argsort.flip[:1])
         labels = np.array([[f"pred {class_names[p]} ({q:.2f})"] for p, q in zip(sample.predicted, sample.probability)])

@@ -5,10 +5,12 @@ import re
 
 import keras
 
+from transferlab.data.inputs import InputKind
 from transferlab.errors import ConfigError, first_line
+from transferlab.models.base import ModelBuilder
 from transferlab.models.image_preprocessing import (
     augment, augmentation_layers, grayscale_to_rgb, preprocessing_layer, resize)
-from transferlab.models.layers import classification_output, encoder_features
+from transferlab.models.layers import classification_output, encoder_features, named_inputs
 
 APPLICATIONS = {"vgg16": keras.applications.VGG16, "resnet50": keras.applications.ResNet50,
                 "mobilenet_v2": keras.applications.MobileNetV2, "efficientnet_b0": keras.applications.EfficientNetB0,
@@ -21,7 +23,7 @@ POOLING = {"avg": keras.layers.GlobalAveragePooling2D, "max": keras.layers.Globa
 MIN_SIZE = 32  # the smallest input keras.applications accept
 
 
-class KerasBackbone:
+class KerasBackbone(ModelBuilder):
     """A keras.applications network (include_top=False) as the encoder, and a new head.
 
     Encoder: raw image -> grayscale to RGB (1-channel data) -> Resizing to image_size (when the data
@@ -34,30 +36,39 @@ class KerasBackbone:
     seed 004's VGG16 head is dense_units=[256], dropout=[0.5, 0.3].
     """
 
-    input_kind = "images"
-    pretraining = None
+    accepts = (InputKind.IMAGE,)
 
-    def __init__(self, architecture: str, weights: str | None = "imagenet", image_size: int | None = 32,
+    def __init__(self, architecture: str, name: str | None = None, weights: str | None = "imagenet", image_size: int | None = 32,
                  alpha: float = 1.0, pooling: str = "avg", dense_units=(256,), dropout=0.5, activation: str = "relu",
                  augmentation=()):
+        super().__init__(name or architecture)
         self.architecture, self.weights, self.image_size, self.alpha = architecture, weights, image_size, alpha
         self.pooling, self.dense_units, self.activation = pooling, list(dense_units), activation
         self.dropout = [dropout] * (len(self.dense_units) + 1) if isinstance(dropout, (int, float)) else list(dropout)
         self.augmentation = list(augmentation)
-        self.pretrained = weights is not None
+
+    @property
+    def pretrained(self) -> bool:
+        return self.weights is not None
+
+    @property
+    def initial_weights(self) -> str:
+        return str(self.weights or "random")
 
     def random_init(self) -> "KerasBackbone":
         """This backbone with random initial weights (what strategy=scratch trains)."""
         fresh = copy.copy(self)
-        fresh.weights, fresh.pretrained = None, False
+        fresh.weights = None
         return fresh
 
     def backbone(self, encoder: keras.Model) -> keras.Model:
         """The application inside an encoder this class built (what finetune's `unfreeze` counts in)."""
         return encoder.get_layer(self.architecture)
 
-    def check(self, input_shape: tuple) -> None:
-        """ConfigError for any setting that cannot work with images of `input_shape` (H, W, C)."""
+    def check(self, specs) -> None:
+        """ConfigError for inputs other than one image input, or any setting that cannot work
+        with its images (H, W, C)."""
+        input_shape = self.the_input(specs).shape
         arch = self.architecture
         if arch not in APPLICATIONS:
             raise ConfigError("model.architecture", arch, f"allowed: {', '.join(APPLICATIONS)}")
@@ -82,29 +93,31 @@ class KerasBackbone:
         if self.weights not in (None, "imagenet") and not os.path.isfile(os.path.expanduser(self.weights)):
             raise ConfigError("model.weights", self.weights, "file does not exist")
 
-    def build_encoder(self, input_shape: tuple) -> keras.Model:
+    def build_encoder(self, specs) -> keras.Model:
         """Raw image -> the backbone's last feature map (no pooling)."""
-        self.check(input_shape)
-        height, width, channels = input_shape
+        self.check(specs)
+        inputs = named_inputs(specs)
+        (image,) = inputs.values()
+        height, width, channels = image.shape[1:]
         size = self.image_size
-        inputs = keras.Input(tuple(input_shape), name="image")
-        x = grayscale_to_rgb(inputs) if channels == 1 else inputs
+        x = grayscale_to_rgb(image) if channels == 1 else image
         x = resize(x, size)
         preprocess = preprocessing_layer(self.architecture)
         x = preprocess(x) if preprocess is not None else x
         backbone = self._application((size or height, size or width, 3))
         return keras.Model(inputs, backbone(x), name="encoder")
 
-    def build_classifier(self, input_shape: tuple, n_classes: int, encoder=None) -> keras.Model:
+    def build_classifier(self, specs, n_classes: int, encoder=None) -> keras.Model:
         """[augmentation] -> encoder (fresh unless given) -> pooling -> head -> output.
 
         Augmentation sits outside the encoder: the encoder is called with training=False, which
         (from Keras versions that honour it inside functional models on) would switch it off.
         """
-        encoder = encoder if encoder is not None else self.build_encoder(input_shape)
-        inputs = keras.Input(tuple(input_shape), name="image")
-        x = augment(inputs, augmentation_layers(self.augmentation))
-        x = POOLING[self.pooling](name=f"{self.pooling}_pool")(encoder_features(x, encoder))
+        encoder = encoder if encoder is not None else self.build_encoder(specs)
+        inputs = named_inputs(specs)
+        ((name, image),) = inputs.items()
+        x = augment(image, augmentation_layers(self.augmentation))
+        x = POOLING[self.pooling](name=f"{self.pooling}_pool")(encoder_features({name: x}, encoder))
         for i, width in enumerate(self.dense_units):
             x = self._dropout(x, i)
             x = keras.layers.Dense(width, activation=self.activation, name=f"dense_{i}")(x)

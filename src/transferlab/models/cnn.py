@@ -1,12 +1,14 @@
 """Small CNN trained from scratch (seed 004's baseline), for raw images with pixel values 0..255."""
 import keras
 
+from transferlab.data.inputs import InputKind
 from transferlab.errors import ConfigError
+from transferlab.models.base import ModelBuilder
 from transferlab.models.image_preprocessing import augment, augmentation_layers, resize
-from transferlab.models.layers import classification_output, encoder_features
+from transferlab.models.layers import classification_output, encoder_features, named_inputs
 
 
-class CNN:
+class CNN(ModelBuilder):
     """[Resizing] -> Rescaling(1/255) -> Conv 32 -> pool -> Conv 64 -> pool -> Conv 128 (the encoder)
     -> Flatten -> Dense 256 -> Dropout 0.5 -> output.
 
@@ -15,44 +17,46 @@ class CNN:
     `image_size` resizes to image_size x image_size (None keeps the data's size).
     """
 
-    input_kind = "images"
-    pretraining = None
-    pretrained = False
+    accepts = (InputKind.IMAGE,)
 
-    def __init__(self, filters=(32, 64, 128), kernel_size: int = 3, dense_units=(256,), dropout: float = 0.5,
+    def __init__(self, name: str = "cnn", filters=(32, 64, 128), kernel_size: int = 3, dense_units=(256,), dropout: float = 0.5,
                  activation: str = "relu", image_size: int | None = None, augmentation=()):
+        super().__init__(name)
         self.filters, self.kernel_size, self.dense_units = list(filters), kernel_size, list(dense_units)
         self.dropout, self.activation, self.image_size = dropout, activation, image_size
         self.augmentation = list(augmentation)
 
-    def check(self, input_shape: tuple) -> None:
-        """ConfigError when the images would shrink to nothing in the pooling layers."""
+    def check(self, specs) -> None:
+        """ConfigError for inputs other than one image input, or images that would shrink to
+        nothing in the pooling layers."""
+        height, width = self.the_input(specs).shape[:2]
         augmentation_layers(self.augmentation)
         smallest = 2 ** (len(self.filters) - 1)
-        height, width = input_shape[:2]
         if self.image_size is not None and self.image_size < smallest:
             raise ConfigError("model.image_size", self.image_size, f"must be >= {smallest} for {len(self.filters)} conv layers")
         if self.image_size is None and min(height, width) < smallest:
             raise ConfigError("model.image_size", None, f"the data is {height}x{width}, too small for {len(self.filters)} "
                                                         f"conv layers; set model.image_size={smallest} (or larger)")
 
-    def build_encoder(self, input_shape: tuple) -> keras.Model:
+    def build_encoder(self, specs) -> keras.Model:
         """Raw image -> the last convolution's feature map."""
-        self.check(input_shape)
-        inputs = keras.Input(tuple(input_shape), name="image")
-        x = keras.layers.Rescaling(1 / 255, name="rescale")(resize(inputs, self.image_size))
+        self.check(specs)
+        inputs = named_inputs(specs)
+        (image,) = inputs.values()
+        x = keras.layers.Rescaling(1 / 255, name="rescale")(resize(image, self.image_size))
         for i, width in enumerate(self.filters):
             if i > 0:
                 x = keras.layers.MaxPooling2D(2, name=f"pool_{i}")(x)
             x = keras.layers.Conv2D(width, self.kernel_size, padding="same", activation=self.activation, name=f"conv_{i + 1}")(x)
         return keras.Model(inputs, x, name="encoder")
 
-    def build_classifier(self, input_shape: tuple, n_classes: int, encoder=None) -> keras.Model:
+    def build_classifier(self, specs, n_classes: int, encoder=None) -> keras.Model:
         """[augmentation] -> encoder (fresh unless given) -> Flatten -> Dense/Dropout head -> output."""
-        encoder = encoder if encoder is not None else self.build_encoder(input_shape)
-        inputs = keras.Input(tuple(input_shape), name="image")
-        x = augment(inputs, augmentation_layers(self.augmentation))
-        x = keras.layers.Flatten(name="flatten")(encoder_features(x, encoder))
+        encoder = encoder if encoder is not None else self.build_encoder(specs)
+        inputs = named_inputs(specs)
+        ((name, image),) = inputs.items()
+        x = augment(image, augmentation_layers(self.augmentation))
+        x = keras.layers.Flatten(name="flatten")(encoder_features({name: x}, encoder))
         for i, width in enumerate(self.dense_units):
             x = keras.layers.Dense(width, activation=self.activation, name=f"dense_{i}")(x)
             x = keras.layers.Dropout(self.dropout, name=f"dropout_{i}")(x)

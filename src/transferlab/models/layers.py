@@ -22,9 +22,25 @@ def classification_loss(n_classes: int) -> str:
     return "binary_crossentropy" if n_classes == 2 else "sparse_categorical_crossentropy"
 
 
-def encoder_features(inputs, encoder):
-    """Call a (possibly frozen) encoder in inference mode, so dropout/noise/BatchNorm stay fixed."""
-    return encoder(inputs, training=False)
+def named_inputs(specs) -> dict:
+    """One keras.Input per dataset input, named after it: a model built on these is called with
+    the mapping `input name -> array`."""
+    return {name: keras.Input(tuple(spec.shape), name=name) for name, spec in specs.items()}
+
+
+def model_input(model: keras.Model, inputs: dict):
+    """`inputs` (input name -> array or tensor) in the structure `model` was built with: a mapping
+    for models built here, a single tensor or list for models built elsewhere (matched by name;
+    a single-input model takes the only input whatever its name)."""
+    if len(model.inputs) == 1 and len(inputs) == 1:
+        (value,) = inputs.values()
+        return keras.tree.map_structure(lambda _: value, model.input)
+    return keras.tree.map_structure(lambda tensor: inputs[tensor.name], model.input)
+
+
+def encoder_features(inputs: dict, encoder: keras.Model):
+    """Call a (possibly frozen) encoder on named inputs in inference mode, so dropout/noise/BatchNorm stay fixed."""
+    return encoder(model_input(encoder, inputs), training=False)
 
 
 def residual_block(x, units: int, activation: str, name: str):

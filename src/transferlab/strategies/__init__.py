@@ -1,2 +1,2 @@
-"""Training strategies. Each is `strategy(spec, data, settings_for, source) -> TrainedModel`;
-its stages (pretrain, frozen, finetune, ...) each become an MLflow child run."""
+"""Training strategies: one `strategies.base.Strategy` subclass per module, configured by
+conf/strategy/<name>.yaml; its stages (pretrain, frozen, finetune, ...) each become an MLflow child run."""

@@ -7,24 +7,23 @@ features. Then the last `unfreeze` layers of the backbone (all of the encoder by
 with the head; BatchNormalization layers stay frozen, i.e. in inference mode with their ImageNet
 statistics, as Keras' transfer-learning guide recommends.
 """
+from typing import Literal
+
 import keras
+from pydantic import PositiveInt
 
 from transferlab.errors import ConfigError
 from transferlab.models.layers import all_layers
-from transferlab.strategies.common import TrainedModel, fit_classifier, head_on_frozen_encoder, pretrained_encoder
-
-
-def trainable_body(spec, encoder: keras.Model) -> keras.Model:
-    """The model whose last layers `unfreeze` counts: the backbone inside the encoder, or the encoder."""
-    return spec.backbone(encoder) if hasattr(spec, "backbone") else encoder
+from transferlab.strategies.base import Strategy, TrainedModel
+from transferlab.strategies.common import (source_option, 
+    Source, fit_classifier, head_on_frozen_encoder, pretrained_encoder, starting_encoder)
+from transferlab.validation import Settings
 
 
 def check_unfreeze(unfreeze, body: keras.Model) -> None:
     """`all`, or a layer count from 1 to the number of layers of the body."""
     count = len(body.layers)
-    if unfreeze == "all":
-        return
-    if isinstance(unfreeze, bool) or not isinstance(unfreeze, int) or not 1 <= unfreeze <= count:
+    if unfreeze != "all" and not 1 <= unfreeze <= count:
         raise ConfigError("strategy.unfreeze", unfreeze, f"must be all or an integer from 1 to {count}, "
                                                          f"the number of layers of {body.name}")
 
@@ -42,10 +41,22 @@ def unfreeze_last(encoder: keras.Model, body: keras.Model, unfreeze) -> None:
             layer.trainable = False
 
 
-def train_finetune(spec, data, settings_for, source, unfreeze="all") -> TrainedModel:
-    base = pretrained_encoder(spec, data, source, settings_for, "finetune")
-    if base.classifier is None:
-        base = head_on_frozen_encoder(spec, data, base, settings_for)
-    unfreeze_last(base.encoder, trainable_body(spec, base.encoder), unfreeze)
-    stages = base.stage_metrics | {"finetune": fit_classifier(base.classifier, "finetune", data, settings_for)}
-    return TrainedModel(base.classifier, base.encoder, stages)
+class Finetune(Strategy):
+    """Stages: "pretrain" (when the base is pretrained here), "frozen" (for an encoder-only base), "finetune"."""
+
+    class Options(Settings):
+        source: Source = source_option()
+        unfreeze: Literal["all"] | PositiveInt = "all"   # all | N: the last N layers of the backbone (seed 004: 4)
+
+    def check(self, builder, data):
+        encoder = starting_encoder(builder, data, self.options.source, "finetune")
+        check_unfreeze(self.options.unfreeze, builder.backbone(encoder))
+        return builder.build_classifier(data.specs, data.n_classes, encoder=encoder)
+
+    def train(self, builder, data, settings_for) -> TrainedModel:
+        base = pretrained_encoder(builder, data, self.options.source, settings_for, "finetune")
+        if base.classifier is None:
+            base = head_on_frozen_encoder(builder, data, base, settings_for)
+        unfreeze_last(base.encoder, builder.backbone(base.encoder), self.options.unfreeze)
+        stages = base.stage_metrics | {"finetune": fit_classifier(base.classifier, "finetune", data, settings_for)}
+        return TrainedModel(base.classifier, base.encoder, stages)

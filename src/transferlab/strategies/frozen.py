@@ -1,7 +1,20 @@
 """Pretrained encoder frozen; only a new head is trained, on the adaptation pool."""
-from transferlab.strategies.common import TrainedModel, head_on_frozen_encoder, pretrained_encoder
+from transferlab.strategies.base import Strategy, TrainedModel
+from transferlab.strategies.common import source_option, Source, head_on_frozen_encoder, pretrained_encoder, starting_encoder
+from transferlab.validation import Settings
 
 
-def train_frozen(spec, data, settings_for, source) -> TrainedModel:
-    base = head_on_frozen_encoder(spec, data, pretrained_encoder(spec, data, source, settings_for, "frozen"), settings_for)
-    return TrainedModel(base.classifier, base.encoder, base.stage_metrics)
+class Frozen(Strategy):
+    """Stages: "pretrain" (unless the encoder comes from a source run or pretrained weights), "frozen"."""
+
+    class Options(Settings):
+        source: Source = source_option()
+
+    def check(self, builder, data):
+        encoder = starting_encoder(builder, data, self.options.source, "frozen")
+        return builder.build_classifier(data.specs, data.n_classes, encoder=encoder)
+
+    def train(self, builder, data, settings_for) -> TrainedModel:
+        base = pretrained_encoder(builder, data, self.options.source, settings_for, "frozen")
+        base = head_on_frozen_encoder(builder, data, base, settings_for)
+        return TrainedModel(base.classifier, base.encoder, base.stage_metrics)

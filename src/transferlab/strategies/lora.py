@@ -7,11 +7,14 @@ seed's alfa = 0.1 at r = 4 is `lora_alpha = alfa * rank = 0.4` (strategy.alpha).
 """
 import keras
 import numpy as np
+from pydantic import PositiveFloat, PositiveInt
 
 from transferlab.errors import ConfigError
 from transferlab.evaluation.metrics import predict_array
 from transferlab.models.layers import all_layers
-from transferlab.strategies.common import TrainedModel, fit_classifier, pretrained_classifier
+from transferlab.strategies.base import Strategy, TrainedModel
+from transferlab.strategies.common import source_option, Source, check_source, fit_classifier, load_source_model, pretrained_classifier
+from transferlab.validation import Settings
 
 
 def adaptable(layer) -> bool:
@@ -46,7 +49,7 @@ def max_rank(model: keras.Model) -> tuple[int, str]:
 
 def check_rank(rank, model: keras.Model) -> None:
     limit, layer = max_rank(model)
-    if not isinstance(rank, int) or isinstance(rank, bool) or not 1 <= rank <= limit:
+    if not 1 <= rank <= limit:
         raise ConfigError("strategy.rank", rank, f"must be an integer from 1 to {limit}, the smaller dimension of layer {layer}")
 
 
@@ -93,12 +96,12 @@ def merged_copy(model: keras.Model) -> keras.Model:
     return merged
 
 
-def max_abs_prediction_diff(first: keras.Model, second: keras.Model, x: np.ndarray) -> float:
-    return float(np.max(np.abs(predict_array(first, x) - predict_array(second, x))))
+def max_abs_prediction_diff(first: keras.Model, second: keras.Model, inputs: dict) -> float:
+    return float(np.max(np.abs(predict_array(first, inputs) - predict_array(second, inputs))))
 
 
-def merge_parity(adapted: keras.Model, merged: keras.Model, x: np.ndarray) -> float:
-    """Max |adapted - merged| prediction on `x`, computed in float32.
+def merge_parity(adapted: keras.Model, merged: keras.Model, inputs: dict) -> float:
+    """Max |adapted - merged| prediction on `inputs`, computed in float32.
 
     Under a mixed-precision policy the two models round their bfloat16/float16 products
     differently: on the HIGGS sample with mixed_bfloat16 that alone gives ~6e-3. Comparing float32
@@ -106,7 +109,7 @@ def merge_parity(adapted: keras.Model, merged: keras.Model, x: np.ndarray) -> fl
     """
     if any(layer.dtype_policy.compute_dtype != "float32" for layer in all_layers(adapted) if not isinstance(layer, keras.Model)):
         adapted, merged = float32_copy(adapted), float32_copy(merged)
-    return max_abs_prediction_diff(adapted, merged, x)
+    return max_abs_prediction_diff(adapted, merged, inputs)
 
 
 def float32_copy(model: keras.Model) -> keras.Model:
@@ -129,14 +132,30 @@ def float32_copy(model: keras.Model) -> keras.Model:
     return copy
 
 
-def train_lora(spec, data, settings_for, source, rank: int, alpha: float) -> TrainedModel:
+class LoRA(Strategy):
     """Base classifier (source run or pretrained here) -> adapters trained on the adaptation pool
     (stage "lora") -> merged copy, with the merge checked on every test row."""
-    base = pretrained_classifier(spec, data, source, settings_for, "lora")
-    check_rank(rank, base.classifier)
-    adapted = add_adapters(base.classifier, rank, alpha)
-    stages = base.stage_metrics | {"lora": fit_classifier(adapted, "lora", data, settings_for)}
-    merged = merged_copy(adapted)
-    metrics = {"lora_merge_max_abs_diff": merge_parity(adapted, merged, data.x_test),
-               "merged_total_params": merged.count_params()}
-    return TrainedModel(adapted, None, stages, exported=merged, metrics=metrics)
+
+    class Options(Settings):
+        rank: PositiveInt = 4
+        alpha: PositiveFloat = 0.4
+        source: Source = source_option()
+
+    def check(self, builder, data):
+        source = self.options.source
+        check_source(builder, source, "lora", needs_encoder=False)
+        uri = source.uri("keras_model")
+        base = load_source_model(uri, data.specs) if uri else builder.build_classifier(data.specs, data.n_classes)
+        check_rank(self.options.rank, base)
+        return base
+
+    def train(self, builder, data, settings_for) -> TrainedModel:
+        rank, alpha = self.options.rank, self.options.alpha
+        base = pretrained_classifier(builder, data, self.options.source, settings_for, "lora")
+        check_rank(rank, base.classifier)
+        adapted = add_adapters(base.classifier, rank, alpha)
+        stages = base.stage_metrics | {"lora": fit_classifier(adapted, "lora", data, settings_for)}
+        merged = merged_copy(adapted)
+        metrics = {"lora_merge_max_abs_diff": merge_parity(adapted, merged, data.test.inputs),
+                   "merged_total_params": merged.count_params()}
+        return TrainedModel(adapted, None, stages, exported=merged, metrics=metrics)

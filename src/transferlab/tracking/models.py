@@ -1,19 +1,20 @@
-"""Log the trained network (Keras 3 flavor) and a raw-row model (preprocessing + network)."""
+"""Log the trained network (Keras 3 flavor) and a pyfunc that predicts from raw rows or images."""
 import tempfile
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import joblib
+import keras
 import mlflow
 from mlflow.models import infer_signature
 
-import transferlab
+from transferlab.data.inputs import InputKind
 from transferlab.data.prepared import PreparedData
-from transferlab.evaluation.metrics import predict_array
-from transferlab.tracking.raw_row_model import RawRowClassifier, predict_raw_rows
+from transferlab.evaluation.metrics import class_probabilities, predict_array
+from transferlab.tracking import raw_row_model
 
 EXAMPLE_ROWS = 5
-RUNTIME_PACKAGES = ("keras", "tensorflow", "tensorflow-cpu", "jax", "scikit-learn", "pandas", "numpy", "joblib", "cloudpickle")
+RUNTIME_PACKAGES = ("keras", "tensorflow", "tensorflow-cpu", "jax", "scikit-learn", "pandas", "numpy", "joblib")
 
 
 def pinned_requirements() -> list[str]:
@@ -28,31 +29,35 @@ def pinned_requirements() -> list[str]:
     return found
 
 
-def log_models(classifier, encoder, data: PreparedData) -> None:
-    """Artifacts `model` (pyfunc: raw CSV rows -> probabilities), `keras_model` (the network on
-    preprocessed features) and, when there is one, `encoder` (for transfer from this run).
-    Image networks take raw pixels (their preprocessing is in the model): `keras_model` is all
-    they need, so they get no `model`."""
-    x_example = data.x_test[:EXAMPLE_ROWS]
+def log_models(classifier: keras.Model, encoder: keras.Model | None, data: PreparedData) -> None:
+    """Artifacts `keras_model` (the network on model inputs), `encoder` when there is one (for
+    transfer from this run), and `model`: a pyfunc taking raw table rows (a DataFrame) when every
+    input is a table, else a mapping of raw arrays (images)."""
+    example = data.test.head(EXAMPLE_ROWS).inputs
     # The Keras flavor gets a signature but no input_example: mlflow.keras.log_model writes the
     # example before creating its folder and crashes (mlflow/mlflow#16183, open in MLflow 3.17).
     requirements = pinned_requirements()
     for name, network in (("keras_model", classifier), ("encoder", encoder)):
         if network is not None:
-            signature = infer_signature(x_example, predict_array(network, x_example))
+            signature = infer_signature(example, predict_array(network, example))
             mlflow.keras.log_model(network, name=name, signature=signature, pip_requirements=requirements)
-    if data.preprocessor is None:
-        return
-    raw_example = data.raw_examples
-    columns, classes = data.raw_columns, data.class_names
-    output = predict_raw_rows(data.preprocessor, classifier, columns, classes, raw_example)
+    tables = {spec.name: list(spec.raw_columns) for spec in data.specs.values() if spec.kind == InputKind.TABLE}
+    if tables and len(tables) < len(data.specs):
+        return  # mixed tables and images: no raw-input form yet (the multimodal issue adds one)
+    # Integer columns declared as doubles, as MLflow advises: a missing value in a later input
+    # would otherwise break the schema (rows with NaN are floats).
+    raw_example = data.raw_examples.astype({c: "float64" for c in data.raw_examples.select_dtypes("integer")}) if tables else example
+    index = data.raw_examples.index if tables else None
+    output = raw_row_model.prediction_table(class_probabilities(classifier, example), data.class_names, index)
     with tempfile.TemporaryDirectory() as tmp:
-        network, preprocessor = Path(tmp, "network.keras"), Path(tmp, "preprocessor.joblib")
+        network, preprocessors = Path(tmp, "network.keras"), Path(tmp, "preprocessors.joblib")
         classifier.save(network)
-        joblib.dump(data.preprocessor, preprocessor)
+        artifacts = {"network": str(network)}
+        if tables:
+            joblib.dump(data.preprocessors, preprocessors)
+            artifacts["preprocessors"] = str(preprocessors)
         mlflow.pyfunc.log_model(
-            name="model", python_model=RawRowClassifier(columns, classes),
-            artifacts={"network": str(network), "preprocessor": str(preprocessor)},
-            code_paths=[str(Path(transferlab.__file__).parent)],
+            name="model", python_model=raw_row_model.__file__, artifacts=artifacts,
+            model_config={"class_names": list(data.class_names), "table_columns": tables},
             signature=infer_signature(raw_example, output), input_example=raw_example, pip_requirements=requirements,
         )

@@ -1,31 +1,61 @@
-"""An MLflow pyfunc model that takes raw feature rows: fitted preprocessing + the Keras network."""
+"""The logged `model` artifact: an MLflow models-from-code pyfunc that takes what a user has.
+
+Tables: raw rows (a DataFrame of the CSV's columns), put through each table input's fitted
+preprocessing. Other inputs (images): a mapping `input name -> array` of raw pixels. Out: one
+probability column per class and the predicted class.
+
+Self-contained on purpose (only mlflow, keras, joblib, numpy and pandas imports): MLflow loads this
+file by itself, so a logged model needs neither transferlab installed nor a copy of the package.
+"""
+import joblib
+import keras
 import mlflow.pyfunc
+import numpy as np
 import pandas as pd
+from mlflow.models import set_model
 
 
-def predict_raw_rows(preprocessor, network, feature_columns, class_names, frame: pd.DataFrame) -> pd.DataFrame:
-    """Class probabilities (probability_<class>) and the argmax class for raw rows."""
-    from transferlab.evaluation.metrics import class_probabilities
+def probabilities_from_outputs(outputs: np.ndarray) -> np.ndarray:
+    """(n, K) class probabilities from a network's outputs: a single sigmoid unit becomes [1 - p, p];
+    softmax rows are renormalised in float64 (float32 rounding leaves sums ~1e-7 off 1)."""
+    outputs = np.asarray(outputs, dtype="float64")
+    if outputs.shape[1] == 1:
+        return np.column_stack([1 - outputs[:, 0], outputs[:, 0]])
+    return outputs / outputs.sum(axis=1, keepdims=True)
 
-    features = preprocessor.transform(frame[feature_columns]).astype("float32")
-    probabilities = class_probabilities(network, features)
-    result = pd.DataFrame(probabilities, columns=[f"probability_{c}" for c in class_names], index=frame.index)
+
+def network_inputs(preprocessors: dict, table_columns: dict, model_input) -> tuple[dict, pd.Index | None]:
+    """The network's named inputs from raw rows (a DataFrame: table inputs only) or a mapping of
+    arrays (inputs without table preprocessing), and the rows' index."""
+    if isinstance(model_input, pd.DataFrame):
+        inputs = {name: preprocessors[name].transform(model_input[columns]).astype("float32") for name, columns in table_columns.items()}
+        return inputs, model_input.index
+    return {name: np.asarray(array, dtype="float32") for name, array in model_input.items()}, None
+
+
+def prediction_table(probabilities: np.ndarray, class_names: list[str], index=None) -> pd.DataFrame:
+    """probability_<class> columns and the argmax class as `prediction`."""
+    result = pd.DataFrame(probabilities, columns=[f"probability_{c}" for c in class_names], index=index)
     result["prediction"] = [class_names[i] for i in probabilities.argmax(axis=1)]
     return result
 
 
 class RawRowClassifier(mlflow.pyfunc.PythonModel):
-    """mlflow.pyfunc.load_model(uri).predict(raw rows of the CSV) works with no other code."""
-
-    def __init__(self, feature_columns: list[str], class_names: list[str]):
-        self.feature_columns, self.class_names = list(feature_columns), list(class_names)
+    """mlflow.pyfunc.load_model(uri).predict(raw rows, or image arrays) works with no other code."""
 
     def load_context(self, context):
-        import joblib
-        import keras
-
-        self.preprocessor = joblib.load(context.artifacts["preprocessor"])
+        config = context.model_config
+        self.class_names, self.table_columns = list(config["class_names"]), dict(config["table_columns"])
+        self.preprocessors = joblib.load(context.artifacts["preprocessors"]) if self.table_columns else {}
         self.network = keras.saving.load_model(context.artifacts["network"], compile=False)
 
+    # model_input: raw rows, or for image inputs a mapping of arrays. The pd.DataFrame hint only tells
+    # MLflow to skip its type-hint validation (it would warn without a hint); the signature logged
+    # with the model describes the input.
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        return predict_raw_rows(self.preprocessor, self.network, self.feature_columns, self.class_names, model_input)
+        inputs, index = network_inputs(self.preprocessors, self.table_columns, model_input)
+        outputs = self.network.predict(inputs, batch_size=256, verbose=0)
+        return prediction_table(probabilities_from_outputs(outputs), self.class_names, index)
+
+
+set_model(RawRowClassifier())
