@@ -64,7 +64,7 @@ def check_model(n_outputs: int, seed: int, baseline_kind: str) -> None:
     baseline = (np.zeros(n_features) if baseline_kind == "zero" else rng.normal(size=n_features)).astype("float32")
     target = rng.integers(0, n_outputs, size=len(x))
 
-    attributions = integrated_gradients(model, x, baseline, target, steps=STEPS)
+    attributions = integrated_gradients(model, {"features": x}, "features", baseline, target, steps=STEPS)
     assert attributions.shape == x.shape
 
     # Completeness: attributions add up to f(x) - f(baseline).
@@ -76,7 +76,7 @@ def check_model(n_outputs: int, seed: int, baseline_kind: str) -> None:
     reference = reference_ig(model, x, baseline, target, STEPS)
     difference = np.abs(attributions - reference).max()
     assert difference < 1e-5, f"differs from the reference by {difference}"
-    chunked = integrated_gradients(model, x, baseline, target, steps=STEPS, chunk_rows=3 * (STEPS + 1))
+    chunked = integrated_gradients(model, {"features": x}, "features", baseline, target, steps=STEPS, chunk_rows=3 * (STEPS + 1))
     assert np.abs(chunked - attributions).max() < 1e-6
 
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from conftest import HIGGS_SAMPLE, all_runs, child_runs, describe, parent_runs
+from model_inputs import table
 
 # The shared 15,977-row sample, split small so a run takes seconds.
 HIGGS_FAST = ("dataset=higgs", "dataset.loader.filename=HIGGS_subset_uci.csv.gz", "dataset.loader.url=null",
@@ -24,16 +25,16 @@ def test_a_source_model_must_take_the_datas_example_shape(keras_module, tmp_path
     from transferlab.strategies.common import load_source_model
 
     path = tmp_path / "eight_features.keras"
-    ResidualMLP(width=8, head_units=4).build_classifier((8,), 2).save(path)
-    assert load_source_model(str(path), (8,)).input_shape == (None, 8)
+    ResidualMLP(width=8, head_units=4).build_classifier(table(8), 2).save(path)
+    assert load_source_model(str(path), table(8)).input_shape == (None, 8)
     with pytest.raises(ConfigError, match=r"model takes inputs of shape \(8,\), the dataset's are \(28,\)"):
-        load_source_model(str(path), (28,))
+        load_source_model(str(path), table(28))
 
 
 def test_resnet_mlp_has_seed_001s_size_and_saves_without_custom_objects(keras_module, tmp_path):
     from transferlab.models.resnet_mlp import ResidualMLP
 
-    model = ResidualMLP().build_classifier((28,), 2)
+    model = ResidualMLP().build_classifier(table(28), 2)
     assert model.count_params() == 78_081
     x = np.random.default_rng(0).normal(size=(64, 28)).astype("float32")
     model.save(tmp_path / "base.keras")
@@ -50,7 +51,7 @@ def trained_adapted(keras_module, rank=4, alpha=0.4):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(4096, 28)).astype("float32")
     keras_module.utils.set_random_seed(0)
-    model = ResidualMLP().build_classifier((28,), 2)
+    model = ResidualMLP().build_classifier(table(28), 2)
     model.compile("adam", "binary_crossentropy")
     model.fit(x, (x[:, 0] > 0).astype("float32"), epochs=1, batch_size=256, verbose=0)
     base_predictions = model.predict(x, verbose=0)
@@ -73,11 +74,11 @@ def test_lora_trains_seed_001s_5748_parameters_and_merges_exactly(keras_module, 
 
     merged = merged_copy(adapted)
     assert merged.count_params() == 78_081 and not any(layer.lora_enabled for layer in adaptable_layers(merged))
-    assert max_abs_prediction_diff(adapted, merged, x) <= 1e-5
+    assert max_abs_prediction_diff(adapted, merged, {"features": x}) <= 1e-5
     merged.save(tmp_path / "merged.keras")
     reloaded = keras_module.saving.load_model(tmp_path / "merged.keras")
     assert reloaded.count_params() == 78_081
-    assert max_abs_prediction_diff(adapted, reloaded, x) <= 1e-5
+    assert max_abs_prediction_diff(adapted, reloaded, {"features": x}) <= 1e-5
 
 
 def test_merge_parity_under_mixed_precision_is_measured_in_float32(keras_module):
@@ -89,19 +90,19 @@ def test_merge_parity_under_mixed_precision_is_measured_in_float32(keras_module)
     try:
         adapted, x, _ = trained_adapted(keras_module)
         merged = merged_copy(adapted)
-        assert max_abs_prediction_diff(adapted, merged, x) > 1e-4     # bfloat16 rounding alone
-        assert merge_parity(adapted, merged, x) <= 1e-5
+        assert max_abs_prediction_diff(adapted, merged, {"features": x}) > 1e-4     # bfloat16 rounding alone
+        assert merge_parity(adapted, merged, {"features": x}) <= 1e-5
     finally:
         keras_module.config.set_dtype_policy("float32")
 
 
-@pytest.mark.parametrize(("rank", "ok"), [(1, True), (28, True), (0, False), (29, False), (4.5, False)])
+@pytest.mark.parametrize(("rank", "ok"), [(1, True), (28, True), (0, False), (29, False)])
 def test_lora_rank_bounds(keras_module, rank, ok):
     from transferlab.errors import ConfigError
     from transferlab.models.resnet_mlp import ResidualMLP
     from transferlab.strategies.lora import check_rank
 
-    model = ResidualMLP().build_classifier((28,), 2)
+    model = ResidualMLP().build_classifier(table(28), 2)
     if ok:
         check_rank(rank, model)
         return
@@ -109,6 +110,21 @@ def test_lora_rank_bounds(keras_module, rank, ok):
         check_rank(rank, model)
     assert str(caught.value).startswith(f"strategy.rank={rank}: must be an integer from 1 to 28")
     assert "dense_in: 28->128" in str(caught.value)
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"rank": 4.5}, "strategy.rank=4.5: must be an integer"),
+    ({"rank": 0}, "strategy.rank=0: must be a positive integer"),
+    ({"alpha": -1.0}, "strategy.alpha=-1.0: must be a positive number"),
+    ({"source": {"pretrain": "no"}}, "strategy.source.pretrain=no: must be true or false"),
+])
+def test_lora_options_are_validated_when_the_strategy_is_built(keras_module, options, message):
+    from transferlab.errors import ConfigError
+    from transferlab.strategies.lora import LoRA
+
+    with pytest.raises(ConfigError) as caught:
+        LoRA(**options)
+    assert str(caught.value) == message
 
 
 def test_ordered_split_is_seed_001s_and_standardised_on_train_only(compose, tmp_path):
@@ -121,16 +137,18 @@ def test_ordered_split_is_seed_001s_and_standardised_on_train_only(compose, tmp_
     raw = pd.read_csv(HIGGS_SAMPLE, header=None).to_numpy(np.float32)
     train, extra, test = raw[:2000], raw[2000:5000], raw[-3000:]
     assert data.sizes() == {"n_train": 1800, "n_val": 200, "n_test": 3000, "n_extra": 3000}
-    np.testing.assert_array_equal(np.concatenate([data.y_train, data.y_val]), train[:, 0])
-    np.testing.assert_array_equal(data.y_extra, extra[:, 0])
-    np.testing.assert_array_equal(data.y_test, test[:, 0])
+    np.testing.assert_array_equal(np.concatenate([data.train.labels, data.val.labels]), train[:, 0])
+    np.testing.assert_array_equal(data.extra.labels, extra[:, 0])
+    np.testing.assert_array_equal(data.test.labels, test[:, 0])
     fit = train[:1800, 1:].astype(np.float64)
     mean, std = fit.mean(axis=0), fit.std(axis=0)
-    np.testing.assert_allclose(data.preprocessor.mean_, mean, rtol=1e-6, atol=1e-6)
-    np.testing.assert_allclose(data.x_test, ((test[:, 1:] - mean) / std).astype(np.float32), rtol=1e-5, atol=1e-5)
-    assert abs(data.x_train.mean()) < 1e-5 and abs(data.x_test.mean()) > 1e-4   # train statistics, not test's
-    assert all(x.dtype == np.float32 and x.flags.c_contiguous for x in (data.x_train, data.x_val, data.x_extra, data.x_test))
-    pd.testing.assert_frame_equal(data.raw_examples, pd.DataFrame(test[:5, 1:], columns=data.feature_names))
+    np.testing.assert_allclose(data.preprocessors["features"].mean_, mean, rtol=1e-6, atol=1e-6)
+    x_train, x_test = data.train.inputs["features"], data.test.inputs["features"]
+    np.testing.assert_allclose(x_test, ((test[:, 1:] - mean) / std).astype(np.float32), rtol=1e-5, atol=1e-5)
+    assert abs(x_train.mean()) < 1e-5 and abs(x_test.mean()) > 1e-4   # train statistics, not test's
+    assert all(part.inputs["features"].dtype == np.float32 and part.inputs["features"].flags.c_contiguous
+               for part in (data.train, data.val, data.extra, data.test))
+    pd.testing.assert_frame_equal(data.raw_examples, pd.DataFrame(test[:5, 1:], columns=list(data.specs["features"].columns)))
 
 
 def test_zero_std_feature_is_left_unscaled(tmp_path):
@@ -141,7 +159,7 @@ def test_zero_std_feature_is_left_unscaled(tmp_path):
     rows[:, 5] = 1.5                                      # constant feature
     np.savetxt(tmp_path / "HIGGS.csv", rows, fmt="%.18e", delimiter=",")
     data = load_higgs(str(tmp_path / "HIGGS.csv"), str(tmp_path), None, str(tmp_path / "cache")).prepare(200, 50, val_fraction=0.1)
-    assert np.all(np.isfinite(data.x_test)) and np.all(data.x_train[:, 4] == 0)
+    assert np.all(np.isfinite(data.test.inputs["features"])) and np.all(data.train.inputs["features"][:, 4] == 0)
 
 
 def metrics_of(run) -> dict:

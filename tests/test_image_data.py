@@ -8,6 +8,7 @@ from PIL import Image
 
 from transferlab.data.digits import load_digits_images
 from transferlab.data.image_folder import load_image_folder
+from transferlab.data.inputs import InputKind, image_input
 from transferlab.data.mnist import load_mnist
 from transferlab.errors import ConfigError
 
@@ -64,40 +65,40 @@ def image_folder(tmp_path) -> tuple[Path, np.ndarray]:
 def test_mnist_full_split_keeps_official_test_and_takes_stratified_validation_from_train(mnist, mnist_file):
     data = mnist.prepare(val_fraction=0.1, test_fraction=None, subset=None, seed=42)
     assert data.sizes() == {"n_train": 54_000, "n_val": 6_000, "n_test": 10_000}
-    for x in (data.x_train, data.x_val, data.x_test):
+    for x in (data.train.inputs["image"], data.val.inputs["image"], data.test.inputs["image"]):
         assert x.dtype == np.float32 and x.shape[1:] == (28, 28, 1)
         assert x.min() == 0 and x.max() == 255
-    for y in (data.y_train, data.y_val, data.y_test):
+    for y in (data.train.labels, data.val.labels, data.test.labels):
         assert y.dtype == np.int64
-    np.testing.assert_array_equal(data.x_test[..., 0], mnist_file["x_test"])
-    np.testing.assert_array_equal(data.y_test, mnist_file["y_test"])
+    np.testing.assert_array_equal(data.test.inputs["image"][..., 0], mnist_file["x_test"])
+    np.testing.assert_array_equal(data.test.labels, mnist_file["y_test"])
     # train + val are exactly the official training images, split 90/10 in every class
-    np.testing.assert_array_equal(row_signatures(np.concatenate([data.x_train, data.x_val])), row_signatures(mnist_file["x_train"]))
+    np.testing.assert_array_equal(row_signatures(np.concatenate([data.train.inputs["image"], data.val.inputs["image"]])), row_signatures(mnist_file["x_train"]))
     train_counts = np.bincount(mnist_file["y_train"], minlength=10)
-    np.testing.assert_array_equal(np.bincount(data.y_train, minlength=10) + np.bincount(data.y_val, minlength=10), train_counts)
-    assert np.abs(np.bincount(data.y_val, minlength=10) - train_counts * 0.1).max() <= 1
-    assert data.class_names == [str(d) for d in range(10)] and data.n_classes == 10 and data.input_shape == (28, 28, 1)
-    assert data.feature_names == ["image"] and data.raw_columns == ["image"] and data.preprocessor is None and data.raw_examples.empty
-    assert data.x_extra is None
+    np.testing.assert_array_equal(np.bincount(data.train.labels, minlength=10) + np.bincount(data.val.labels, minlength=10), train_counts)
+    assert np.abs(np.bincount(data.val.labels, minlength=10) - train_counts * 0.1).max() <= 1
+    assert data.class_names == [str(d) for d in range(10)] and data.n_classes == 10
+    assert data.specs == {"image": image_input("image", (28, 28, 1))} and data.specs["image"].kind == InputKind.IMAGE
+    assert data.preprocessors == {} and data.raw_examples.empty and data.extra is None
 
 
 def test_mnist_subset_is_stratified_seeded_and_shrinks_the_test_set(mnist, mnist_file):
     data = mnist.prepare(subset=1000, seed=7)
     assert data.sizes() == {"n_train": 900, "n_val": 100, "n_test": 200}  # test: max(1000 // 5, 10 per class)
     share = np.bincount(mnist_file["y_train"], minlength=10) / len(mnist_file["y_train"])
-    subset_counts = np.bincount(data.y_train, minlength=10) + np.bincount(data.y_val, minlength=10)
+    subset_counts = np.bincount(data.train.labels, minlength=10) + np.bincount(data.val.labels, minlength=10)
     assert np.abs(subset_counts - 1000 * share).max() <= 1
-    assert np.abs(np.bincount(data.y_val, minlength=10) - subset_counts * 0.1).max() <= 1
+    assert np.abs(np.bincount(data.val.labels, minlength=10) - subset_counts * 0.1).max() <= 1
     test_share = np.bincount(mnist_file["y_test"], minlength=10) / len(mnist_file["y_test"])
-    assert np.abs(np.bincount(data.y_test, minlength=10) - 200 * test_share).max() <= 1
+    assert np.abs(np.bincount(data.test.labels, minlength=10) - 200 * test_share).max() <= 1
     official_test = set(row_signatures(mnist_file["x_test"]).tolist())
-    assert set(row_signatures(data.x_test).tolist()) <= official_test
-    assert not set(row_signatures(data.x_val).tolist()) & set(row_signatures(data.x_train).tolist())
+    assert set(row_signatures(data.test.inputs["image"]).tolist()) <= official_test
+    assert not set(row_signatures(data.val.inputs["image"]).tolist()) & set(row_signatures(data.train.inputs["image"]).tolist())
 
     again, other_seed = mnist.prepare(subset=1000, seed=7), mnist.prepare(subset=1000, seed=8)
-    np.testing.assert_array_equal(again.x_train, data.x_train)
-    np.testing.assert_array_equal(again.y_test, data.y_test)
-    assert not np.array_equal(other_seed.x_train, data.x_train)
+    np.testing.assert_array_equal(again.train.inputs["image"], data.train.inputs["image"])
+    np.testing.assert_array_equal(again.test.labels, data.test.labels)
+    assert not np.array_equal(other_seed.train.inputs["image"], data.train.inputs["image"])
     assert mnist.prepare(subset=100).sizes() == {"n_train": 90, "n_val": 10, "n_test": 100}
 
 
@@ -109,7 +110,7 @@ def test_mnist_fingerprint_is_the_file_sha256_and_changes_with_the_file(mnist, t
     small = load_mnist(path=str(tmp_path / "a.npz")).prepare(val_fraction=0.25, subset=40)
     assert small.sizes() == {"n_train": 30, "n_val": 10, "n_test": 20}  # max(40 // 5, 10 per class) > 20: every test image
     with np.load(tmp_path / "a.npz") as archive:
-        np.testing.assert_array_equal(small.x_test[..., 0], archive["x_test"])  # untouched, in file order
+        np.testing.assert_array_equal(small.test.inputs["image"][..., 0], archive["x_test"])  # untouched, in file order
 
 
 def test_missing_mnist_offline_says_where_to_put_it(tmp_path):
@@ -196,16 +197,16 @@ def test_digits_are_8x8x1_images_rescaled_to_0_255_with_a_stratified_test_split(
     digits = load_digits_images()
     data = digits.prepare(val_fraction=0.1, test_fraction=0.2, seed=0)
     assert data.sizes() == {"n_train": 1293, "n_val": 144, "n_test": 360}
-    for x in (data.x_train, data.x_val, data.x_test):
+    for x in (data.train.inputs["image"], data.val.inputs["image"], data.test.inputs["image"]):
         assert x.dtype == np.float32 and x.shape[1:] == (8, 8, 1)
-    everything = np.concatenate([data.x_train, data.x_val, data.x_test])
+    everything = np.concatenate([data.train.inputs["image"], data.val.inputs["image"], data.test.inputs["image"]])
     assert everything.min() == 0 and everything.max() == 255
     np.testing.assert_array_equal(row_signatures(everything), row_signatures(digits.x))
     counts = np.bincount(digits.y, minlength=10)
-    assert np.abs(np.bincount(data.y_test, minlength=10) - counts * 0.2).max() <= 1
+    assert np.abs(np.bincount(data.test.labels, minlength=10) - counts * 0.2).max() <= 1
     assert data.class_names == [str(d) for d in range(10)]
     assert digits.fingerprint == load_digits_images().fingerprint and len(digits.fingerprint) == 64
-    assert data.y_train.dtype == np.int64
+    assert data.train.labels.dtype == np.int64
     assert digits.prepare(test_fraction=0.2, subset=200).sizes() == {"n_train": 180, "n_val": 20, "n_test": 100}
 
 
@@ -222,10 +223,10 @@ def test_image_folder_reads_class_subfolders_in_order(image_folder):
 
     data = arrays.prepare(val_fraction=0.25, test_fraction=1 / 3, seed=3)
     assert data.sizes() == {"n_train": 9, "n_val": 3, "n_test": 6}
-    for y, per_class in ((data.y_train, 3), (data.y_val, 1), (data.y_test, 2)):
+    for y, per_class in ((data.train.labels, 3), (data.val.labels, 1), (data.test.labels, 2)):
         np.testing.assert_array_equal(np.bincount(y, minlength=3), np.full(3, per_class))
-    np.testing.assert_array_equal(row_signatures(np.concatenate([data.x_train, data.x_val, data.x_test])), row_signatures(images))
-    assert data.class_names == list(CLASSES) and data.input_shape == (10, 12, 3)
+    np.testing.assert_array_equal(row_signatures(np.concatenate([data.train.inputs["image"], data.val.inputs["image"], data.test.inputs["image"]])), row_signatures(images))
+    assert data.class_names == list(CLASSES) and data.specs["image"].shape == (10, 12, 3)
 
 
 def test_image_folder_grayscale_and_resize(image_folder):

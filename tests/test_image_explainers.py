@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from transferlab.data.digits import load_digits_images
+from transferlab.data.inputs import Examples
 from transferlab.data.prepared import PreparedData
 from transferlab.errors import ConfigError
 from transferlab.explainers.activations import conv_layers, layer_outputs
@@ -29,28 +30,31 @@ from transferlab.explainers.shap_values import ShapValues
 from transferlab.models.backbones import KerasBackbone
 from transferlab.models.cnn import CNN
 
+from model_inputs import images, table
+
 IG_STEPS = 64
 
 
 def prepared(x_test: np.ndarray, y_test: np.ndarray, n_classes: int = 10) -> PreparedData:
-    """PreparedData whose every split is the given test data (the explainers read x_test)."""
-    names = ["image"] if x_test.ndim == 4 else [f"f{i}" for i in range(x_test.shape[1])]
-    return PreparedData(x_test, y_test, x_test, y_test, x_test, y_test, [str(k) for k in range(n_classes)], names, names,
-                        None, pd.DataFrame(), "test")
+    """PreparedData whose every split is the given test data (the explainers read the test split)."""
+    specs = images(x_test.shape[1:]) if x_test.ndim == 4 else table(x_test.shape[1])
+    (name,) = specs
+    split = Examples({name: x_test}, y_test)
+    return PreparedData(split, split, split, specs, [str(k) for k in range(n_classes)], {}, pd.DataFrame(), "test", "test")
 
 
 def tiny_cnn(shape=(8, 8, 1), n_classes: int = 10, seed: int = 0, activation: str = "relu") -> keras.Model:
     keras.utils.set_random_seed(seed)
-    return CNN(filters=(4, 8, 8), dense_units=(16,), activation=activation).build_classifier(shape, n_classes)
+    return CNN(filters=(4, 8, 8), dense_units=(16,), activation=activation).build_classifier(images(shape), n_classes)
 
 
 def tiny_mobilenet() -> keras.Model:
     keras.utils.set_random_seed(0)
-    return KerasBackbone("mobilenet", weights=None, alpha=0.25, image_size=32, dense_units=(8,)).build_classifier((32, 32, 1), 3)
+    return KerasBackbone("mobilenet", weights=None, alpha=0.25, image_size=32, dense_units=(8,)).build_classifier(images((32, 32, 1)), 3)
 
 
 def dense_only() -> keras.Model:
-    inputs = keras.Input((8, 8, 1))
+    inputs = keras.Input((8, 8, 1), name="image")
     outputs = keras.layers.Dense(10, activation="softmax")(keras.layers.Flatten()(inputs))
     return keras.Model(inputs, outputs, name="dense_only")
 
@@ -72,9 +76,9 @@ def cnn() -> keras.Model:
 @pytest.fixture(scope="module")
 def half_right(digits, cnn) -> PreparedData:
     """Digits test images with labels set so that the (untrained) CNN is right on every other one."""
-    predicted = keras.ops.convert_to_numpy(cnn(digits.x_test, training=False)).argmax(axis=1)
+    predicted = keras.ops.convert_to_numpy(cnn({"image": digits.test.inputs["image"]}, training=False)).argmax(axis=1)
     labels = np.where(np.arange(len(predicted)) % 2 == 0, predicted, (predicted + 1) % 10)
-    return prepared(digits.x_test, labels)
+    return prepared(digits.test.inputs["image"], labels)
 
 
 def context(model, data: PreparedData, seed: int = 0) -> ExplainContext:
@@ -110,7 +114,7 @@ def test_gradcam_matches_hand_computed_reference(n_classes):
     alpha = dscore_dz @ kernel.T / 36                                          # d score / dA, the same at every pixel
     reference = np.maximum(np.einsum("nhwk,nk->nhw", activations, alpha), 0)
 
-    maps = gradcam_maps(model, conv, x, classes)
+    maps = gradcam_maps(model, conv, {"image": x}, classes)
     assert maps.shape == (5, 6, 6)
     assert maps.max() > 0
     np.testing.assert_allclose(maps, reference, rtol=1e-4, atol=1e-7 * np.abs(reference).max())
@@ -126,7 +130,7 @@ def test_the_last_conv_layer_is_found_through_nested_models(cnn):
 def test_a_named_layer_is_used(cnn):
     layer = GradCAM(layer="conv_1").target_layer(cnn)
     assert layer.name == "conv_1"
-    maps = gradcam_maps(cnn, layer, random_images(3), np.array([0, 4, 9]))
+    maps = gradcam_maps(cnn, layer, {"image": random_images(3)}, np.array([0, 4, 9]))
     assert maps.shape == (3, 8, 8)          # conv_1 works at full resolution, conv_3 at 2x2
 
 
@@ -143,9 +147,9 @@ def test_gradcam_shows_correct_and_wrong_predictions(cnn, half_right):
 
 
 def test_gradcam_takes_what_there_is_when_one_side_runs_short(cnn, digits):
-    predicted = keras.ops.convert_to_numpy(cnn(digits.x_test, training=False)).argmax(axis=1)
+    predicted = keras.ops.convert_to_numpy(cnn({"image": digits.test.inputs["image"]}, training=False)).argmax(axis=1)
     one_wrong = np.where(np.arange(len(predicted)) == 7, (predicted + 1) % 10, predicted)
-    table = GradCAM(n_images=5).explain(context(cnn, prepared(digits.x_test, one_wrong))).table
+    table = GradCAM(n_images=5).explain(context(cnn, prepared(digits.test.inputs["image"], one_wrong))).table
     assert table.correct.tolist() == [True] * 4 + [False]
     assert table["index"].iloc[-1] == 7
 
@@ -161,10 +165,10 @@ def test_integrated_gradients_on_images_are_complete_and_chunk_independent(digit
     assert explanation.metrics["ig_completeness_gap_max"] < 1e-3
     assert explanation.metrics["ig_completeness_gap_mean"] <= explanation.metrics["ig_completeness_gap_max"]
 
-    x, target, baseline = digits.x_test[:5], np.array([0, 1, 2, 3, 4]), np.zeros((8, 8, 1), "float32")
-    one_per_call = integrated_gradients(model, x, baseline, target, IG_STEPS, chunk_rows=IG_STEPS + 1)
-    all_at_once = integrated_gradients(model, x, baseline, target, IG_STEPS)
-    assert one_per_call.shape == x.shape
+    x, target, baseline = digits.test.head(5).inputs, np.array([0, 1, 2, 3, 4]), np.zeros((8, 8, 1), "float32")
+    one_per_call = integrated_gradients(model, x, "image", baseline, target, IG_STEPS, chunk_rows=IG_STEPS + 1)
+    all_at_once = integrated_gradients(model, x, "image", baseline, target, IG_STEPS)
+    assert one_per_call.shape == x["image"].shape
     np.testing.assert_allclose(one_per_call, all_at_once, atol=1e-6)
 
 
@@ -192,7 +196,7 @@ def test_feature_maps_are_the_first_conv_activations(cnn, digits):
     assert table.layer.tolist() == ["conv_1", "conv_2"]
     assert table[["height", "width", "channels"]].values.tolist() == [[8, 8, 4], [4, 4, 8]]
     encoder = cnn.get_layer("encoder")
-    direct = keras.Model(encoder.inputs, encoder.get_layer("conv_2").output).predict(digits.x_test[5:6], verbose=0)
+    direct = keras.Model(encoder.inputs, encoder.get_layer("conv_2").output).predict(digits.test.inputs["image"][5:6], verbose=0)
     assert table.mean_activation.iloc[1] == pytest.approx(float(direct.mean()), rel=1e-5)
     assert list(explanation.figures) == ["feature_maps.png"]
 
@@ -200,9 +204,9 @@ def test_feature_maps_are_the_first_conv_activations(cnn, digits):
 def test_captured_activations_match_the_nested_models_own(cnn):
     x = random_images(3)
     encoder = cnn.get_layer("encoder")
-    (conv_2,), output = layer_outputs(cnn, x, [encoder.get_layer("conv_2")])
+    (conv_2,), output = layer_outputs(cnn, {"image": x}, [encoder.get_layer("conv_2")])
     np.testing.assert_allclose(conv_2, keras.Model(encoder.inputs, encoder.get_layer("conv_2").output).predict(x, verbose=0), rtol=1e-5)
-    np.testing.assert_allclose(output, cnn.predict(x, verbose=0), rtol=1e-5)
+    np.testing.assert_allclose(output, cnn.predict({"image": x}, verbose=0), rtol=1e-5)
 
 
 # --- check(): bad settings fail before any run --------------------------------------------------------
@@ -261,8 +265,8 @@ def test_gradcam_explain_without_check_is_the_same_one_line_error(digits):
 
 def wrapped_cnn() -> keras.Model:
     """The tiny CNN nested once more: its last conv layer sits two models down (wrapper -> cnn -> encoder)."""
-    inputs = keras.Input((8, 8, 1))
-    return keras.Model(inputs, tiny_cnn(seed=5)(inputs), name="wrapper")
+    inputs = keras.Input((8, 8, 1), name="image")
+    return keras.Model(inputs, tiny_cnn(seed=5)({"image": inputs}), name="wrapper")
 
 
 def backend_numbers(folder: Path) -> dict[str, np.ndarray]:
@@ -270,8 +274,9 @@ def backend_numbers(folder: Path) -> dict[str, np.ndarray]:
     model = keras.saving.load_model(folder / "model.keras")
     inputs = np.load(folder / "inputs.npz")
     images, classes = inputs["images"], inputs["classes"]
-    return {"gradcam": gradcam_maps(model, GradCAM().target_layer(model), images, classes),
-            "integrated_gradients": integrated_gradients(model, images, np.zeros(images.shape[1:], "float32"), classes, IG_STEPS)}
+    return {"gradcam": gradcam_maps(model, GradCAM().target_layer(model), {"image": images}, classes),
+            "integrated_gradients": integrated_gradients(model, {"image": images}, "image", np.zeros(images.shape[1:], "float32"),
+                                                         classes, IG_STEPS)}
 
 
 def test_tensorflow_and_jax_give_the_same_gradcam_and_ig(tmp_path):

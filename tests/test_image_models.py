@@ -15,7 +15,9 @@ import keras  # noqa: E402  (after conftest fixed the backend)
 
 from transferlab.errors import ConfigError  # noqa: E402
 from transferlab.models.backbones import APPLICATIONS, KerasBackbone  # noqa: E402
+from transferlab.models.base import Pretraining  # noqa: E402
 from transferlab.models.cnn import CNN  # noqa: E402
+from model_inputs import images as image_specs  # noqa: E402
 from transferlab.models.image_preprocessing import PREPROCESSING_MODES, ImageNetPreprocessing  # noqa: E402
 
 MOBILENET_FILE = DATA_DIR / "keras_weights" / "mobilenet_2_5_224_tf_no_top.h5"
@@ -48,7 +50,7 @@ def file_kernel():
 # --- CNN --------------------------------------------------------------------------------------------
 
 def test_cnn_has_seed_004_parameter_count():
-    model = CNN().build_classifier((32, 32, 3), 10)
+    model = CNN().build_classifier(image_specs((32, 32, 3)), 10)
     assert model.count_params() == SEED_CNN_PARAMS == 2_193_226
     assert [layer.name for layer in model.get_layer("encoder").layers if isinstance(layer, keras.layers.MaxPooling2D)] == [
         "pool_1", "pool_2"]
@@ -58,22 +60,22 @@ def test_cnn_has_seed_004_parameter_count():
     (MNIST_SHAPE, None, 10, 10), (MNIST_SHAPE, None, 2, 1), (MNIST_SHAPE, 32, 10, 10), ((32, 32, 3), None, 2, 1)])
 def test_cnn_output_shapes(shape, image_size, n_classes, width):
     builder = CNN(image_size=image_size)
-    model = builder.build_classifier(shape, n_classes)
+    model = builder.build_classifier(image_specs(shape), n_classes)
     assert model.predict(images(shape), verbose=0).shape == (2, width)
-    assert (builder.pretraining, builder.pretrained) == (None, False)
+    assert (builder.pretraining, builder.pretrained) == (Pretraining.NONE, False)
     feature_map = model.get_layer("encoder").output.shape
     assert feature_map[1:] == ((8, 8, 128) if (image_size or shape[0]) == 32 else (7, 7, 128))
 
 
 def test_cnn_reuses_a_given_encoder():
     builder = CNN(filters=(8, 16), dense_units=(16,))
-    encoder = builder.build_encoder(MNIST_SHAPE)
-    model = builder.build_classifier(MNIST_SHAPE, 10, encoder=encoder)
+    encoder = builder.build_encoder(image_specs(MNIST_SHAPE))
+    model = builder.build_classifier(image_specs(MNIST_SHAPE), 10, encoder=encoder)
     assert model.get_layer("encoder") is encoder
 
 
 def test_cnn_augmentation_only_in_training():
-    model = CNN(filters=(4,), dense_units=(8,), dropout=0.0, augmentation=["flip"]).build_classifier(MNIST_SHAPE, 10)
+    model = CNN(filters=(4,), dense_units=(8,), dropout=0.0, augmentation=["flip"]).build_classifier(image_specs(MNIST_SHAPE), 10)
     x = images()
     inference = keras.ops.convert_to_numpy(model(x, training=False))
     np.testing.assert_allclose(model.predict(x, verbose=0), inference, rtol=1e-6)
@@ -85,7 +87,7 @@ def test_cnn_augmentation_only_in_training():
 @pytest.mark.parametrize("architecture", ARCHITECTURES)
 def test_every_backbone_builds_on_grayscale(architecture):
     builder = KerasBackbone(architecture, weights=None, alpha=0.25 if architecture == "mobilenet" else 1.0)
-    model = builder.build_classifier(MNIST_SHAPE, 10)
+    model = builder.build_classifier(image_specs(MNIST_SHAPE), 10)
     assert model.predict(images(), verbose=0).shape == (2, 10)
     encoder = model.get_layer("encoder")
     expected = ["image", "grayscale_to_rgb", "resize"] + ([f"preprocess_{PREPROCESSING_MODES[architecture]}"]
@@ -100,7 +102,7 @@ def test_every_backbone_builds_on_grayscale(architecture):
 @pytest.mark.parametrize(("n_classes", "width"), [(2, 1), (10, 10)])
 def test_backbone_on_rgb_without_resizing(n_classes, width):
     model = tiny_mobilenet(image_size=None, pooling="max", dense_units=(32, 16), dropout=[0.5, 0.3, 0.0]).build_classifier(
-        (40, 40, 3), n_classes)
+        image_specs((40, 40, 3)), n_classes)
     assert model.predict(images((40, 40, 3)), verbose=0).shape == (2, width)
     assert [layer.name for layer in model.get_layer("encoder").layers] == ["image", "preprocess_tf", "mobilenet"]
     assert [layer.name for layer in model.layers if isinstance(layer, keras.layers.Dropout)] == ["dropout_0", "dropout_1"]
@@ -108,14 +110,14 @@ def test_backbone_on_rgb_without_resizing(n_classes, width):
 
 def test_backbone_flatten_pooling_and_given_encoder():
     builder = tiny_mobilenet(pooling="flatten")
-    encoder = builder.build_encoder(MNIST_SHAPE)
-    model = builder.build_classifier(MNIST_SHAPE, 2, encoder=encoder)
+    encoder = builder.build_encoder(image_specs(MNIST_SHAPE))
+    model = builder.build_classifier(image_specs(MNIST_SHAPE), 2, encoder=encoder)
     assert model.get_layer("encoder") is encoder and model.get_layer("flatten_pool").output.shape == (None, 256)
 
 
 def test_encoder_called_directly_keeps_batchnorm_in_inference_mode():
     """Resizing's training=True default must not reach the backbone's BatchNormalization."""
-    encoder = tiny_mobilenet().build_encoder(MNIST_SHAPE)
+    encoder = tiny_mobilenet().build_encoder(image_specs(MNIST_SHAPE))
     batchnorm = encoder.get_layer("mobilenet").get_layer("conv1_bn")
     before = keras.ops.convert_to_numpy(batchnorm.moving_mean).copy()
     encoder(images())
@@ -139,7 +141,7 @@ def test_preprocessing_matches_keras_applications():
 @pytest.mark.parametrize("builder", [CNN(filters=(8, 16), dense_units=(16,), augmentation=["rotation:0.1"]),
                                      tiny_mobilenet(augmentation=["flip", "zoom:0.1"])], ids=["cnn", "mobilenet"])
 def test_keras_file_round_trip(builder, tmp_path):
-    model = builder.build_classifier(MNIST_SHAPE, 10)
+    model = builder.build_classifier(image_specs(MNIST_SHAPE), 10)
     path = tmp_path / "model.keras"
     model.save(path)
     loaded = keras.saving.load_model(path)
@@ -151,10 +153,10 @@ def test_keras_file_round_trip(builder, tmp_path):
 
 def test_real_mobilenet_weights_file_loads_at_32x32():
     builder = tiny_mobilenet(weights=str(MOBILENET_FILE), image_size=32)
-    model = builder.build_classifier(MNIST_SHAPE, 10)
+    model = builder.build_classifier(image_specs(MNIST_SHAPE), 10)
     assert builder.pretrained is True
     np.testing.assert_array_equal(first_kernel(model), file_kernel())
-    assert not np.allclose(first_kernel(tiny_mobilenet().build_classifier(MNIST_SHAPE, 10)), file_kernel())
+    assert not np.allclose(first_kernel(tiny_mobilenet().build_classifier(image_specs(MNIST_SHAPE), 10)), file_kernel())
     assert np.isfinite(model.predict(images(), verbose=0)).all()
 
 
@@ -174,7 +176,7 @@ def keras_home(tmp_path, monkeypatch):
 
 def test_imagenet_weights_without_network(keras_home):
     with pytest.raises(ConfigError) as error:
-        tiny_mobilenet(weights="imagenet").build_encoder(MNIST_SHAPE)
+        tiny_mobilenet(weights="imagenet").build_encoder(image_specs(MNIST_SHAPE))
     assert str(error.value) == (
         "model.weights=imagenet: could not download the ImageNet weights for mobilenet (alpha=0.25) (no network?); "
         "put mobilenet_2_5_224_tf_no_top.h5 in ~/.keras/models (or $KERAS_HOME/models) or set model.weights=<path to .h5>")
@@ -183,7 +185,7 @@ def test_imagenet_weights_without_network(keras_home):
 def test_imagenet_weights_from_the_keras_cache(keras_home):
     (keras_home / "models").mkdir()
     shutil.copy(MOBILENET_FILE, keras_home / "models" / MOBILENET_FILE.name)
-    model = tiny_mobilenet(weights="imagenet").build_classifier(MNIST_SHAPE, 10)
+    model = tiny_mobilenet(weights="imagenet").build_classifier(image_specs(MNIST_SHAPE), 10)
     np.testing.assert_array_equal(first_kernel(model), file_kernel())
 
 
@@ -212,10 +214,10 @@ def test_imagenet_weights_from_the_keras_cache(keras_home):
         "channels", "cnn-size", "cnn-native"])
 def test_config_errors(builder, shape, message):
     with pytest.raises(ConfigError) as checked:
-        builder.check(shape)
+        builder.check(image_specs(shape))
     assert str(checked.value) == message
     with pytest.raises(ConfigError) as built:
-        builder.build_classifier(shape, 10)
+        builder.build_classifier(image_specs(shape), 10)
     assert str(built.value) == message
 
 
@@ -225,9 +227,9 @@ def test_config_errors(builder, shape, message):
 ])
 def test_weights_file_that_does_not_fit(architecture, alpha, detail):
     builder = KerasBackbone(architecture, weights=str(MOBILENET_FILE), alpha=alpha)
-    builder.check(MNIST_SHAPE)  # only building finds out
+    builder.check(image_specs(MNIST_SHAPE))  # only building finds out
     with pytest.raises(ConfigError) as error:
-        builder.build_encoder(MNIST_SHAPE)
+        builder.build_encoder(image_specs(MNIST_SHAPE))
     assert str(error.value).startswith(f"model.weights={MOBILENET_FILE}: does not fit {detail}")
     assert "\n" not in str(error.value)
 
@@ -238,13 +240,16 @@ JAX_SCRIPT = """
 import sys, numpy as np, keras
 from transferlab.models.backbones import KerasBackbone
 from transferlab.models.cnn import CNN
+
+from model_inputs import images as image_specs
 assert keras.backend.backend() == "jax"
 x = np.load(sys.argv[1] + "/x.npy")
 for name in ("cnn", "mobilenet"):
     saved = keras.saving.load_model(f"{sys.argv[1]}/{name}.keras")
     np.testing.assert_allclose(saved.predict(x, verbose=0), np.load(f"{sys.argv[1]}/{name}.npy"), rtol=1e-4, atol=1e-5)
 for builder in (CNN(), KerasBackbone("vgg16", weights=None)):  # mobilenet (tf mode) came from the .keras file
-    out = keras.ops.convert_to_numpy(builder.build_classifier(x.shape[1:], 10)(x, training=False))
+    specs = {"image": image_input("image", x.shape[1:])}
+    out = keras.ops.convert_to_numpy(builder.build_classifier(specs, 10)({"image": x}, training=False))
     assert out.shape == (2, 10) and np.isfinite(out).all()
 print("ok backend=jax")
 """
@@ -254,7 +259,7 @@ def test_jax_loads_tensorflow_models_and_builds(tmp_path):
     x = images()
     np.save(tmp_path / "x.npy", x)
     for name, builder in [("cnn", CNN()), ("mobilenet", tiny_mobilenet())]:
-        model = builder.build_classifier(MNIST_SHAPE, 10)
+        model = builder.build_classifier(image_specs(MNIST_SHAPE), 10)
         model.save(tmp_path / f"{name}.keras")
         np.save(tmp_path / f"{name}.npy", model.predict(x, verbose=0))
     result = subprocess.run([sys.executable, "-c", JAX_SCRIPT, str(tmp_path)], cwd=REPO_ROOT, env=subprocess_env("jax"),

@@ -79,15 +79,18 @@ def test_image_job_on_jax_logs_a_raw_pixel_model(run_cli, tmp_path):
     (run,) = parent_runs(tmp_path)
     assert run.data.tags["backend"] == "jax" and run.data.metrics["test_accuracy"] > 0.5
     client = mlflow_client(tmp_path)
-    assert "model" not in {m.name for m in client.search_logged_models([run.info.experiment_id])}
+    assert {m.name for m in client.search_logged_models([run.info.experiment_id])} == {"model", "keras_model", "encoder"}
     from transferlab.data.digits import load_digits_images
 
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
     network = mlflow.keras.load_model(f"runs:/{run.info.run_id}/keras_model")
     images = load_digits_images().x[:50]
     assert network.input_shape[1:] == (8, 8, 1)
-    probabilities = network.predict(images, verbose=0)
+    probabilities = network.predict({"image": images}, verbose=0)
     assert np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)
+    predictions = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model").predict({"image": images})
+    assert list(predictions.columns) == [f"probability_{d}" for d in range(10)] + ["prediction"]
+    np.testing.assert_allclose(predictions.iloc[:, :10].to_numpy(), probabilities, rtol=1e-5, atol=1e-6)
 
 
 def one_class_folder(tmp_path):

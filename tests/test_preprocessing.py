@@ -6,9 +6,11 @@ from hydra.utils import instantiate
 from sklearn.model_selection import train_test_split
 
 from conftest import PIMA_CSV, compose_config
+from transferlab.data.inputs import InputKind
 from transferlab.data.preprocessing import prepare
 from transferlab.data.splits import Split, split_table
 from transferlab.data.table import Table
+from transferlab.errors import ConfigError
 
 ZERO_COLUMNS = ["Glucose", "BloodPressure", "SkinThickness", "Insulin", "BMI"]
 PLAIN_COLUMNS = ["Pregnancies", "DiabetesPedigreeFunction", "Age"]
@@ -55,8 +57,8 @@ def test_pima_test_rows_are_seed_000s(pima):
 def test_pima_plain_columns_fitted_on_train_rows_only(pima):
     table, split, data = pima
     train, everything = split.x_train[PLAIN_COLUMNS], table.features[PLAIN_COLUMNS]
-    medians = step(data.preprocessor, "numeric", "simpleimputer").statistics_
-    scaler = step(data.preprocessor, "numeric", "standardscaler")
+    medians = step(data.preprocessors["features"], "numeric", "simpleimputer").statistics_
+    scaler = step(data.preprocessors["features"], "numeric", "standardscaler")
     assert np.allclose(medians, train.median())
     assert np.allclose(scaler.mean_, train.mean())
     assert np.allclose(scaler.scale_, train.std(ddof=0))
@@ -67,8 +69,8 @@ def test_pima_zeros_as_missing_imputed_from_nonzero_train_values(pima):
     table, split, data = pima
     train = split.x_train[ZERO_COLUMNS].replace(0, np.nan)
     everything = table.features[ZERO_COLUMNS].replace(0, np.nan)
-    medians = step(data.preprocessor, "zeros_as_missing", "simpleimputer").statistics_
-    scaler = step(data.preprocessor, "zeros_as_missing", "standardscaler")
+    medians = step(data.preprocessors["features"], "zeros_as_missing", "simpleimputer-2").statistics_
+    scaler = step(data.preprocessors["features"], "zeros_as_missing", "standardscaler")
     assert np.allclose(medians, train.median())  # medians of the non-zero training values
     assert not np.allclose(medians, everything.median())
     imputed_train = train.fillna(pd.Series(medians, index=ZERO_COLUMNS))
@@ -76,21 +78,47 @@ def test_pima_zeros_as_missing_imputed_from_nonzero_train_values(pima):
     assert not np.allclose(scaler.mean_, everything.fillna(everything.median()).mean())
 
     # A zero in a test row becomes the scaled training median, whatever the test rows hold.
-    names = data.feature_names
+    names = list(data.specs["features"].columns)
     for j, column in enumerate(ZERO_COLUMNS):
         zero_rows = np.flatnonzero(split.x_test[column].to_numpy() == 0)
         if len(zero_rows):
             expected = (medians[j] - scaler.mean_[j]) / scaler.scale_[j]
-            assert np.allclose(data.x_test[zero_rows, names.index(column)], expected, atol=1e-5)
+            assert np.allclose(data.test.inputs["features"][zero_rows, names.index(column)], expected, atol=1e-5)
 
 
 def test_prepared_arrays(pima):
     _, split, data = pima
-    assert data.x_train.dtype == data.x_val.dtype == data.x_test.dtype == np.float32
-    assert data.x_train.shape == (491, 8) and data.x_val.shape == (123, 8) and data.x_test.shape == (154, 8)
-    assert sorted(data.feature_names) == sorted(ZERO_COLUMNS + PLAIN_COLUMNS)
-    assert not np.isnan(data.x_test).any()
-    assert np.allclose(data.x_train.mean(axis=0), 0, atol=1e-5)
+    x_train, x_val, x_test = (part.inputs["features"] for part in (data.train, data.val, data.test))
+    assert list(data.train.inputs) == list(data.specs) == ["features"]
+    assert x_train.dtype == x_val.dtype == x_test.dtype == np.float32
+    assert x_train.shape == (491, 8) and x_val.shape == (123, 8) and x_test.shape == (154, 8)
+    assert sorted(data.specs["features"].columns) == sorted(ZERO_COLUMNS + PLAIN_COLUMNS)
+    assert data.specs["features"].raw_columns == tuple(split.x_train.columns)
+    assert not np.isnan(x_test).any()
+    assert np.allclose(x_train.mean(axis=0), 0, atol=1e-5)
+
+
+def test_columns_grouped_into_named_inputs_each_fitted_on_train(pima):
+    table, split, _ = pima
+    data = prepare(table, split, {"vitals": ["Glucose", "BMI"], "history": ["Pregnancies", "Age"]})
+    assert list(data.specs) == ["vitals", "history"] and data.specs["history"].shape == (2,)
+    assert data.specs["vitals"].raw_columns == ("Glucose", "BMI") and data.specs["vitals"].kind == InputKind.TABLE
+    for part in (data.train, data.val, data.test):
+        assert set(part.inputs) == {"vitals", "history"} and part.inputs["history"].shape == (part.n_rows, 2)
+    scaler = step(data.preprocessors["history"], "numeric", "standardscaler")
+    assert np.allclose(scaler.mean_, split.x_train[["Pregnancies", "Age"]].mean())
+    assert list(data.raw_examples.columns) == ["Glucose", "BMI", "Pregnancies", "Age"]
+
+
+@pytest.mark.parametrize(("inputs", "message"), [
+    ({"a": ["Glucose"], "b": ["Glucose"]}, "dataset.inputs.b=Glucose: already in input a"),
+    ({"a": ["Glucose", "Outcome"]}, "dataset.inputs.a=Outcome: not a feature column of"),
+    ({"a": []}, r"dataset.inputs.a=\[\]: list at least one feature column"),
+])
+def test_bad_input_groups_are_one_line_errors(pima, inputs, message):
+    table, split, _ = pima
+    with pytest.raises(ConfigError, match=message):
+        prepare(table, split, inputs)
 
 
 def test_extreme_test_rows_do_not_move_fitted_statistics():
@@ -108,12 +136,13 @@ def test_extreme_test_rows_do_not_move_fitted_statistics():
     split = Split(train, val, test, np.zeros(50), np.zeros(10), np.zeros(3))
     data = prepare(table, split)
 
-    assert step(data.preprocessor, "numeric", "simpleimputer").statistics_ == pytest.approx([train.a.median()])
-    assert step(data.preprocessor, "numeric", "standardscaler").mean_ == pytest.approx([train.a.fillna(train.a.median()).mean()])
+    assert step(data.preprocessors["features"], "numeric", "simpleimputer").statistics_ == pytest.approx([train.a.median()])
+    assert step(data.preprocessors["features"], "numeric", "standardscaler").mean_ == pytest.approx([train.a.fillna(train.a.median()).mean()])
     nonzero_z = train.z[train.z != 0]
-    assert step(data.preprocessor, "zeros_as_missing", "simpleimputer").statistics_ == pytest.approx([nonzero_z.median()])
-    assert list(step(data.preprocessor, "categorical", "onehotencoder").categories_[0]) == ["x", "y"]  # no "w"
-    names = data.feature_names
-    assert np.all(data.x_test[:, [names.index("c_x"), names.index("c_y")]] == 0)  # unseen category
-    assert data.x_test[2, names.index("a")] == pytest.approx(data.x_train[0, names.index("a")])  # NaN -> train median
-    assert data.x_test[0, names.index("z")] == pytest.approx(data.x_train[2, names.index("z")])  # 0 -> train median
+    assert step(data.preprocessors["features"], "zeros_as_missing", "simpleimputer-2").statistics_ == pytest.approx([nonzero_z.median()])
+    assert list(step(data.preprocessors["features"], "categorical", "onehotencoder").categories_[0]) == ["x", "y"]  # no "w"
+    names = list(data.specs["features"].columns)
+    x_train, x_test = data.train.inputs["features"], data.test.inputs["features"]
+    assert np.all(x_test[:, [names.index("c_x"), names.index("c_y")]] == 0)  # unseen category
+    assert x_test[2, names.index("a")] == pytest.approx(x_train[0, names.index("a")])  # NaN -> train median
+    assert x_test[0, names.index("z")] == pytest.approx(x_train[2, names.index("z")])  # 0 -> train median

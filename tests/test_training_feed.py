@@ -116,6 +116,6 @@ def test_predict_array_batch_by_batch_matches_one_call(rows):
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
     x = np.random.default_rng(1).standard_normal((rows, 3)).astype(np.float32)
     expected = keras.ops.convert_to_numpy(model(x, training=False))
-    got = predict_array(model, x)
+    got = predict_array(model, {"features": x})
     assert got.shape == (rows, 2) and got.dtype == np.float64
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)

@@ -32,6 +32,9 @@ def model_input(model: keras.Model, inputs: dict):
     """`inputs` (input name -> array or tensor) in the structure `model` was built with: a mapping
     for models built here, a single tensor or list for models built elsewhere (matched by name;
     a single-input model takes the only input whatever its name)."""
+    if isinstance(model, keras.Sequential):   # one input, no structure of its own
+        (value,) = inputs.values()
+        return value
     if len(model.inputs) == 1 and len(inputs) == 1:
         (value,) = inputs.values()
         return keras.tree.map_structure(lambda _: value, model.input)

@@ -1,5 +1,6 @@
 """Log the trained network (Keras 3 flavor) and a pyfunc that predicts from raw rows or images."""
 import tempfile
+import warnings
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -29,6 +30,15 @@ def pinned_requirements() -> list[str]:
     return found
 
 
+def raw_input_signature(raw_example, output):
+    """infer_signature of raw rows, keeping integer columns as integers (what the CSV holds).
+    MLflow's hint about integer columns and missing values is left out: it suggests doubles, which
+    its own schema enforcement then refuses for the integer rows a user sends (int64 -> float64)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer column")
+        return infer_signature(raw_example, output)
+
+
 def log_models(classifier: keras.Model, encoder: keras.Model | None, data: PreparedData) -> None:
     """Artifacts `keras_model` (the network on model inputs), `encoder` when there is one (for
     transfer from this run), and `model`: a pyfunc taking raw table rows (a DataFrame) when every
@@ -44,9 +54,7 @@ def log_models(classifier: keras.Model, encoder: keras.Model | None, data: Prepa
     tables = {spec.name: list(spec.raw_columns) for spec in data.specs.values() if spec.kind == InputKind.TABLE}
     if tables and len(tables) < len(data.specs):
         return  # mixed tables and images: no raw-input form yet (the multimodal issue adds one)
-    # Integer columns declared as doubles, as MLflow advises: a missing value in a later input
-    # would otherwise break the schema (rows with NaN are floats).
-    raw_example = data.raw_examples.astype({c: "float64" for c in data.raw_examples.select_dtypes("integer")}) if tables else example
+    raw_example = data.raw_examples if tables else example
     index = data.raw_examples.index if tables else None
     output = raw_row_model.prediction_table(class_probabilities(classifier, example), data.class_names, index)
     with tempfile.TemporaryDirectory() as tmp:
@@ -59,5 +67,5 @@ def log_models(classifier: keras.Model, encoder: keras.Model | None, data: Prepa
         mlflow.pyfunc.log_model(
             name="model", python_model=raw_row_model.__file__, artifacts=artifacts,
             model_config={"class_names": list(data.class_names), "table_columns": tables},
-            signature=infer_signature(raw_example, output), input_example=raw_example, pip_requirements=requirements,
+            signature=raw_input_signature(raw_example, output), input_example=raw_example, pip_requirements=requirements,
         )
