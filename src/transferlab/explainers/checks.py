@@ -1,5 +1,4 @@
 """Checks explainers run before any MLflow run exists (their `check(data, model)` methods)."""
-from transferlab.config_checks import check_positive
 from transferlab.data.prepared import PreparedData
 from transferlab.errors import ConfigError
 
@@ -15,9 +14,3 @@ def require_images(data: PreparedData, name: str) -> None:
 def require_tables(data: PreparedData, name: str) -> None:
     if data.holds_images:
         raise ConfigError("explainer", name, f"works on tables; for images choose {IMAGE_EXPLAINERS}")
-
-
-def check_positive_ints(prefix: str, **settings) -> None:
-    """ConfigError naming `prefix.<setting>` unless every setting is a positive integer."""
-    for name, value in settings.items():
-        check_positive(f"{prefix}.{name}", value, int)
