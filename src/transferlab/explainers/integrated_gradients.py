@@ -74,6 +74,9 @@ class IntegratedGradients:
         self.steps, self.max_rows, self.chunk_rows = steps, max_rows, chunk_rows
         self.n_images, self.chunk_images = n_images, chunk_images
 
+    def check(self, data, model) -> None:
+        """Works on tables and images, any model; its settings were checked before loading."""
+
     def explain(self, context: ExplainContext) -> Explanation:
         return self.explain_images(context) if context.data.holds_images else self.explain_table(context)
 

@@ -31,6 +31,9 @@ class ShapValues:
         self.background_rows, self.max_rows, self.algorithm = background_rows, max_rows, algorithm
         self.n_images, self.max_evals, self.mask_value = n_images, max_evals, mask_value
 
+    def check(self, data, model) -> None:
+        """Works on tables and images, any model; its settings were checked before loading."""
+
     def explain(self, context: ExplainContext) -> Explanation:
         return self.explain_images(context) if context.data.holds_images else self.explain_table(context)
 
