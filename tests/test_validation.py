@@ -163,7 +163,7 @@ UNKNOWN_KEYS = [
     (["explainer.shap.max_row=3"],
      "explainer.shap.max_row: no such key for explainer=permutation; did you mean explainer=shap (which has explainer.shap.max_rows)?"),
     (["-m", "trainer.lr=1,2"], "trainer.lr: no such key; did you mean trainer.learning_rate?"),
-    (["-m", "model=mlp,cnn", "model.filters=[8]"], "model.filters: no such key for model=mlp; did you mean model=cnn (which has model.filters)?"),
+    (["-m", "model=cnn,mlp", "model.filters=[8]"], "model.filters: no such key for model=mlp; did you mean model=cnn (which has model.filters)?"),
     (["~trainer.nope"], "trainer.nope: no such key"),
     (["--cfg", "job", "hydra.run.dirr=x"], "hydra.run.dirr: no such key; did you mean hydra.run.dir?"),
     (["model=nope"], "model=nope: not an option; choose one of autoencoder, backbone, cnn, efficientnet_b0, mlp, mobilenet, "
