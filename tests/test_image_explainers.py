@@ -209,7 +209,8 @@ def test_captured_activations_match_the_nested_models_own(cnn):
     np.testing.assert_allclose(output, cnn.predict({"image": x}, verbose=0), rtol=1e-5)
 
 
-# --- check(): bad settings fail before any run --------------------------------------------------------
+# --- check(): settings that do not fit the data or model fail before any run ---------------------------
+# (each setting's own type and range: explainers/settings.py, tested in test_validation.py)
 
 TABLE = prepared(np.random.default_rng(0).normal(size=(20, 5)).astype("float32"), np.arange(20) % 2, n_classes=2)
 
@@ -222,20 +223,8 @@ TABLE = prepared(np.random.default_rng(0).normal(size=(20, 5)).astype("float32")
     (LimeImages(), "table", "cnn", "explainer=lime: works on images"),
     (FeatureMaps(), "table", "cnn", "explainer=feature_maps: works on images"),
     (PermutationImportance(), "images", "cnn", "explainer=permutation: works on tables; for images choose gradcam, integrated_gradients, shap, lime or feature_maps"),
-    (GradCAM(n_images=0), "images", "cnn", "explainer.gradcam.n_images=0: must be a positive integer"),
-    (GradCAM(alpha=1.5), "images", "cnn", "explainer.gradcam.alpha=1.5: must be a fraction in (0, 1)"),
-    (IntegratedGradients(n_images=2.5), "images", "cnn", "explainer.integrated_gradients.n_images=2.5: must be a positive integer"),
-    (IntegratedGradients(chunk_images=-1), "table", "cnn", "explainer.integrated_gradients.chunk_images=-1"),
-    (ShapValues(max_evals=0), "images", "cnn", "explainer.shap.max_evals=0: must be a positive integer"),
-    (ShapValues(n_images=True), "images", "cnn", "explainer.shap.n_images=True"),
-    (ShapValues(mask_value=300), "images", "cnn", "explainer.shap.mask_value=300: must be a pixel value 0..255"),
-    (ShapValues(mask_value="smudge"), "images", "cnn", "explainer.shap.mask_value=smudge: allowed: a pixel value"),
-    (LimeImages(num_samples=0), "images", "cnn", "explainer.lime.num_samples=0: must be a positive integer"),
-    (LimeImages(hide_color=-1), "images", "cnn", "explainer.lime.hide_color=-1: must be null"),
-    (LimeImages(segmentation={"algorithm": "watershed"}), "images", "cnn", "explainer.lime.segmentation.algorithm=watershed: allowed: quickshift"),
     (LimeImages(segmentation={"algorithm": "quickshift", "kernel_size": 4, "max_dist": 200, "ratio": 0.2}), "images", "cnn",
      "explainer.lime.segmentation={'algorithm': 'quickshift', 'kernel_size': 4, 'max_dist': 200, 'ratio': 0.2}: cuts test image 0 into one superpixel"),
-    (FeatureMaps(k=0), "images", "cnn", "explainer.feature_maps.k=0: must be a positive integer"),
     (FeatureMaps(index=360), "images", "cnn", "explainer.feature_maps.index=360: must be a test image index, 0..359"),
     (FeatureMaps(), "images", "dense_only", "explainer=feature_maps: model dense_only has no convolutional layer"),
 ], ids=lambda value: type(value).__name__ if not isinstance(value, str) else None)

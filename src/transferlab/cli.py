@@ -13,6 +13,7 @@ from transferlab.conf_options import CONF_DIR, EXPERIMENTS_DIR, group_options
 from transferlab.config_checks import check_config
 from transferlab.errors import ConfigError
 from transferlab.runtime import select_backend
+from transferlab.unknown_keys import check_keys
 
 OmegaConf.register_new_resolver("project_root", lambda: str(PROJECT_ROOT), replace=True)
 
@@ -69,12 +70,24 @@ def find_config_error(err: BaseException) -> ConfigError | None:
     return err
 
 
+def check_command_line(argv: list[str]) -> None:
+    """ConfigError for a group option or a key the command line names that does not exist,
+    before Hydra runs anything (also for each job of a multirun sweep)."""
+    from hydra._internal.utils import get_args_parser
+
+    args, _ = get_args_parser().parse_known_args(argv)
+    check_group_choices(args.overrides)
+    if not (args.help or args.hydra_help or args.info or args.shell_completion or args.config_path or args.config_dir
+            or args.config_name not in (None, "config")):
+        check_keys(args.overrides)
+
+
 def main() -> None:
     """`python run.py [overrides]` and the `transferlab` console script."""
+    register_experiments()
     try:
-        check_group_choices([a for a in sys.argv[1:] if not a.startswith("-")])
+        check_command_line(sys.argv[1:])
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
-    register_experiments()
     run_hydra_job()

@@ -10,7 +10,7 @@ import mlflow
 from hydra.utils import get_method, instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from transferlab.config_checks import check_config, check_task, selected_explainers, stage_settings
+from transferlab.config_checks import check_task, selected_explainers, stage_settings
 from transferlab.data.loading import load_prepared
 from transferlab.data.prepared import PreparedData
 from transferlab.evaluation.report import evaluate, metric_names
@@ -109,7 +109,6 @@ def explain(explainers: dict[str, Explainer], context: ExplainContext) -> None:
 
 def run_job(cfg: DictConfig) -> float:
     """Train, evaluate, explain and log one configuration; return cfg.objective.metric."""
-    check_config(cfg)
     trainer = cfg.trainer
     device = configure_keras(trainer.device, trainer.precision)
     use_compilation_cache(trainer.compilation_cache_dir)

@@ -3,12 +3,17 @@
 pydantic rather than Hydra structured configs: Hydra's dataclasses check types only, while the
 settings here need ranges (> 0, fractions in (0, 1)), choices and cross-field rules, which
 pydantic states declaratively beside each component (see README, "Validation").
+
+Constrained types (`PositiveInt`, `Fraction`, ...) are built with `rule`, so their errors use the
+project's wording (`must be a positive integer`) rather than pydantic's.
 """
-from collections.abc import Mapping
-from typing import Any, TypeVar
+import math
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, TypeVar, get_args
 
 from omegaconf import DictConfig, OmegaConf
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, PlainValidator, ValidationError
+from pydantic_core import PydanticCustomError
 
 from transferlab.errors import ConfigError, UnknownKeyError
 
@@ -19,6 +24,32 @@ class Settings(BaseModel):
     """Base of every settings model: unknown keys are errors, no silent type coercion."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def rule(test: Callable[[Any], bool], allowed: str, base: Any = Any) -> Any:
+    """A type whose values pass `test`; any other value fails with `allowed`, e.g.
+    ``PositiveInt = rule(lambda v: is_int(v) and v > 0, "must be a positive integer", int)``."""
+    def check(value):
+        if test(value):
+            return value
+        raise PydanticCustomError("transferlab_rule", allowed.replace("{", "{{").replace("}", "}}"))
+
+    return Annotated[base, PlainValidator(check)]
+
+
+def is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+PositiveInt = rule(lambda v: is_int(v) and v > 0, "must be a positive integer", int)
+PositiveNumber = rule(lambda v: is_number(v) and v > 0, "must be a positive number", float)
+NonNegativeInt = rule(lambda v: is_int(v) and v >= 0, "must be an integer >= 0", int)
+Fraction = rule(lambda v: is_number(v) and 0 < v < 1, "must be a fraction in (0, 1)", float)
+OptionalPositiveInt = rule(lambda v: v is None or (is_int(v) and v > 0), "must be null or a positive integer", int | None)
 
 
 def describe(error: dict) -> str:
@@ -39,6 +70,8 @@ def describe(error: dict) -> str:
         return "must be a string"
     if kind == "missing":
         return "is required"
+    if kind == "transferlab_rule" or "value" in context:
+        return error["msg"]
     return error["msg"][0].lower() + error["msg"][1:]
 
 
@@ -55,11 +88,30 @@ def validate(model: type[SettingsT], values: Mapping | DictConfig, key: str) -> 
 def settings_error(err: ValidationError, key: str, model: type[BaseModel]) -> ConfigError:
     """The first problem pydantic found, as the one-line error naming the full key."""
     error = err.errors()[0]
-    full = ".".join([key, *map(str, error["loc"])]).strip(".")
+    full = full_key(key, error["loc"])
     if error["type"] == "extra_forbidden":
-        known = model.model_fields if len(error["loc"]) == 1 else ()
-        return UnknownKeyError(full, [f"{key}.{name}".strip(".") for name in known])
-    return ConfigError(full, _shown(error["input"]), describe(error))
+        return UnknownKeyError(full, [full_key(key, path) for path in field_paths(model)])
+    context = error.get("ctx") or {}
+    return ConfigError(full, _shown(context.get("value", error["input"])), describe(error))
+
+
+def full_key(key: str, loc) -> str:
+    """`key` and a pydantic location as one config key: ("betas", 1) -> evaluation.betas[1]."""
+    text = key
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return text.strip(".")
+
+
+def field_paths(model: type[BaseModel], prefix: tuple = ()) -> list[tuple]:
+    """Every field of `model` and of the settings models it nests, as locations."""
+    paths = []
+    for name, field in model.model_fields.items():
+        paths.append((*prefix, name))
+        for nested in (field.annotation, *get_args(field.annotation)):
+            if isinstance(nested, type) and issubclass(nested, BaseModel):
+                paths += field_paths(nested, (*prefix, name))
+    return paths
 
 
 def _shown(value: Any):

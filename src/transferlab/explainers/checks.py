@@ -1,5 +1,4 @@
 """Checks explainers run before any MLflow run exists (their `check(data, model)` methods)."""
-from transferlab.config_checks import check_positive
 from transferlab.data.inputs import InputKind, InputSpec
 from transferlab.data.prepared import PreparedData
 from transferlab.errors import ConfigError
@@ -35,8 +34,3 @@ def image_input(data: PreparedData, name: str) -> InputSpec:
         raise ConfigError("explainer", name, f"explains one image input; this dataset has {data.describe_inputs()}")
     return images[0]
 
-
-def check_positive_ints(prefix: str, **settings) -> None:
-    """ConfigError naming `prefix.<setting>` unless every setting is a positive integer."""
-    for name, value in settings.items():
-        check_positive(f"{prefix}.{name}", value, int)

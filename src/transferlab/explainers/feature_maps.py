@@ -7,8 +7,9 @@ from transferlab.errors import ConfigError
 from transferlab.evaluation.metrics import class_probabilities
 from transferlab.explainers.activations import layer_outputs, required_conv_layers
 from transferlab.explainers.base import ExplainContext, Explainer, Explanation
-from transferlab.explainers.checks import check_positive_ints, image_input
+from transferlab.explainers.checks import image_input
 from transferlab.explainers.image_figures import feature_map_grid
+from transferlab.explainers.settings import FeatureMapsSettings
 
 KEY = "explainer.feature_maps"
 
@@ -16,6 +17,8 @@ KEY = "explainer.feature_maps"
 class FeatureMaps(Explainer):
     """Activations of the first `k` convolutional layers (searched through nested models) for test
     image `index`, the first `max_channels` channels of each."""
+
+    settings = FeatureMapsSettings   # validated before anything is loaded (config_checks)
 
     def __init__(self, k: int = 4, max_channels: int = 8, index: int = 0):
         self.k, self.max_channels, self.index = k, max_channels, index
@@ -25,9 +28,8 @@ class FeatureMaps(Explainer):
 
     def check(self, data: PreparedData, model: keras.Model) -> None:
         image_input(data, "feature_maps")
-        check_positive_ints(KEY, k=self.k, max_channels=self.max_channels)
         n_test = data.test.n_rows
-        if isinstance(self.index, bool) or not isinstance(self.index, int) or not 0 <= self.index < n_test:
+        if not self.index < n_test:
             raise ConfigError(f"{KEY}.index", self.index, f"must be a test image index, 0..{n_test - 1}")
         self.layers(model)
 

@@ -6,15 +6,15 @@ Written here because no maintained library does Grad-CAM for Keras 3 on both Ten
 import keras
 import numpy as np
 
-from transferlab.config_checks import check_fraction
 from transferlab.data.prepared import PreparedData
 from transferlab.errors import ConfigError
 from transferlab.explainers.activations import required_conv_layers
 from transferlab.explainers.base import ExplainContext, Explainer, Explanation
-from transferlab.explainers.checks import check_positive_ints, image_input
+from transferlab.explainers.checks import image_input
 from transferlab.explainers.gradients import activation_gradients
 from transferlab.explainers.image_figures import overlay_grid
 from transferlab.explainers.image_samples import sample_test_images
+from transferlab.explainers.settings import GradCAMSettings
 
 KEY = "explainer.gradcam"
 
@@ -50,6 +50,8 @@ class GradCAM(Explainer):
     alpha: the heatmap's opacity over the image (jet colormap, as seed 003).
     """
 
+    settings = GradCAMSettings   # validated before anything is loaded (config_checks)
+
     def __init__(self, layer: str | None = None, n_images: int = 8, alpha: float = 0.5):
         self.layer, self.n_images, self.alpha = layer, n_images, alpha
 
@@ -66,8 +68,6 @@ class GradCAM(Explainer):
 
     def check(self, data: PreparedData, model: keras.Model) -> None:
         image_input(data, "gradcam")
-        check_positive_ints(KEY, n_images=self.n_images)
-        check_fraction(f"{KEY}.alpha", self.alpha)
         self.target_layer(model)
 
     def explain(self, context: ExplainContext) -> Explanation:

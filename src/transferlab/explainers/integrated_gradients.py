@@ -11,12 +11,11 @@ from transferlab.data.prepared import PreparedData
 from transferlab.evaluation.metrics import class_probabilities, predict_array
 from transferlab.evaluation.plots import importance_bars
 from transferlab.explainers.base import ExplainContext, Explainer, Explanation
-from transferlab.explainers.checks import check_positive_ints, explained_input
+from transferlab.explainers.checks import explained_input
 from transferlab.explainers.gradients import input_gradients
 from transferlab.explainers.image_figures import overlay_grid
 from transferlab.explainers.image_samples import sample_test_images
-
-KEY = "explainer.integrated_gradients"
+from transferlab.explainers.settings import IntegratedGradientsSettings
 
 
 def integrated_gradients(model, inputs: dict, name: str, baseline: np.ndarray, target: np.ndarray, steps: int = 64,
@@ -76,13 +75,15 @@ class IntegratedGradients(Explainer):
     correct and wrong test predictions, summed over channels and shown over the images;
     `chunk_images` interpolated images per model call (chunk_rows is the tables' equivalent)."""
 
+    settings = IntegratedGradientsSettings   # validated before anything is loaded (config_checks)
+
     def __init__(self, steps: int = 64, max_rows=None, chunk_rows: int = 65536, n_images: int = 8, chunk_images: int = 256):
         self.steps, self.max_rows, self.chunk_rows = steps, max_rows, chunk_rows
         self.n_images, self.chunk_images = n_images, chunk_images
 
     def check(self, data: PreparedData, model) -> None:
+        """A single table or image input, any model; its settings were checked before loading."""
         explained_input(data, "integrated_gradients", (InputKind.TABLE, InputKind.IMAGE))
-        check_positive_ints(KEY, n_images=self.n_images, chunk_images=self.chunk_images)
 
     def explain(self, context: ExplainContext) -> Explanation:
         spec = explained_input(context.data, "integrated_gradients", (InputKind.TABLE, InputKind.IMAGE))

@@ -8,12 +8,12 @@ from transferlab.data.prepared import PreparedData
 from transferlab.errors import ConfigError, first_line
 from transferlab.evaluation.metrics import class_probabilities
 from transferlab.explainers.base import ExplainContext, Explainer, Explanation
-from transferlab.explainers.checks import check_positive_ints, explained_input
+from transferlab.explainers.checks import explained_input
 from transferlab.explainers.image_figures import overlay_grid
 from transferlab.explainers.image_samples import sample_test_images
+from transferlab.explainers.settings import LimeSettings
 
 KEY = "explainer.lime"
-SEGMENTATIONS = ("quickshift", "slic", "felzenszwalb")
 
 
 def lime_rgb(images: np.ndarray) -> np.ndarray:
@@ -28,6 +28,8 @@ class LimeImages(Explainer):
     mean colour when null (a no-op on the one-pixel superpixels of tiny images). `segmentation` is
     lime's SegmentationAlgorithm (algorithm + its scikit-image arguments). Seeded with the run's seed.
     """
+
+    settings = LimeSettings   # validated before anything is loaded (config_checks)
 
     def __init__(self, n_images: int = 4, num_samples: int = 1000, num_features: int = 5, hide_color=0.0,
                  batch_size: int = 64, segmentation=None):
@@ -44,14 +46,6 @@ class LimeImages(Explainer):
 
     def check(self, data: PreparedData, model) -> None:
         spec = explained_input(data, "lime", (InputKind.IMAGE,))
-        check_positive_ints(KEY, n_images=self.n_images, num_samples=self.num_samples, num_features=self.num_features,
-                            batch_size=self.batch_size)
-        if self.hide_color is not None and (isinstance(self.hide_color, bool) or not isinstance(self.hide_color, (int, float))
-                                            or not 0 <= self.hide_color <= 255):
-            raise ConfigError(f"{KEY}.hide_color", self.hide_color, "must be null (superpixel mean) or a pixel value 0..255")
-        algorithm = self.segmentation.get("algorithm")
-        if algorithm not in SEGMENTATIONS:
-            raise ConfigError(f"{KEY}.segmentation.algorithm", algorithm, "allowed: " + ", ".join(SEGMENTATIONS))
         try:  # the scikit-image arguments, tried on one test image
             n_segments = len(np.unique(self.segmenter(0)(lime_rgb(data.test.head(1).inputs[spec.name])[0])))
         except (TypeError, ValueError) as error:

@@ -4,12 +4,14 @@ import re
 import pandas as pd
 from sklearn.inspection import permutation_importance
 
+from transferlab.errors import ConfigError
 from transferlab.evaluation.metrics import class_probabilities, probability_scorer
 from transferlab.evaluation.plots import importance_bars
 from transferlab.evaluation.thresholds import fbeta_at
 from transferlab.data.inputs import InputKind
 from transferlab.explainers.base import ExplainContext, Explainer, Explanation
 from transferlab.explainers.checks import explained_input
+from transferlab.explainers.settings import SCORINGS, PermutationSettings
 
 
 class PermutationImportance(Explainer):
@@ -20,11 +22,16 @@ class PermutationImportance(Explainer):
     chosen on validation (seed 000 used F2, 10 repeats, but picked the threshold on test).
     """
 
+    settings = PermutationSettings   # validated before anything is loaded (config_checks)
+
     def __init__(self, scoring: str = "f2", n_repeats: int = 10, max_samples=None):
         self.scoring, self.n_repeats, self.max_samples = scoring, n_repeats, max_samples
 
     def check(self, data, model) -> None:
         explained_input(data, "permutation", (InputKind.TABLE,))
+        if data.n_classes > 2 and self.scoring.startswith("f"):
+            raise ConfigError("explainer.permutation.scoring", self.scoring, f"F-beta needs a binary target, this one has "
+                                                                             f"{data.n_classes} classes; use " + ", ".join(SCORINGS))
 
     def samples_per_repeat(self, n_rows: int):
         """scikit-learn's max_samples: a fraction, or a row count capped at the test size."""

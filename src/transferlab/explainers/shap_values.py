@@ -4,9 +4,6 @@ Tables: an Independent masker over training rows. Images: an Image masker (hidde
 filled with `mask_value`) and shap's Partition explainer. Maskers, not DeepExplainer or
 GradientExplainer, because those are fragile on Keras 3 and TensorFlow-only; masking works on JAX too.
 """
-import importlib.util
-import re
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -14,15 +11,11 @@ import shap
 
 from transferlab.data.inputs import InputKind
 from transferlab.data.prepared import PreparedData
-from transferlab.errors import ConfigError
 from transferlab.evaluation.metrics import class_probabilities
 from transferlab.explainers.base import ExplainContext, Explainer, Explanation
-from transferlab.explainers.checks import check_positive_ints, explained_input
+from transferlab.explainers.checks import explained_input
 from transferlab.explainers.image_samples import sample_test_images
-
-KEY = "explainer.shap"
-OPENCV_MASKS = r"blur\(\d+, *\d+\)|inpaint_telea|inpaint_ns"   # shap computes these with OpenCV
-MASK_VALUES = "a pixel value 0..255, blur(<k>,<k>), inpaint_telea or inpaint_ns"
+from transferlab.explainers.settings import ShapSettings
 
 
 class ShapValues(Explainer):
@@ -34,22 +27,16 @@ class ShapValues(Explainer):
     "inpaint_telea" / "inpaint_ns" (these need OpenCV: pip install opencv-python-headless).
     """
 
+    settings = ShapSettings   # validated before anything is loaded (config_checks)
+
     def __init__(self, background_rows: int = 100, max_rows: int = 200, algorithm: str = "auto",
                  n_images: int = 4, max_evals: int = 500, mask_value=0.0):
         self.background_rows, self.max_rows, self.algorithm = background_rows, max_rows, algorithm
         self.n_images, self.max_evals, self.mask_value = n_images, max_evals, mask_value
 
     def check(self, data: PreparedData, model) -> None:
+        """A single table or image input, any model; its settings were checked before loading."""
         explained_input(data, "shap", (InputKind.TABLE, InputKind.IMAGE))
-        check_positive_ints(KEY, n_images=self.n_images, max_evals=self.max_evals)
-        if isinstance(self.mask_value, str):
-            if not re.fullmatch(OPENCV_MASKS, self.mask_value):
-                raise ConfigError(f"{KEY}.mask_value", self.mask_value, f"allowed: {MASK_VALUES}")
-            if importlib.util.find_spec("cv2") is None:
-                raise ConfigError(f"{KEY}.mask_value", self.mask_value, "needs OpenCV (pip install opencv-python-headless); "
-                                                                        "or use a pixel value, e.g. 0")
-        elif isinstance(self.mask_value, bool) or not isinstance(self.mask_value, (int, float)) or not 0 <= self.mask_value <= 255:
-            raise ConfigError(f"{KEY}.mask_value", self.mask_value, f"must be {MASK_VALUES}")
 
     def explain(self, context: ExplainContext) -> Explanation:
         spec = explained_input(context.data, "shap", (InputKind.TABLE, InputKind.IMAGE))

@@ -1,0 +1,98 @@
+"""Each explainer's settings (conf/explainer/<name>.yaml, under `explainer.<name>`), validated
+before anything is loaded. Kept apart from the explainer modules, which import Keras: the settings
+are checked before the backend is chosen. Checks that need the data or the model (a test image
+index, a convolutional layer, how a segmentation cuts a test image) are each explainer's check().
+Each explainer class names its model (`settings`) and takes exactly its fields (tested).
+"""
+import importlib.util
+import re
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, PlainValidator
+from pydantic_core import PydanticCustomError
+
+from transferlab.validation import Fraction, OptionalPositiveInt, PositiveInt, Settings, is_int, is_number, rule
+
+SCORINGS = ("roc_auc", "pr_auc", "accuracy", "balanced_accuracy", "log_loss")
+OPENCV_MASKS = r"blur\(\d+, *\d+\)|inpaint_telea|inpaint_ns"   # shap computes these with OpenCV
+MASK_VALUES = "a pixel value 0..255, blur(<k>,<k>), inpaint_telea or inpaint_ns"
+
+Scoring = rule(lambda v: v in SCORINGS or bool(re.fullmatch(r"f\d+(\.\d+)?", str(v))),
+               "allowed: f<beta> (e.g. f2), " + ", ".join(SCORINGS), str)
+MaxSamples = rule(lambda v: v is None or (is_int(v) and v > 0) or (is_number(v) and not is_int(v) and 0 < v <= 1),
+                  "must be null, a row count >= 1 or a fraction in (0, 1]")
+HideColor = rule(lambda v: v is None or (is_number(v) and 0 <= v <= 255), "must be null (superpixel mean) or a pixel value 0..255")
+
+
+def mask_value(value):
+    """shap's Image masker fill: a pixel value, or an OpenCV blur / inpainting (OpenCV installed)."""
+    if isinstance(value, str):
+        if not re.fullmatch(OPENCV_MASKS, value):
+            raise PydanticCustomError("transferlab_rule", f"allowed: {MASK_VALUES}")
+        if importlib.util.find_spec("cv2") is None:
+            raise PydanticCustomError("transferlab_rule", "needs OpenCV (pip install opencv-python-headless); or use a pixel value, e.g. 0")
+    elif not (is_number(value) and 0 <= value <= 255):
+        raise PydanticCustomError("transferlab_rule", f"must be {MASK_VALUES}")
+    return value
+
+
+MaskValue = Annotated[float | str, PlainValidator(mask_value)]
+
+
+class PermutationSettings(Settings):
+    scoring: Scoring = "f2"
+    n_repeats: PositiveInt = 10
+    max_samples: MaxSamples = None
+
+
+class IntegratedGradientsSettings(Settings):
+    steps: PositiveInt = 64
+    max_rows: OptionalPositiveInt = None
+    chunk_rows: PositiveInt = 65536
+    n_images: PositiveInt = 8
+    chunk_images: PositiveInt = 256
+
+
+class ShapSettings(Settings):
+    background_rows: PositiveInt = 100
+    max_rows: PositiveInt = 200
+    algorithm: Literal["auto", "permutation", "partition", "tree", "linear", "deep", "exact", "additive"] = "auto"
+    n_images: PositiveInt = 4
+    max_evals: PositiveInt = 500
+    mask_value: MaskValue = 0.0
+
+
+class GradCAMSettings(Settings):
+    layer: str | None = None
+    n_images: PositiveInt = 8
+    alpha: Fraction = 0.5
+
+
+class Segmentation(Settings):
+    """lime's SegmentationAlgorithm: the algorithm, plus its scikit-image arguments (any; tried on a
+    test image by LimeImages.check)."""
+
+    model_config = ConfigDict(extra="allow")
+    algorithm: Literal["quickshift", "slic", "felzenszwalb"] = "slic"
+
+
+class LimeSettings(Settings):
+    n_images: PositiveInt = 4
+    num_samples: PositiveInt = 1000
+    num_features: PositiveInt = 5
+    hide_color: HideColor = 0.0
+    batch_size: PositiveInt = 64
+    segmentation: Segmentation | None = None
+
+
+class FeatureMapsSettings(Settings):
+    k: PositiveInt = 4
+    max_channels: PositiveInt = 8
+    index: rule(lambda v: is_int(v) and v >= 0, "must be a test image index >= 0", int) = 0   # upper bound: check()
+
+
+# conf/explainer/<name>.yaml -> its settings model
+EXPLAINER_SETTINGS: dict[str, type[Settings]] = {
+    "permutation": PermutationSettings, "integrated_gradients": IntegratedGradientsSettings, "shap": ShapSettings,
+    "gradcam": GradCAMSettings, "lime": LimeSettings, "feature_maps": FeatureMapsSettings,
+}
