@@ -5,7 +5,7 @@ import pytest
 
 from conftest import HIGGS_SAMPLE, all_runs, child_runs, describe, parent_runs
 
-# The shared 15,977-row sample, split small so a run takes seconds.
+# The 8,000-row sample of tests/data, split small so a run takes seconds.
 HIGGS_FAST = ("dataset=higgs", "dataset.loader.filename=HIGGS_subset_uci.csv.gz", "dataset.loader.url=null",
               "dataset.split.n_train=2000", "dataset.split.n_extra=3000", "dataset.split.n_test=3000",
               "model=resnet_mlp", "trainer.epochs=2", "trainer.batch_size=256", "trainer.class_weight=null", "explainer=none")
