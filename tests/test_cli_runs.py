@@ -87,12 +87,11 @@ def test_default_job_on_jax_and_its_repeat_from_the_compilation_cache(run_cli, t
     assert_nothing_running(tmp_path)
 
 
-def test_settings_of_an_unselected_explainer_are_ignored(run_cli, tmp_path):
+def test_settings_of_an_unselected_explainer_are_ignored(compose, run_job, tmp_path, capsys):
     """`experiment=higgs_lora explainer=none`: the study tunes permutation importance, the user
     turns explanations off; the run trains and evaluates without them and says so."""
-    result = run_cli(*FAST, "explainer=none", "++explainer.permutation.n_repeats=3")
-    assert result.returncode == 0, describe(result)
-    assert "note: explainer.permutation: settings ignored, permutation is not among the selected explainers (none)" in result.stderr
+    run_job(compose(*FAST, "explainer=none", "++explainer.permutation.n_repeats=3"))
+    assert "note: explainer.permutation: settings ignored, permutation is not among the selected explainers (none)" in capsys.readouterr().err
     [run] = parent_runs(tmp_path)
     assert run.info.status == "FINISHED" and run.data.tags["explainer"] == "none"
     assert not any(path.startswith("explanations") for path in artifact_paths(mlflow_client(tmp_path), run.info.run_id))
