@@ -2,6 +2,7 @@
 import re
 
 import pandas as pd
+import pytest
 
 from conftest import FAST, all_runs, artifact_paths, child_runs, describe, mlflow_client, parent_runs
 
@@ -68,6 +69,7 @@ def test_default_job_end_to_end(run_cli, tmp_path):
     assert len(importance) == 30 and {"feature", "importance_mean", "importance_std"} <= set(importance.columns)
 
 
+@pytest.mark.slow
 def test_default_job_on_jax_and_its_repeat_from_the_compilation_cache(run_cli, tmp_path):
     """The repeat loads every compiled step from trainer.compilation_cache_dir (it adds no entry)
     and gives the same metrics."""
@@ -97,6 +99,7 @@ def test_settings_of_an_unselected_explainer_are_ignored(compose, run_job, tmp_p
     assert not any(path.startswith("explanations") for path in artifact_paths(mlflow_client(tmp_path), run.info.run_id))
 
 
+@pytest.mark.slow
 def test_joblib_multirun(run_cli, tmp_path):
     result = run_cli("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "trainer.seed=1,2", *FAST, "explainer=none")
     assert result.returncode == 0, describe(result)
@@ -109,6 +112,7 @@ def test_joblib_multirun(run_cli, tmp_path):
     assert_nothing_running(tmp_path)
 
 
+@pytest.mark.slow
 def test_optuna_search(run_cli, tmp_path):
     result = run_cli("hparams_search=optuna", "hydra.sweeper.n_trials=2", *FAST, "explainer=none")
     assert result.returncode == 0, describe(result)
@@ -123,6 +127,7 @@ def test_optuna_search(run_cli, tmp_path):
     assert_nothing_running(tmp_path)
 
 
+@pytest.mark.slow
 def test_pima_study_shrunken(run_cli, tmp_path):
     # CLI values replace the preset's sweep values: 3 arms x 1 seed. `++` because the
     # mlp_scratch arm's strategy has no pretrain stage to override.

@@ -307,6 +307,7 @@ def backend_numbers(folder: Path) -> dict[str, np.ndarray]:
             "integrated_gradients": integrated_gradients(model, images, np.zeros(images.shape[1:], "float32"), classes, IG_STEPS)}
 
 
+@pytest.mark.slow
 def test_tensorflow_and_jax_give_the_same_gradcam_and_ig(tmp_path):
     from conftest import REPO_ROOT, subprocess_env
 

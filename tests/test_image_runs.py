@@ -11,6 +11,7 @@ SHRUNK = ("dataset.split.subset=200", "trainer.epochs=3", "trainer.batch_size=32
 WEIGHTS = DATA_DIR / "keras_weights" / "mobilenet_2_5_224_tf_no_top.h5"
 
 
+@pytest.mark.slow
 def test_quick_mnist_study_and_report(run_cli, tmp_path):
     from transferlab.report import write_report
     from conftest import store_uri
@@ -70,6 +71,7 @@ def test_report_names_the_arms_a_sweep_did_not_run():
     assert missing_groups_note(ran, report_spec("mnist_transfer_quick")) == ["Not in this table (no finished run in the sweep read): mobilenet_025_lora."]
 
 
+@pytest.mark.slow
 def test_image_job_on_jax_logs_a_raw_pixel_model(run_cli, tmp_path):
     """digits + CNN on the JAX backend; the logged keras_model takes raw 0..255 pixels."""
     import mlflow
