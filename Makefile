@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 SHARED_DATA := $(abspath ../shared/data)
 export TRANSFERLAB_DATA_DIR ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),$(CURDIR)/data)
 
-.PHONY: install run test test-all study-pima report-pima study-higgs report-higgs ui bench clean
+.PHONY: install run test test-slow test-all lint study-pima report-pima study-higgs report-higgs ui bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,11 +19,17 @@ install: $(VENV)/.installed
 run: install              ## the main job: breast_cancer (bundled, no download), MLP from scratch
 	$(PY) run.py $(ARGS)
 
-test: install             ## the default (fast) test suite
+test: install             ## the fast lane: every test not marked slow (data from tests/data)
 	$(PY) -m pytest -n 2 -q $(ARGS)
 
-test-all: install         ## including tests marked slow
+test-slow: install        ## the slow lane only: studies, JAX subprocesses, multirun, Optuna, CLI end to end
+	$(PY) -m pytest -n 2 -q -m slow $(ARGS)
+
+test-all: install         ## both lanes in one go
 	$(PY) -m pytest -n 2 -q -m "slow or not slow" $(ARGS)
+
+lint: install             ## ruff check over the repository (rules in pyproject.toml)
+	$(VENV)/bin/ruff check .
 
 study-pima: install       ## seed 000 reproduction (15 jobs), then its results table
 	$(PY) run.py experiment=pima_transfer trainer.backend=jax $(ARGS)

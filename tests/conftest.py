@@ -12,7 +12,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONF_DIR = REPO_ROOT / "conf"
 EXPERIMENTS_DIR = REPO_ROOT / "experiments"
-DATA_DIR = REPO_ROOT.parent / "shared" / "data"  # CI clones the repo with shared/ beside it
+DATA_DIR = REPO_ROOT / "tests" / "data"  # small real files cut from ../shared/data (tests/data/README.md)
 PIMA_CSV = DATA_DIR / "pima" / "diabetes.csv"
 HIGGS_SAMPLE = DATA_DIR / "higgs" / "HIGGS_subset_uci.csv.gz"
 
@@ -134,3 +134,23 @@ def run_job():
 def describe(result: subprocess.CompletedProcess) -> str:
     """Assertion message for a failed CLI call: exit code and the tail of its output."""
     return f"exit {result.returncode}\n--- stdout ---\n{result.stdout[-3000:]}\n--- stderr ---\n{result.stderr[-5000:]}"
+
+
+def rejection(tmp: Path, *overrides: str) -> str:
+    """The line `python run.py OVERRIDES` would print before exiting 2, found in-process: the CLI's
+    option check, then the job on this test's tmp store until it raises. Asserts that it is a
+    ConfigError (also when Hydra's instantiate wrapped it), one line, and that no run was started.
+    Pass sweep values without `-m` (`model=mlp,nope`)."""
+    from transferlab.cli import check_group_choices, find_config_error
+    from transferlab.pipeline import run_job
+
+    with pytest.raises(Exception) as caught:
+        check_group_choices(list(overrides))
+        run_job(compose_config(*overrides, f"tracking.uri={store_uri(tmp)}", f"tracking.artifact_root={tmp}/mlruns",
+                               f"paths.cache_dir={tmp}/cache"))
+    error = find_config_error(caught.value)
+    assert error is not None, f"not a ConfigError: {caught.value!r}"
+    assert all_runs(tmp) == [], "a rejected job must not start a run"
+    line = f"error: {error}"
+    assert "\n" not in line, line
+    return line

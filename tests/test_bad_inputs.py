@@ -1,8 +1,14 @@
 """11. Bad input fails fast: exit code 2, one `error: key=value: ...` line, no run left behind.
-And a job that crashes mid-training leaves FAILED runs with the error attached."""
+And a job that crashes mid-training leaves FAILED runs with the error attached.
+
+One `python run.py` per exit path (here: exit 2); every other bad input is checked in-process
+(conftest.rejection: the CLI's option check, then the job until its ConfigError)."""
+import sys
+
 import pytest
 
-from conftest import FAST, all_runs, artifact_paths, child_runs, describe, last_line, mlflow_client, parent_runs
+from conftest import (FAST, all_runs, artifact_paths, child_runs, describe, last_line, mlflow_client, parent_runs,
+                      rejection)
 
 
 def write_csv(path, text: str) -> str:
@@ -34,7 +40,7 @@ def assert_rejected(result, tmp_path, key: str, value: str):
 
 @pytest.mark.parametrize(("overrides", "key", "value"), [
     pytest.param(["model=nope"], "model", "nope", id="unknown-model"),
-    pytest.param(["-m", "model=mlp,nope"], "model", "nope", id="unknown-model-in-sweep"),
+    pytest.param(["model=mlp,nope"], "model", "nope", id="unknown-model-in-sweep"),
     pytest.param(["explainer=[permutation,nope]"], "explainer", "nope", id="unknown-explainer-in-list"),
     pytest.param(["++explainer.permutaton.n_repeats=3"], "explainer", "permutaton", id="settings-for-no-explainer"),
     pytest.param(["trainer.learning_rate=-1"], "trainer.learning_rate", "-1", id="negative-lr"),
@@ -50,26 +56,52 @@ def assert_rejected(result, tmp_path, key: str, value: str):
     pytest.param(["strategy=frozen", "strategy.source.run_id=0123456789abcdef"], "strategy.source.run_id",
                  "0123456789abcdef", id="unknown-source-run"),
 ])
-def test_bad_config_is_rejected(run_cli, tmp_path, overrides, key, value):
-    result = run_cli(*FAST, *overrides)  # the bad value last: later overrides win
+def test_bad_config_is_rejected(tmp_path, overrides, key, value):
+    line = rejection(tmp_path, *FAST, *overrides)  # the bad value last: later overrides win
+    assert line.startswith(f"error: {key}={value}:"), line
+
+
+def test_the_cli_prints_the_error_line_and_exits_2_before_hydra(tmp_path, monkeypatch, capsys):
+    """An option that does not exist is refused by main() itself, before Hydra composes anything."""
+    from transferlab.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["run.py", *FAST, "model=nope"])
+    with pytest.raises(SystemExit) as caught:
+        main()
+    assert caught.value.code == 2
+    assert capsys.readouterr().err.startswith("error: model=nope: not an option; choose one of autoencoder, ")
+
+
+def test_the_cli_rejects_bad_input_with_exit_2_one_line_and_no_run(run_cli, tmp_path):
+    """The one `python run.py` of the exit-2 path: a ConfigError raised deep in the job (inside
+    Hydra's instantiate of the loader) reaches stderr as one line; nothing is logged."""
+    text, target, key, value = CSV_CASES["non_numeric"]
+    path = write_csv(tmp_path / "non_numeric.csv", text)
+    result = run_cli(*FAST, "dataset=csv", f"dataset.loader.path={path}", f"dataset.loader.target={target}")
     assert_rejected(result, tmp_path, key, value)
-    assert last_line(result.stderr).startswith(f"error: {key}={value}:")
+    assert [line for line in result.stderr.splitlines() if line.startswith("error:")] == [last_line(result.stderr)]
 
 
-def test_unusable_compilation_cache_dir_is_rejected_on_jax(run_cli, tmp_path):
+def test_unusable_compilation_cache_dir_is_rejected_on_jax(tmp_path, monkeypatch):
+    import keras
+
+    from transferlab.errors import ConfigError
+    from transferlab.runtime import use_compilation_cache
+
     blocker = tmp_path / "a_file"
     blocker.write_text("")
-    result = run_cli(*FAST, f"trainer.compilation_cache_dir={blocker}/jax", backend="jax")
-    assert_rejected(result, tmp_path, "trainer.compilation_cache_dir", f"{blocker}/jax")
-    assert "cannot create it (Not a directory)" in last_line(result.stderr)
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")  # the check runs before JAX's config is touched
+    with pytest.raises(ConfigError) as caught:
+        use_compilation_cache(f"{blocker}/jax")
+    assert str(caught.value).startswith(f"trainer.compilation_cache_dir={blocker}/jax: cannot create it (Not a directory)")
 
 
 @pytest.mark.parametrize("case", list(CSV_CASES))
-def test_bad_csv_is_rejected(run_cli, tmp_path, case):
+def test_bad_csv_is_rejected(tmp_path, case):
     text, target, key, value = CSV_CASES[case]
     path = "/nonexistent.csv" if text is None else write_csv(tmp_path / f"{case}.csv", text)
-    result = run_cli(*FAST, "dataset=csv", f"dataset.loader.path={path}", f"dataset.loader.target={target}")
-    assert_rejected(result, tmp_path, key, value)
+    line = rejection(tmp_path, *FAST, "dataset=csv", f"dataset.loader.path={path}", f"dataset.loader.target={target}")
+    assert line.startswith(f"error: {key}=") and value in line, line
 
 
 def test_crash_mid_training_marks_runs_failed(compose, run_job, tmp_path, monkeypatch):
@@ -127,26 +159,24 @@ HIGGS_ON_SAMPLE = ("dataset=higgs", "dataset.loader.filename=HIGGS_subset_uci.cs
 
 
 @pytest.mark.parametrize("case", list(HIGGS_FILE_CASES))
-def test_bad_higgs_file_is_rejected_and_never_cached(run_cli, tmp_path, case):
+def test_bad_higgs_file_is_rejected_and_never_cached(tmp_path, case):
     text, expected = HIGGS_FILE_CASES[case]
     path = write_csv(tmp_path / "HIGGS.csv", text)
-    result = run_cli(*FAST, "dataset=higgs", f"dataset.loader.path={path}", "dataset.split.n_train=20", "dataset.split.n_test=20",
-                     "model=resnet_mlp")
-    assert_rejected(result, tmp_path, "dataset.loader.path", path)
-    assert last_line(result.stderr) == f"error: dataset.loader.path={path}: {expected}"
+    line = rejection(tmp_path, *FAST, "dataset=higgs", f"dataset.loader.path={path}", "dataset.split.n_train=20",
+                     "dataset.split.n_test=20", "model=resnet_mlp")
+    assert line == f"error: dataset.loader.path={path}: {expected}"
     assert list((tmp_path / "cache").rglob("*.npy")) == [], "nothing a later run could trust"
 
 
 @pytest.mark.parametrize(("overrides", "key", "value", "expected"), [
     pytest.param(["dataset.split.n_train=12000", "dataset.split.n_test=5000"], "dataset.split.n_train", "12000",
-                 "n_train + n_test = 12000 + 5000 = 17000 exceeds the 15977 rows of HIGGS_subset_uci.csv.gz", id="split-too-big"),
+                 "n_train + n_test = 12000 + 5000 = 17000 exceeds the 8000 rows of HIGGS_subset_uci.csv.gz", id="split-too-big"),
     pytest.param(["strategy=lora", "strategy.rank=0"], "strategy.rank", "0", "must be a positive integer", id="lora-rank-0"),
     pytest.param(["strategy=lora", "strategy.rank=29"], "strategy.rank", "29",
                  "must be an integer from 1 to 28, the smaller dimension of layer dense_in: 28->128", id="lora-rank-29"),
     pytest.param(["strategy=lora", "strategy.source.pretrain=false"], "strategy.source", "none",
                  "strategy=lora needs a base model", id="lora-without-base"),
 ])
-def test_bad_higgs_settings_are_rejected(run_cli, tmp_path, overrides, key, value, expected):
-    result = run_cli(*FAST, *HIGGS_ON_SAMPLE, *overrides)
-    assert_rejected(result, tmp_path, key, value)
-    assert last_line(result.stderr).startswith(f"error: {key}={value}: {expected}")
+def test_bad_higgs_settings_are_rejected(tmp_path, overrides, key, value, expected):
+    line = rejection(tmp_path, *FAST, *HIGGS_ON_SAMPLE, *overrides)
+    assert line.startswith(f"error: {key}={value}: {expected}"), line

@@ -2,6 +2,7 @@
 import re
 
 import pandas as pd
+import pytest
 
 from conftest import FAST, all_runs, artifact_paths, child_runs, describe, mlflow_client, parent_runs
 
@@ -68,6 +69,7 @@ def test_default_job_end_to_end(run_cli, tmp_path):
     assert len(importance) == 30 and {"feature", "importance_mean", "importance_std"} <= set(importance.columns)
 
 
+@pytest.mark.slow
 def test_default_job_on_jax_and_its_repeat_from_the_compilation_cache(run_cli, tmp_path):
     """The repeat loads every compiled step from trainer.compilation_cache_dir (it adds no entry)
     and gives the same metrics."""
@@ -87,17 +89,17 @@ def test_default_job_on_jax_and_its_repeat_from_the_compilation_cache(run_cli, t
     assert_nothing_running(tmp_path)
 
 
-def test_settings_of_an_unselected_explainer_are_ignored(run_cli, tmp_path):
+def test_settings_of_an_unselected_explainer_are_ignored(compose, run_job, tmp_path, capsys):
     """`experiment=higgs_lora explainer=none`: the study tunes permutation importance, the user
     turns explanations off; the run trains and evaluates without them and says so."""
-    result = run_cli(*FAST, "explainer=none", "++explainer.permutation.n_repeats=3")
-    assert result.returncode == 0, describe(result)
-    assert "note: explainer.permutation: settings ignored, permutation is not among the selected explainers (none)" in result.stderr
+    run_job(compose(*FAST, "explainer=none", "++explainer.permutation.n_repeats=3"))
+    assert "note: explainer.permutation: settings ignored, permutation is not among the selected explainers (none)" in capsys.readouterr().err
     [run] = parent_runs(tmp_path)
     assert run.info.status == "FINISHED" and run.data.tags["explainer"] == "none"
     assert not any(path.startswith("explanations") for path in artifact_paths(mlflow_client(tmp_path), run.info.run_id))
 
 
+@pytest.mark.slow
 def test_joblib_multirun(run_cli, tmp_path):
     result = run_cli("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "trainer.seed=1,2", *FAST, "explainer=none")
     assert result.returncode == 0, describe(result)
@@ -110,6 +112,7 @@ def test_joblib_multirun(run_cli, tmp_path):
     assert_nothing_running(tmp_path)
 
 
+@pytest.mark.slow
 def test_optuna_search(run_cli, tmp_path):
     result = run_cli("hparams_search=optuna", "hydra.sweeper.n_trials=2", *FAST, "explainer=none")
     assert result.returncode == 0, describe(result)
@@ -124,6 +127,7 @@ def test_optuna_search(run_cli, tmp_path):
     assert_nothing_running(tmp_path)
 
 
+@pytest.mark.slow
 def test_pima_study_shrunken(run_cli, tmp_path):
     # CLI values replace the preset's sweep values: 3 arms x 1 seed. `++` because the
     # mlp_scratch arm's strategy has no pretrain stage to override.

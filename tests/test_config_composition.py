@@ -10,6 +10,22 @@ GROUPS = ("dataset", "model", "strategy", "explainer", "trainer", "tracking", "h
 REQUIRED_EXTRAS = {("dataset", "csv"): ["dataset.loader.path=/some/table.csv", "dataset.loader.target=label"]}
 
 
+OPTIONS = {
+    "dataset": ["breast_cancer", "csv", "digits", "higgs", "image_folder", "mnist", "pima"],
+    "model": ["autoencoder", "backbone", "cnn", "efficientnet_b0", "mlp", "mobilenet", "mobilenet_025", "mobilenet_v2",
+              "resnet50", "resnet_mlp", "vgg16"],
+    "strategy": ["finetune", "frozen", "lora", "scratch"],
+    "explainer": ["feature_maps", "gradcam", "integrated_gradients", "lime", "none", "permutation", "shap"],
+    "trainer": ["default"],
+    "tracking": ["mlflow"],
+    "hparams_search": ["optuna"],
+    "arm": ["autoencoder_finetune", "autoencoder_frozen", "cnn_scratch", "mlp_scratch", "mobilenet_025_finetune",
+            "mobilenet_025_frozen", "mobilenet_025_lora", "mobilenet_v2_frozen", "resnet50_frozen", "resnet_mlp_finetune",
+            "resnet_mlp_frozen", "resnet_mlp_lora", "resnet_mlp_scratch", "vgg16_finetune", "vgg16_frozen"],
+}
+PRESETS = ["higgs_lora", "higgs_lora_full", "mnist_transfer", "mnist_transfer_quick", "pima_transfer"]
+
+
 def group_options():
     return [(group, path.stem) for group in GROUPS for path in sorted((CONF_DIR / group).glob("*.yaml"))]
 
@@ -17,7 +33,13 @@ def group_options():
 def test_every_conf_group_is_covered():
     groups_on_disk = {p.name for p in CONF_DIR.iterdir() if p.is_dir()}
     assert groups_on_disk == set(GROUPS), "a config group was added or removed: update GROUPS"
-    assert len(group_options()) >= 15
+    found = {}
+    for group, option in group_options():
+        found.setdefault(group, []).append(option)
+    assert found == OPTIONS, "an option was added or removed: update OPTIONS (and the README's table)"
+    from transferlab.conf_options import group_options as cli_options   # what run.py accepts
+
+    assert cli_options() == OPTIONS | {"experiment": PRESETS}
 
 
 @pytest.mark.parametrize(("group", "option"), group_options(), ids=lambda v: str(v))
@@ -35,15 +57,26 @@ def test_group_option_composes(group, option):
         assert (cfg.model.name, cfg.strategy.name) == (model, strategy)
     elif group == "hparams_search":
         hydra_cfg = compose_config(f"{group}={option}", return_hydra_config=True).hydra
-        assert option in hydra_cfg.sweeper._target_.lower()
-        assert str(hydra_cfg.mode) == "RunMode.MULTIRUN"
+        assert hydra_cfg.sweeper._target_ == "hydra_plugins.hydra_optuna_sweeper.optuna_sweeper.OptunaSweeper"
+        assert str(hydra_cfg.mode) == "RunMode.MULTIRUN" and hydra_cfg.sweeper.n_trials == 20
+        assert set(hydra_cfg.sweeper.params) == {"trainer.learning_rate", "trainer.batch_size", "model.dropout"}
+    elif group == "trainer":
+        assert {k: cfg.trainer[k] for k in ("backend", "device", "precision", "seed", "epochs", "batch_size", "optimizer",
+                                             "learning_rate", "class_weight", "steps_per_execution", "jit_compile", "feed")} == {
+            "backend": "tensorflow", "device": "auto", "precision": "float32", "seed": 42, "epochs": 200, "batch_size": 32,
+            "optimizer": "adam", "learning_rate": 1e-3, "class_weight": "balanced", "steps_per_execution": "auto",
+            "jit_compile": "auto", "feed": "auto"}
+        assert cfg.trainer.compilation_cache_dir == f"{cfg.paths.cache_dir}/jax_compilation"
+        assert dict(cfg.trainer.early_stopping) == {"enabled": True, "monitor": "val_loss", "patience": 20, "restore_best_weights": True}
     else:
-        assert cfg[group]
+        assert group == "tracking"
+        assert (cfg.tracking.experiment, cfg.tracking.log_model) == ("breast_cancer", True)
+        assert cfg.tracking.artifact_root == f"{cfg.paths.root}/mlruns"
 
 
 def test_every_experiment_preset_composes():
     presets = sorted(p.stem for p in EXPERIMENTS_DIR.glob("*.yaml"))
-    assert presets
+    assert presets == PRESETS
     for name in presets:
         cfg = compose_config(f"experiment={name}")
         OmegaConf.to_container(cfg, resolve=True)

@@ -11,11 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import HIGGS_SAMPLE
 from transferlab.data import row_cache
 from transferlab.data.row_cache import cached_rows, read_rows
 from transferlab.errors import ConfigError
 
-SAMPLE = Path(__file__).resolve().parents[1].parent / "shared/data/higgs/HIGGS_subset_uci.csv.gz"
+SAMPLE = HIGGS_SAMPLE  # 8,000 real rows (tests/data)
 KEY = "dataset.loader.path"
 N_COLUMNS = 29
 
@@ -58,8 +59,7 @@ def forbid_parsing(monkeypatch):
 
 @pytest.fixture
 def sample() -> Path:
-    if not SAMPLE.is_file():
-        pytest.skip(f"HIGGS sample not found at {SAMPLE}")
+    assert SAMPLE.is_file(), f"HIGGS sample missing: {SAMPLE} (tests/data/make_test_data.py)"
     return SAMPLE
 
 
@@ -75,7 +75,7 @@ def test_npy_header_leaves_room_for_all_of_higgs():
 def test_real_sample_equals_pandas_and_is_cached(sample, tmp_path, monkeypatch):
     first = load(sample, tmp_path)
     expected = pandas_rows(sample)
-    assert not first.from_cache and (first.n_rows, first.n_columns) == expected.shape == (15_977, N_COLUMNS)
+    assert not first.from_cache and (first.n_rows, first.n_columns) == expected.shape == (8_000, N_COLUMNS)
     assert np.array_equal(read_rows(first, 0, first.n_rows), expected)
     assert np.array_equal(np.load(first.path, mmap_mode="r"), expected)
     assert first.sha256 == hashlib.sha256(sample.read_bytes()).hexdigest()

@@ -6,7 +6,7 @@ import pytest
 from conftest import HIGGS_SAMPLE, all_runs, child_runs, describe, parent_runs
 from model_inputs import table
 
-# The shared 15,977-row sample, split small so a run takes seconds.
+# The 8,000-row sample of tests/data, split small so a run takes seconds.
 HIGGS_FAST = ("dataset=higgs", "dataset.loader.filename=HIGGS_subset_uci.csv.gz", "dataset.loader.url=null",
               "dataset.split.n_train=2000", "dataset.split.n_extra=3000", "dataset.split.n_test=3000",
               "model=resnet_mlp", "trainer.epochs=2", "trainer.batch_size=256", "trainer.class_weight=null", "explainer=none")
@@ -166,6 +166,7 @@ def metrics_of(run) -> dict:
     return run.data.metrics
 
 
+@pytest.mark.slow
 def test_lora_run_from_the_cli(run_cli, tmp_path, keras_module):
     import mlflow
     import pandas as pd
@@ -201,6 +202,7 @@ def test_lora_run_from_the_cli(run_cli, tmp_path, keras_module):
     assert list(predicted.columns) == ["probability_background", "probability_signal", "prediction"]
 
 
+@pytest.mark.slow
 def test_transfer_arms_start_from_an_earlier_runs_model(run_cli, tmp_path):
     """Base trained once (scratch); lora / finetune / frozen start from it without a pretrain stage."""
     base = run_cli(*HIGGS_FAST, "strategy=scratch", "tracking.log_model=true")
@@ -219,6 +221,7 @@ def test_transfer_arms_start_from_an_earlier_runs_model(run_cli, tmp_path):
     assert "base_train_seconds" not in metrics_of(runs["lora"])
 
 
+@pytest.mark.slow
 def test_in_run_base_finetunes_with_its_own_head_on_jax(run_cli, tmp_path):
     result = run_cli(*HIGGS_FAST, "strategy=finetune", backend="jax")
     assert result.returncode == 0, describe(result)
@@ -228,6 +231,7 @@ def test_in_run_base_finetunes_with_its_own_head_on_jax(run_cli, tmp_path):
     assert metrics_of(run)["trainable_params"] == 78_081
 
 
+@pytest.mark.slow
 def test_same_seed_same_base_in_every_arm(compose, run_job, tmp_path):
     """The transfer arms pretrain exactly the base the scratch arm trains (same seed, same settings)."""
     for strategy in ("scratch", "lora"):
@@ -239,6 +243,7 @@ def test_same_seed_same_base_in_every_arm(compose, run_job, tmp_path):
     assert [r for r in all_runs(tmp_path) if r.info.status != "FINISHED"] == []
 
 
+@pytest.mark.slow
 def test_shrunken_study_and_its_report(run_cli, tmp_path):
     """experiment=higgs_lora end to end (4 arms, one seed, 2 epochs), then the report's tables."""
     from transferlab.report import baseline_table, markdown_table, report_spec, study_runs, summarize

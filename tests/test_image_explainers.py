@@ -235,14 +235,47 @@ def test_check_names_the_bad_setting(explainer, data, model, expected, cnn, digi
     assert "\n" not in str(error.value)
 
 
-@pytest.mark.parametrize("explainer", [GradCAM(), GradCAM(layer="conv_2"), IntegratedGradients(), ShapValues(), LimeImages(), FeatureMaps()])
-def test_check_accepts_the_defaults_on_images(explainer, cnn, digits):
-    explainer.check(digits, cnn)
+# What check() accepts, explain() then explains (SHAP's 500 default evaluations take ~30 s here:
+# test_shap_on_images_adds_up_to_the_predicted_probability explains with fewer); what the same
+# explainer refuses: tables, a model without the layer, or one of its settings made invalid.
+IMAGE_DEFAULTS = [(GradCAM(), "table"), (GradCAM(layer="conv_2"), "dense_only"), (IntegratedGradients(), "n_images=0"),
+                  (ShapValues(), "max_evals=0"), (LimeImages(), "table"), (FeatureMaps(), "table")]
 
 
-@pytest.mark.parametrize("explainer", [PermutationImportance(), IntegratedGradients(), ShapValues()])
-def test_check_accepts_the_table_explainers_on_tables(explainer, cnn):
-    explainer.check(TABLE, cnn)
+@pytest.mark.parametrize(("explainer", "refused"), IMAGE_DEFAULTS, ids=lambda value: type(value).__name__ if not isinstance(value, str) else value)
+def test_check_accepts_the_defaults_on_images(explainer, refused, cnn, digits):
+    import copy
+
+    few = prepared(digits.x_test[:2], digits.y_test[:2])   # two images keep the defaults' explain() quick
+    assert explainer.check(digits, cnn) is None and explainer.check(few, cnn) is None
+    if not isinstance(explainer, ShapValues):
+        explanation = explainer.explain(context(cnn, few))
+        assert len(explanation.table) >= 1 and len(explanation.figures) == 1
+    data, model = (TABLE, cnn) if refused == "table" else (digits, dense_only()) if refused == "dense_only" else (digits, cnn)
+    if "=" in refused:
+        name, value = refused.split("=")
+        explainer = copy.copy(explainer)
+        setattr(explainer, name, int(value))
+    with pytest.raises(ConfigError):
+        explainer.check(data, model)
+
+
+def table_model() -> keras.Model:
+    from transferlab.models.mlp import MLP
+
+    keras.utils.set_random_seed(0)
+    return MLP(hidden_units=(4,)).build_classifier((TABLE.x_test.shape[1],), 2)
+
+
+@pytest.mark.parametrize("explainer", [PermutationImportance(n_repeats=2), IntegratedGradients(), ShapValues()], ids=lambda e: type(e).__name__)
+def test_check_accepts_the_table_explainers_on_tables(explainer):
+    model = table_model()
+    assert explainer.check(TABLE, model) is None
+    explanation = explainer.explain(ExplainContext(model, TABLE, np.linspace(0.1, 0.9, 9), 0))
+    assert len(explanation.table) == TABLE.x_test.shape[1]   # one row per feature
+    if isinstance(explainer, PermutationImportance):           # the one table-only explainer
+        with pytest.raises(ConfigError, match="works on tables"):
+            explainer.check(prepared(random_images(3), np.arange(3)), model)
 
 
 def test_gradcam_explain_without_check_is_the_same_one_line_error(digits):
@@ -268,6 +301,7 @@ def backend_numbers(folder: Path) -> dict[str, np.ndarray]:
                                                          classes, IG_STEPS)}
 
 
+@pytest.mark.slow
 def test_tensorflow_and_jax_give_the_same_gradcam_and_ig(tmp_path):
     from conftest import REPO_ROOT, subprocess_env
 

@@ -255,6 +255,7 @@ print("ok backend=jax")
 """
 
 
+@pytest.mark.slow
 def test_jax_loads_tensorflow_models_and_builds(tmp_path):
     x = images()
     np.save(tmp_path / "x.npy", x)

@@ -22,6 +22,7 @@ def test_integrated_gradients_tensorflow(n_outputs, seed, baseline):
     check_model(n_outputs, seed, baseline)
 
 
+@pytest.mark.slow
 def test_integrated_gradients_jax():
     result = subprocess.run([sys.executable, str(REPO_ROOT / "tests" / "ig_reference.py")], cwd=REPO_ROOT,
                             env=subprocess_env("jax"), capture_output=True, text=True, timeout=300)

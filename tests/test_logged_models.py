@@ -4,6 +4,7 @@ import sys
 import mlflow
 import numpy as np
 import pandas as pd
+import pytest
 
 from conftest import FAST, PIMA_CSV, child_runs, mlflow_client, parent_runs
 
@@ -21,6 +22,7 @@ def logged_model_names(tmp_path, run) -> set[str]:
     return {m.name for m in models}
 
 
+@pytest.mark.slow
 def test_logged_model_predicts_raw_rows(compose, run_job, tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "path", list(sys.path))  # pyfunc loading prepends the logged code dir
     run_job(compose(*FAST, "dataset=pima", "explainer=none", "tracking.log_model=true"))
@@ -42,6 +44,7 @@ def test_logged_model_predicts_raw_rows(compose, run_job, tmp_path, monkeypatch)
     assert network.input_shape[-1] == 8 and network.output_shape[-1] == 1
 
 
+@pytest.mark.slow
 def test_frozen_from_source_run_skips_pretraining(compose, run_job, tmp_path):
     common = (*FAST, "dataset=pima", "model=autoencoder", "explainer=none")
     run_job(compose(*common, "strategy=scratch", "tracking.log_model=true"))

@@ -1,4 +1,6 @@
 """10. The same config and seed give the same metrics (in-process, TensorFlow)."""
+import pytest
+
 from conftest import FAST, child_runs, parent_runs
 
 COMPARED_PREFIXES = ("test_", "val_", "threshold_", "oracle_")
@@ -19,6 +21,7 @@ def test_same_seed_same_metrics(compose, run_job, tmp_path):
     assert losses[0] == losses[1]
 
 
+@pytest.mark.slow
 def test_different_seed_different_model(compose, run_job, tmp_path):
     for seed in (7, 8):
         run_job(compose(*FAST, f"trainer.seed={seed}", "explainer=none"))

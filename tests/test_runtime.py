@@ -3,6 +3,8 @@ compilation cache is off for null and stores what is compiled otherwise."""
 import subprocess
 import sys
 
+import pytest
+
 from conftest import REPO_ROOT, subprocess_env
 
 JAX_ROUND_TRIP = """
@@ -25,6 +27,7 @@ print("tensorflow imported:", "tensorflow" in sys.modules)
 """
 
 
+@pytest.mark.slow
 def test_jax_runs_never_import_tensorflow(tmp_path):
     """Keras imports TensorFlow (~400 MB resident) for optional checks when it is installed;
     configure_keras keeps it out of JAX processes, through seeding, cloning, saving and loading."""
@@ -57,6 +60,7 @@ print("off again:", entries())
 """
 
 
+@pytest.mark.slow
 def test_compilation_cache_follows_the_setting_within_a_process(tmp_path):
     """null: nothing stored; a folder: what is compiled from then on is stored there, also after
     a compilation without a cache, and when a later job of the same process names another folder

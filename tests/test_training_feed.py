@@ -82,11 +82,36 @@ def test_fit_on_array_batches_learns_like_fit_on_arrays():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((4000, 4)).astype(np.float32)
     y = (x[:, 0] + x[:, 1] > 0).astype(np.int32)
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
-    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="binary_crossentropy", metrics=["accuracy"])
-    history = model.fit(ArrayBatches(x, y, batch_size=256, seed=0), epochs=5, verbose=0, class_weight={0: 1.0, 1: 1.0})
-    assert len(history.history["loss"]) == 5
-    assert history.history["accuracy"][-1] > 0.95
+
+    def fit(**inputs):
+        keras.utils.set_random_seed(0)   # the same initial weights for every feed
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+        model.compile(optimizer=keras.optimizers.Adam(0.05), loss="binary_crossentropy", metrics=["accuracy"])
+        history = model.fit(**inputs, epochs=5, verbose=0, class_weight={0: 1.0, 1: 1.0}).history
+        return history, [keras.ops.convert_to_numpy(w) for w in model.weights]
+
+    class Consecutive(keras.utils.PyDataset):   # the reference: the arrays cut into consecutive batches
+        def __len__(self):
+            return -(-len(x) // 256)
+
+        def __getitem__(self, i):
+            return x[i * 256:(i + 1) * 256], y[i * 256:(i + 1) * 256]
+
+    # Unshuffled, ArrayBatches trains exactly as the arrays' own batches in order do...
+    batches, batches_weights = fit(x=ArrayBatches(x, y, batch_size=256, seed=None))
+    reference, reference_weights = fit(x=Consecutive())
+    for got, expected in zip(batches_weights, reference_weights):
+        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)
+    # ...and learns as fit on the arrays does (Keras' array path rounds differently: close, not equal).
+    arrays, _ = fit(x=x, y=y, batch_size=256, shuffle=False)
+    np.testing.assert_allclose(batches["loss"], arrays["loss"], rtol=0.02)
+    assert abs(batches["accuracy"][-1] - arrays["accuracy"][-1]) <= 0.01
+    # Shuffled (seeded), a different order learns as well as fit's own shuffling of the arrays.
+    shuffled_arrays, _ = fit(x=x, y=y, batch_size=256, shuffle=True)
+    shuffled_batches, _ = fit(x=ArrayBatches(x, y, batch_size=256, seed=0))
+    assert len(shuffled_batches["loss"]) == 5
+    assert shuffled_batches["accuracy"][-1] > 0.95 and shuffled_arrays["accuracy"][-1] > 0.95
+    assert abs(shuffled_batches["loss"][-1] - shuffled_arrays["loss"][-1]) < 0.05
 
 
 def test_fit_inputs_feed_batches_through_tf_data_on_tensorflow_and_learn():
