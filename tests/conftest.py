@@ -141,13 +141,16 @@ def rejection(tmp: Path, *overrides: str) -> str:
     option check, then the job on this test's tmp store until it raises. Asserts that it is a
     ConfigError (also when Hydra's instantiate wrapped it), one line, and that no run was started.
     Pass sweep values without `-m` (`model=mlp,nope`)."""
-    from transferlab.cli import check_group_choices, find_config_error
+    from transferlab.cli import check_command_line, find_config_error
+    from transferlab.config_checks import check_config
     from transferlab.pipeline import run_job
 
     with pytest.raises(Exception) as caught:
-        check_group_choices(list(overrides))
-        run_job(compose_config(*overrides, f"tracking.uri={store_uri(tmp)}", f"tracking.artifact_root={tmp}/mlruns",
-                               f"paths.cache_dir={tmp}/cache"))
+        check_command_line(list(overrides))
+        cfg = compose_config(*overrides, f"tracking.uri={store_uri(tmp)}", f"tracking.artifact_root={tmp}/mlruns",
+                             f"paths.cache_dir={tmp}/cache")
+        check_config(cfg)
+        run_job(cfg)
     error = find_config_error(caught.value)
     assert error is not None, f"not a ConfigError: {caught.value!r}"
     assert all_runs(tmp) == [], "a rejected job must not start a run"

@@ -213,6 +213,9 @@ def test_captured_activations_match_the_nested_models_own(cnn):
 # (each setting's own type and range: explainers/settings.py, tested in test_validation.py)
 
 TABLE = prepared(np.random.default_rng(0).normal(size=(20, 5)).astype("float32"), np.arange(20) % 2, n_classes=2)
+# Two inputs (an image and a table row per example): single-input explainers refuse it.
+TWO_INPUTS = PreparedData(*[Examples({"image": random_images(4), "features": np.zeros((4, 3), "float32")}, np.arange(4))] * 3,
+                          images((8, 8, 1)) | table(3), [str(k) for k in range(10)], {}, pd.DataFrame(), "test", "test")
 
 
 @pytest.mark.parametrize(("explainer", "data", "model", "expected"), [
@@ -238,24 +241,18 @@ def test_check_names_the_bad_setting(explainer, data, model, expected, cnn, digi
 # What check() accepts, explain() then explains (SHAP's 500 default evaluations take ~30 s here:
 # test_shap_on_images_adds_up_to_the_predicted_probability explains with fewer); what the same
 # explainer refuses: tables, a model without the layer, or one of its settings made invalid.
-IMAGE_DEFAULTS = [(GradCAM(), "table"), (GradCAM(layer="conv_2"), "dense_only"), (IntegratedGradients(), "n_images=0"),
-                  (ShapValues(), "max_evals=0"), (LimeImages(), "table"), (FeatureMaps(), "table")]
+IMAGE_DEFAULTS = [(GradCAM(), "table"), (GradCAM(layer="conv_2"), "dense_only"), (IntegratedGradients(), "two_inputs"),
+                  (ShapValues(), "two_inputs"), (LimeImages(), "table"), (FeatureMaps(), "table")]
 
 
 @pytest.mark.parametrize(("explainer", "refused"), IMAGE_DEFAULTS, ids=lambda value: type(value).__name__ if not isinstance(value, str) else value)
 def test_check_accepts_the_defaults_on_images(explainer, refused, cnn, digits):
-    import copy
-
-    few = prepared(digits.x_test[:2], digits.y_test[:2])   # two images keep the defaults' explain() quick
+    few = prepared(digits.test.inputs["image"][:2], digits.test.labels[:2])   # two images keep the defaults' explain() quick
     assert explainer.check(digits, cnn) is None and explainer.check(few, cnn) is None
     if not isinstance(explainer, ShapValues):
         explanation = explainer.explain(context(cnn, few))
         assert len(explanation.table) >= 1 and len(explanation.figures) == 1
-    data, model = (TABLE, cnn) if refused == "table" else (digits, dense_only()) if refused == "dense_only" else (digits, cnn)
-    if "=" in refused:
-        name, value = refused.split("=")
-        explainer = copy.copy(explainer)
-        setattr(explainer, name, int(value))
+    data, model = {"table": (TABLE, cnn), "dense_only": (digits, dense_only()), "two_inputs": (TWO_INPUTS, cnn)}[refused]
     with pytest.raises(ConfigError):
         explainer.check(data, model)
 
@@ -264,7 +261,7 @@ def table_model() -> keras.Model:
     from transferlab.models.mlp import MLP
 
     keras.utils.set_random_seed(0)
-    return MLP(hidden_units=(4,)).build_classifier((TABLE.x_test.shape[1],), 2)
+    return MLP(hidden_units=(4,)).build_classifier(TABLE.specs, 2)
 
 
 @pytest.mark.parametrize("explainer", [PermutationImportance(n_repeats=2), IntegratedGradients(), ShapValues()], ids=lambda e: type(e).__name__)
@@ -272,7 +269,7 @@ def test_check_accepts_the_table_explainers_on_tables(explainer):
     model = table_model()
     assert explainer.check(TABLE, model) is None
     explanation = explainer.explain(ExplainContext(model, TABLE, np.linspace(0.1, 0.9, 9), 0))
-    assert len(explanation.table) == TABLE.x_test.shape[1]   # one row per feature
+    assert len(explanation.table) == TABLE.specs["features"].shape[0]   # one row per feature
     if isinstance(explainer, PermutationImportance):           # the one table-only explainer
         with pytest.raises(ConfigError, match="works on tables"):
             explainer.check(prepared(random_images(3), np.arange(3)), model)

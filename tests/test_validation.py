@@ -4,7 +4,6 @@ one-line message, and a key that does not exist is one line with a suggestion (e
 In-process (compose + check_config, or the CLI's own command-line check) except one CLI run.
 """
 import inspect
-from types import SimpleNamespace
 
 import pytest
 
@@ -143,7 +142,15 @@ def test_each_explainer_takes_exactly_its_settings(name):
 def test_permutation_f_beta_needs_a_binary_target():
     from transferlab.explainers.permutation import PermutationImportance
 
-    three_classes = SimpleNamespace(n_classes=3, holds_images=False)
+    import numpy as np
+    import pandas as pd
+
+    from model_inputs import table
+    from transferlab.data.inputs import Examples
+    from transferlab.data.prepared import PreparedData
+
+    rows = Examples({"features": np.zeros((3, 2), "float32")}, np.arange(3))
+    three_classes = PreparedData(rows, rows, rows, table(2), ["a", "b", "c"], {}, pd.DataFrame(), "test", "test")
     with pytest.raises(ConfigError) as error:
         PermutationImportance(scoring="f2").check(three_classes, None)
     assert str(error.value) == ("explainer.permutation.scoring=f2: F-beta needs a binary target, this one has 3 classes; "
