@@ -100,10 +100,12 @@ def build_model(seed: int):
     """Seed 001's network, seeded: `ResidualMLP().build_classifier(28, 2)`."""
     import keras
 
+    from transferlab.data.inputs import table_input
     from transferlab.models.resnet_mlp import ResidualMLP
 
     keras.utils.set_random_seed(seed)
-    return ResidualMLP().build_classifier((N_FEATURES,), 2)
+    columns = [f"f{i}" for i in range(N_FEATURES)]
+    return ResidualMLP().build_classifier({"features": table_input("features", columns, columns)}, 2)
 
 
 def seed001_loop(model, x, y, batch_size: int, epochs: int) -> list[float]:
@@ -167,7 +169,8 @@ def ours_fit(settings, data, seed: int, store: Path) -> dict:
     configure_keras(settings.device, settings.precision)  # dtype policy, as run_job does
     model = build_model(seed)
     with mlflow.start_run(experiment_id=experiment_id) as parent:
-        summary = fit_stage(model, "train", StageData(*data), settings, "binary_crossentropy")
+        x, y, x_val, y_val = data   # named inputs, as the pipeline feeds them
+        summary = fit_stage(model, "train", StageData({"features": x}, y, {"features": x_val}, y_val), settings, "binary_crossentropy")
     client = mlflow.MlflowClient()
     child = client.search_runs([experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'")[0]
     stamps = sorted((m.step, m.timestamp / 1000.0) for m in client.get_metric_history(child.info.run_id, "val_loss"))
@@ -182,7 +185,7 @@ def accuracy(model, x, y) -> float:
 
     from transferlab.evaluation.metrics import predict_array
 
-    return float(accuracy_score(y > 0.5, predict_array(model, x)[:, 0] > 0.5))
+    return float(accuracy_score(y > 0.5, predict_array(model, {"features": x})[:, 0] > 0.5))
 
 
 def device_name(backend: str) -> str:

@@ -6,7 +6,7 @@ What is compared (same model, same rows, same process, TensorFlow backend):
   7.2 of the notebook, reproduced as written (TensorFlow only): for every row, a
   `tf.GradientTape`, a `@tf.function` interpolation of 65 path points, a nested tape for the
   gradients, the trapezoid rule `mean(grads[:-1] + grads[1:]) / 2` and `(x - base) * avg`.
-* ours: `transferlab.explainers.integrated_gradients.integrated_gradients(model, x, baseline,
+* ours: `transferlab.explainers.integrated_gradients.integrated_gradients(model, inputs, name, baseline,
   target, steps=64)`, which evaluates every row's path in a few large model calls.
 
 Model: seed 000's fine-tuned architecture, `DenoisingAutoencoder().build_classifier(8, 2)`
@@ -109,10 +109,11 @@ def build_model(data, train_epochs: int, seed: int):
     from transferlab.models.autoencoder import DenoisingAutoencoder
 
     keras.utils.set_random_seed(seed)
-    model = DenoisingAutoencoder().build_classifier(data.x_train.shape[1:], 2)
+    model = DenoisingAutoencoder().build_classifier(data.specs, 2)
     if train_epochs > 0:
         model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
-        model.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val), epochs=train_epochs, batch_size=32, verbose=0)
+        model.fit(data.train.inputs, data.train.labels, validation_data=(data.val.inputs, data.val.labels), epochs=train_epochs,
+                  batch_size=32, verbose=0)
     return model
 
 
@@ -130,15 +131,17 @@ def jax_worker(folder: Path, steps: int, repeats: int) -> None:
     import keras
     import numpy as np
 
+    from transferlab.data.inputs import table_input
     from transferlab.explainers.integrated_gradients import integrated_gradients
     from transferlab.models.autoencoder import DenoisingAutoencoder
 
     assert keras.backend.backend() == "jax", keras.backend.backend()
     x = np.load(folder / "x.npy")
-    model = DenoisingAutoencoder().build_classifier(x.shape[1:], 2)
+    columns = [f"f{i}" for i in range(x.shape[1])]
+    model = DenoisingAutoencoder().build_classifier({"features": table_input("features", columns, columns)}, 2)
     model.load_weights(folder / "model.weights.h5")
     target, baseline = np.zeros(len(x), dtype=int), np.zeros(x.shape[1], dtype="float32")
-    run = lambda: integrated_gradients(model, x, baseline, target, steps=steps)
+    run = lambda: integrated_gradients(model, {"features": x}, "features", baseline, target, steps=steps)
     started = time.perf_counter()
     attributions = run()
     warmup = time.perf_counter() - started
@@ -184,14 +187,14 @@ def main(argv=None) -> int:
     assert keras.backend.backend() == "tensorflow", "KERAS_BACKEND was fixed before this script ran"
     data = prepared_pima(csv, args.seed)
     model = build_model(data, args.train_epochs, args.seed)
-    x = np.tile(data.x_test, (args.tile, 1)).astype("float32")
+    x = np.tile(data.test.inputs["features"], (args.tile, 1)).astype("float32")
     n_rows = len(x)
     seed_ig = seed000_integrated_gradients_fn()
     seed_inputs, seed_baseline = x.astype("float64"), np.zeros((x.shape[1],), dtype=float)  # seed 000 passes float64 arrays
     target, baseline = np.zeros(n_rows, dtype=int), np.zeros(x.shape[1], dtype="float32")
 
     run_seed = lambda: seed_ig(model, seed_baseline, seed_inputs, m_steps=args.steps)
-    run_ours = lambda: integrated_gradients(model, x, baseline, target, steps=args.steps)
+    run_ours = lambda: integrated_gradients(model, {"features": x}, "features", baseline, target, steps=args.steps)
 
     print(f"{n_rows} rows x {x.shape[1]} features, steps={args.steps}, model {model.name} "
           f"({model.count_params()} params, trained {args.train_epochs} epochs), backend tensorflow; "

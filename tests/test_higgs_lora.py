@@ -2,7 +2,6 @@
 split with train-only standardisation, and whole runs of lora / frozen / finetune from the CLI."""
 import numpy as np
 import pytest
-
 from conftest import HIGGS_SAMPLE, all_runs, child_runs, describe, parent_runs
 from model_inputs import table
 
@@ -113,7 +112,7 @@ def test_lora_rank_bounds(keras_module, rank, ok):
 
 
 @pytest.mark.parametrize(("options", "message"), [
-    ({"rank": 4.5}, "strategy.rank=4.5: must be an integer"),
+    ({"rank": 4.5}, "strategy.rank=4.5: must be a positive integer"),
     ({"rank": 0}, "strategy.rank=0: must be a positive integer"),
     ({"alpha": -1.0}, "strategy.alpha=-1.0: must be a positive number"),
     ({"source": {"pretrain": "no"}}, "strategy.source.pretrain=no: must be true or false"),

@@ -10,14 +10,19 @@ statistics, as Keras' transfer-learning guide recommends.
 from typing import Literal
 
 import keras
-from pydantic import PositiveInt
 
 from transferlab.errors import ConfigError
 from transferlab.models.layers import all_layers
 from transferlab.strategies.base import Strategy, TrainedModel
-from transferlab.strategies.common import (source_option, 
-    Source, fit_classifier, head_on_frozen_encoder, pretrained_encoder, starting_encoder)
-from transferlab.validation import Settings
+from transferlab.strategies.common import (
+    Source,
+    fit_classifier,
+    head_on_frozen_encoder,
+    pretrained_encoder,
+    source_option,
+    starting_encoder,
+)
+from transferlab.validation import PositiveInt, Settings
 
 
 def check_unfreeze(unfreeze, body: keras.Model) -> None:

@@ -1,6 +1,12 @@
 """Pretrained encoder frozen; only a new head is trained, on the adaptation pool."""
 from transferlab.strategies.base import Strategy, TrainedModel
-from transferlab.strategies.common import source_option, Source, head_on_frozen_encoder, pretrained_encoder, starting_encoder
+from transferlab.strategies.common import (
+    Source,
+    head_on_frozen_encoder,
+    pretrained_encoder,
+    source_option,
+    starting_encoder,
+)
 from transferlab.validation import Settings
 
 

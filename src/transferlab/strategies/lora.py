@@ -7,14 +7,20 @@ seed's alfa = 0.1 at r = 4 is `lora_alpha = alfa * rank = 0.4` (strategy.alpha).
 """
 import keras
 import numpy as np
-from pydantic import PositiveFloat, PositiveInt
 
 from transferlab.errors import ConfigError
 from transferlab.evaluation.metrics import predict_array
 from transferlab.models.layers import all_layers
 from transferlab.strategies.base import Strategy, TrainedModel
-from transferlab.strategies.common import source_option, Source, check_source, fit_classifier, load_source_model, pretrained_classifier
-from transferlab.validation import Settings
+from transferlab.strategies.common import (
+    Source,
+    check_source,
+    fit_classifier,
+    load_source_model,
+    pretrained_classifier,
+    source_option,
+)
+from transferlab.validation import PositiveInt, PositiveNumber, Settings
 
 
 def adaptable(layer) -> bool:
@@ -138,7 +144,7 @@ class LoRA(Strategy):
 
     class Options(Settings):
         rank: PositiveInt = 4
-        alpha: PositiveFloat = 0.4
+        alpha: PositiveNumber = 0.4
         source: Source = source_option()
 
     def check(self, builder, data):
