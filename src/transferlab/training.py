@@ -8,7 +8,7 @@ import numpy as np
 from omegaconf import DictConfig
 from sklearn.utils.class_weight import compute_class_weight
 
-from transferlab.batches import ArrayBatches, tensorflow_dataset
+from transferlab.batches import ArrayBatches, n_rows, tensorflow_dataset
 from transferlab.evaluation.plots import training_curves
 from transferlab.memory import release_free_memory, trim_c_heap
 from transferlab.tracking.epoch_logger import EpochMetricsLogger
@@ -23,11 +23,12 @@ AUTO_MIN_ROWS = 100_000
 
 @dataclass
 class StageData:
-    """Inputs and targets of one stage (targets are features for reconstruction pretraining)."""
+    """Inputs and targets of one stage (targets are features for reconstruction pretraining).
+    Inputs are one array or a mapping input name -> array; row counts are taken from the targets."""
 
-    x: np.ndarray
+    x: np.ndarray | dict[str, np.ndarray]
     y: np.ndarray
-    x_val: np.ndarray
+    x_val: np.ndarray | dict[str, np.ndarray]
     y_val: np.ndarray
 
 
@@ -106,8 +107,8 @@ def fit_stage(model: keras.Model, stage: str, data: StageData, settings: DictCon
     The stage's training curves go to the parent run as training_curves/<stage>.png."""
     parent = mlflow.active_run()
     with tracked_run(stage, tags={"stage": stage}, nested=True):
-        steps = steps_per_execution(settings.steps_per_execution, len(data.x))
-        how = feed(settings.feed, len(data.x))
+        steps = steps_per_execution(settings.steps_per_execution, n_rows(data.y))
+        how = feed(settings.feed, n_rows(data.y))
         optimizer = keras.optimizers.get({"class_name": settings.optimizer, "config": {"learning_rate": settings.learning_rate}})
         model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"] if classify else [],
                       steps_per_execution=steps, jit_compile=settings.jit_compile)
