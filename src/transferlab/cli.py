@@ -8,7 +8,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import OverrideParseException
 from omegaconf import DictConfig, OmegaConf
 
-from transferlab import PROJECT_ROOT
+from transferlab import PROJECT_ROOT, console
 from transferlab.conf_options import CONF_DIR, EXPERIMENTS_DIR, group_options
 from transferlab.config_checks import check_config
 from transferlab.errors import ConfigError
@@ -51,6 +51,7 @@ def run_hydra_job(cfg: DictConfig) -> float:
     try:
         check_config(cfg)
         select_backend(cfg.trainer.backend, cfg.trainer.device)
+        console.setup(cfg.trainer.verbose, cfg.trainer.backend)
         from transferlab.pipeline import run_job  # imports Keras: only after the backend is chosen
 
         return run_job(cfg)
@@ -71,6 +72,7 @@ def find_config_error(err: BaseException) -> ConfigError | None:
 
 def main() -> None:
     """`python run.py [overrides]` and the `transferlab` console script."""
+    console.prepare()
     try:
         check_group_choices([a for a in sys.argv[1:] if not a.startswith("-")])
     except ConfigError as err:
