@@ -3,6 +3,7 @@
 Every step is one function; this module only wires them. Called by cli.run_hydra_job after Hydra
 composed the config; importing it imports Keras, so the backend must already be chosen.
 """
+import logging
 import sys
 
 import keras
@@ -20,10 +21,13 @@ from transferlab.memory import memory_metrics, release_free_memory, rss_mb
 from transferlab.runtime import configure_keras, seed_everything, use_compilation_cache
 from transferlab.strategies.preflight import preflight, starting_spec
 from transferlab.tracking.models import log_models
-from transferlab.tracking.params import flatten_config, git_commit, hydra_job_tags
-from transferlab.tracking.runs import log_figure, log_table, tracked_run
+from transferlab.tracking.datasets import log_dataset
+from transferlab.tracking.params import flatten_config, git_commit, hydra_job_tags, run_name
+from transferlab.tracking.runs import log_figure, log_table, run_location, tracked_run
 from transferlab.tracking.store import use_experiment
 from transferlab.training import parameter_counts
+
+logger = logging.getLogger(__name__)
 
 
 def build(node: DictConfig, exclude=("name",), **kwargs):
@@ -114,6 +118,8 @@ def run_job(cfg: DictConfig) -> float:
     get_method(cfg.dataset.loader._target_)
     memory_start_mb = rss_mb()
     data = load_prepared(cfg.dataset)
+    logger.info("data %s: %s", cfg.dataset.name, ", ".join(f"{n:,} {split.removeprefix('n_')}" for split, n in data.sizes().items())
+                + f" rows of shape {data.input_shape}, {data.n_classes} classes, {data.nbytes() / 2**20:.1f} MB")
     release_free_memory()  # parse and scaling buffers, before training stacks on them
     spec = starting_spec(cfg.strategy, build(cfg.model))
     explainers = build_explainers(cfg, data, preflight(cfg.strategy, spec, cfg.model.name, data))
@@ -122,9 +128,14 @@ def run_job(cfg: DictConfig) -> float:
     # initial weights for the same seed (the transfer arms' base equals the scratch arm's model).
     seed_everything(trainer.seed)
     strategy = build_strategy(cfg.strategy)
-    run_name = f"{cfg.dataset.name}-{cfg.model.name}-{cfg.strategy.name}"
-    with tracked_run(run_name, run_tags(cfg, spec, data, device), experiment_id=experiment_id) as run:
+    name = run_name(cfg)
+    with tracked_run(name, run_tags(cfg, spec, data, device), experiment_id=experiment_id) as run:
+        logger.info("MLflow run %s (%s) in experiment %s: %s", run.info.run_id, name, cfg.tracking.experiment,
+                    run_location(mlflow.get_tracking_uri(), experiment_id, run.info.run_id))
         log_config(cfg)
+        loader = cfg.dataset.loader
+        log_dataset(cfg.dataset.name, str(loader.get("path") or loader.get("url") or loader._target_), data.fingerprint,
+                    {"image" if data.holds_images else "features": data.x_train[:5]}, data.y_train[:5])
         mlflow.log_metrics(data.sizes() | {"data_mb": data.nbytes() / 2**20})
         trained = strategy(spec, data, lambda stage: stage_settings(cfg, stage))
         release_free_memory()
@@ -139,6 +150,6 @@ def run_job(cfg: DictConfig) -> float:
         mlflow.log_metrics(memory_metrics(memory_start_mb))
     keras.backend.clear_session()
     objective = float(evaluation.metrics[cfg.objective.metric])
-    print(f"run {run.info.run_id} ({run_name}) finished: {cfg.objective.metric}={objective:.4f} "
+    print(f"run {run.info.run_id} ({name}) finished: {cfg.objective.metric}={objective:.4f} "
           f"test_roc_auc={evaluation.metrics.get('test_roc_auc', float('nan')):.4f} test_f1={evaluation.metrics['test_f1']:.4f}")
     return objective
