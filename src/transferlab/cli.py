@@ -12,7 +12,7 @@ from transferlab import PROJECT_ROOT, console
 from transferlab.conf_options import CONF_DIR, EXPERIMENTS_DIR, group_options
 from transferlab.config_checks import check_config
 from transferlab.errors import ConfigError
-from transferlab.runtime import select_backend
+from transferlab.runtime import select_backend, skip_teardown_after_success
 
 OmegaConf.register_new_resolver("project_root", lambda: str(PROJECT_ROOT), replace=True)
 
@@ -73,6 +73,7 @@ def find_config_error(err: BaseException) -> ConfigError | None:
 def main() -> None:
     """`python run.py [overrides]` and the `transferlab` console script."""
     console.prepare()
+    succeeded = skip_teardown_after_success()
     try:
         check_group_choices([a for a in sys.argv[1:] if not a.startswith("-")])
     except ConfigError as err:
@@ -80,3 +81,4 @@ def main() -> None:
         sys.exit(2)
     register_experiments()
     run_hydra_job()
+    succeeded()
