@@ -216,3 +216,12 @@ def test_verbose_brings_the_library_lines_back(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Creating initial MLflow database tables" in done.stderr
     assert "oneDNN" in done.stderr
+
+
+def test_run_location_names_the_run_page_or_the_command_that_serves_the_store():
+    from transferlab.tracking.runs import run_location
+
+    page = "#/experiments/3/runs/abc?workflowType=machine_learning"
+    assert run_location("http://tracking:5000/", "3", "abc") == f"http://tracking:5000/{page}"
+    local = run_location("sqlite:////data/mlflow.db", "3", "abc")
+    assert "mlflow ui --backend-store-uri sqlite:////data/mlflow.db" in local and local.endswith(f"http://127.0.0.1:5000/{page}")
