@@ -12,8 +12,8 @@ What is compared (each as a fresh `python` subprocess, wall-clock seconds from s
   batch size, early stopping and class weights, written as seed 000 does it, no MLflow.
 
 Both get the same maximum epochs (`--epochs`, 200) and Keras backend (`--backend`). Each is run
-`--repeats` times (3), alternating which goes first; the medians are compared. Target: ours /
-bare <= 1.5x. The temporary store is created (schema migrated) once, untimed, before the timed
+`--repeats` times (3), alternating which goes first; the medians are compared. Targets: ours /
+bare <= 1.5x, and <= 1.2x at equal epochs. The temporary store is created (schema migrated) once, untimed, before the timed
 runs, as an existing project store would be; `--fresh-store` gives every run its own empty
 store instead (then ours also pays MLflow's schema creation every time).
 
@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as common  # noqa: E402
 
 TARGET_RATIO = 1.5
+TARGET_EQUAL_EPOCHS = 1.2  # issue 15, "Lighter on every job": ours / bare at equal epochs
 SECTION = "framework_overhead"
 BARE_SCRIPT = common.BENCH_DIR / "bare_pima_mlp.py"
 RUN_PY = common.PROJECT_ROOT / "run.py"
@@ -79,7 +80,7 @@ def ours_command(args, uri: str, artifacts: Path, out_dir: Path) -> list[str]:
                f"trainer.epochs={args.epochs}", f"trainer.backend={args.backend}",
                f"tracking.uri={uri}", f"tracking.artifact_root={artifacts}", f"hydra.run.dir={out_dir}"]
     if args.no_early_stopping:
-        command.append("trainer.early_stopping.enabled=false")
+        command.append("trainer.callbacks.early_stopping=null")
     return command
 
 
@@ -185,10 +186,11 @@ def main(argv=None) -> int:
     met = ratio <= TARGET_RATIO
     summary = [
         f"ratio ours/bare (median wall) = {ratio:.2f}x (target <= {TARGET_RATIO:g}x): {'MET' if met else 'MISSED'}",
-        f"ratio at equal epochs (ours' wall with its {o_ep:g} epochs changed to bare's {b_ep:g} at ours' {o_spe * 1000:.0f} ms/epoch) = {ratio_equal_epochs:.2f}x",
+        f"ratio at equal epochs (ours' wall with its {o_ep:g} epochs changed to bare's {b_ep:g} at ours' {o_spe * 1000:.0f} ms/epoch) = {ratio_equal_epochs:.2f}x "
+        f"(target <= {TARGET_EQUAL_EPOCHS:g}x): {'MET' if ratio_equal_epochs <= TARGET_EQUAL_EPOCHS else 'MISSED'}",
         f"time outside fit: ours {o_out:.2f} s vs bare {b_out:.2f} s (+{o_out - b_out:.2f} s); steady fit per epoch: ours/bare = {o_spe / b_spe:.2f}x; "
         f"first epoch (tracing/compile): ours {o_first:.2f} s vs bare {b_first:.2f} s",
-        f"pipeline time inside its MLflow run but outside fit (stage run, MLflow async-logging flush, evaluation, figures, model logging) = {o_run - o_fit:.2f} s",
+        f"pipeline time inside its MLflow run but outside fit (stage run, per-epoch metrics write, evaluation, figures, model logging) = {o_run - o_fit:.2f} s",
         f"pipeline wall outside its MLflow run (interpreter, imports, Hydra, store open, exit) = {o_wall - o_run:.2f} s (median wall - median run)",
     ]
     if store_init is not None:

@@ -120,7 +120,7 @@ def run_memory(file: Path, n_rows: int, backend: str, tmp: Path, compile_cache: 
     uri = f"sqlite:///{tmp}/{backend}-{n_rows}-{cache_state}.db"
     command = [sys.executable, str(common.PROJECT_ROOT / "run.py"), "dataset=higgs", f"dataset.loader.path={file}",
                f"dataset.split.n_train={n_train}", f"dataset.split.n_extra={n_extra}", f"dataset.split.n_test={n_test}",
-               "model=resnet_mlp", "strategy=lora",
+               "model=resnet_mlp", "strategy=lora", "callbacks=[default,trim_heap]",  # as experiment=higgs_lora_full
                "trainer.epochs=1", "trainer.batch_size=4096", "trainer.class_weight=null", "explainer=none",
                f"trainer.backend={backend}", f"tracking.uri={uri}", f"tracking.artifact_root={tmp}/mlruns",
                f"paths.cache_dir={tmp}/cache", f"trainer.compilation_cache_dir={compile_cache}",

@@ -152,7 +152,7 @@ def study_settings(backend: str, epochs: int, batch_size: int, overrides: list[s
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose("config", overrides=["experiment=higgs_lora_full", "model=resnet_mlp", "strategy=scratch", f"trainer.backend={backend}",
                                            f"trainer.epochs={epochs}", f"trainer.batch_size={batch_size}",
-                                           "trainer.early_stopping.enabled=false", *overrides])
+                                           "trainer.callbacks.early_stopping=null", *overrides])
     check_config(cfg)
     return stage_settings(cfg, "train")
 

@@ -144,3 +144,54 @@ def test_predict_array_batch_by_batch_matches_one_call(rows):
     got = predict_array(model, {"features": x})
     assert got.shape == (rows, 2) and got.dtype == np.float64
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)
+
+
+def two_input_rows(rows: int):
+    """Named model inputs (a mapping input name -> array), as the data types hand them to stages."""
+    rng = np.random.default_rng(0)
+    x = {"a": rng.standard_normal((rows, 3)).astype(np.float32), "b": rng.standard_normal((rows, 2)).astype(np.float32)}
+    y = (x["a"][:, 0] + x["b"][:, 1] > 0).astype(np.int32)
+    return x, y
+
+
+def two_input_model():
+    import keras
+
+    a, b = keras.Input((3,), name="a"), keras.Input((2,), name="b")
+    output = keras.layers.Dense(1, activation="sigmoid")(keras.layers.Concatenate()([a, b]))
+    model = keras.Model({"a": a, "b": b}, output)
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="binary_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def test_array_batches_and_tf_data_take_the_same_rows_of_every_named_input():
+    x, y = two_input_rows(1003)
+    batches = ArrayBatches(x, y, batch_size=100, seed=5)
+    assert len(batches) == 11
+    xb, yb = batches[3]
+    assert set(xb) == {"a", "b"} and len(xb["a"]) == len(xb["b"]) == len(yb) == 100
+    rows = np.sort(batches.order[300:400])
+    assert np.array_equal(xb["a"], x["a"][rows]) and np.array_equal(xb["b"], x["b"][rows]) and np.array_equal(yb, y[rows])
+    dataset = tensorflow_dataset(ArrayBatches(x, y, batch_size=100, seed=5))
+    got = [(xb, yb) for xb, yb in dataset]
+    assert len(got) == 11 and set(got[3][0]) == {"a", "b"}
+    assert np.array_equal(got[3][0]["a"].numpy(), xb["a"]) and np.array_equal(got[3][0]["b"].numpy(), xb["b"])
+    assert np.array_equal(got[3][1].numpy(), yb)
+
+
+@pytest.mark.parametrize("how", ["arrays", "batches"])
+def test_fit_inputs_take_named_inputs_and_learn(how):
+    import tensorflow as tf
+    from omegaconf import OmegaConf
+
+    from transferlab.training import StageData, fit_inputs
+
+    x, y = two_input_rows(5000)
+    train = {name: a[:4000] for name, a in x.items()}
+    val = {name: a[4000:] for name, a in x.items()}
+    inputs = fit_inputs(StageData(train, y[:4000], val, y[4000:]), OmegaConf.create({"batch_size": 256, "seed": 0}), how)
+    if how == "batches":
+        assert isinstance(inputs["x"], tf.data.Dataset) and isinstance(inputs["validation_data"], tf.data.Dataset)
+    history = two_input_model().fit(**inputs, epochs=5, verbose=0)
+    assert len(history.history["val_loss"]) == 5
+    assert history.history["val_accuracy"][-1] > 0.95

@@ -34,7 +34,7 @@ CONSTRAINTS = [
     (["trainer.jit_compile=sometimes"], "trainer.jit_compile=sometimes: allowed: auto, True, False"),
     (["trainer.feed=stream"], "trainer.feed=stream: allowed: auto, arrays, batches"),
     (["trainer.compilation_cache_dir=5"], "trainer.compilation_cache_dir=5: must be a folder path or null"),
-    (["trainer.early_stopping.patience=-1"], "trainer.early_stopping.patience=-1: must be an integer >= 0"),
+    (["trainer.callbacks.early_stopping.patience=-1"], "trainer.callbacks.early_stopping.patience=-1: must be an integer >= 0"),
     (["trainer.seed=abc"], "trainer.seed=abc: must be an integer"),
     (["strategy=frozen", "strategy.stages.frozen.learning_rate=-1"], "strategy.stages.frozen.learning_rate=-1: must be a positive number"),
     # data/split_settings.py: the model of the loader's kind of source
@@ -163,7 +163,7 @@ def test_permutation_f_beta_needs_a_binary_target():
 UNKNOWN_KEYS = [
     (["trainer.lr=-1"], "trainer.lr: no such key; did you mean trainer.learning_rate?"),
     (["trainr.epochs=2"], "trainr.epochs: no such key; did you mean trainer.epochs?"),
-    (["trainer.early_stoping.patiense=3"], "trainer.early_stoping.patiense: no such key; did you mean trainer.early_stopping.patience?"),
+    (["trainer.callbacks.early_stoping.patiense=3"], "trainer.callbacks.early_stoping.patiense: no such key; did you mean trainer.callbacks.early_stopping.patience?"),
     (["dataset.loader.target=x"],
      "dataset.loader.target: no such key for dataset=breast_cancer; did you mean dataset=csv (which has dataset.loader.target)?"),
     (["explainer=shap", "explainer.shap.max_row=3"], "explainer.shap.max_row: no such key; did you mean explainer.shap.max_rows?"),

@@ -8,11 +8,11 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import OverrideParseException
 from omegaconf import DictConfig, OmegaConf
 
-from transferlab import PROJECT_ROOT
+from transferlab import PROJECT_ROOT, console
 from transferlab.conf_options import CONF_DIR, EXPERIMENTS_DIR, group_options
 from transferlab.config_checks import check_config
 from transferlab.errors import ConfigError
-from transferlab.runtime import select_backend
+from transferlab.runtime import select_backend, skip_teardown_after_success
 from transferlab.unknown_keys import check_keys
 
 OmegaConf.register_new_resolver("project_root", lambda: str(PROJECT_ROOT), replace=True)
@@ -52,6 +52,7 @@ def run_hydra_job(cfg: DictConfig) -> float:
     try:
         check_config(cfg)
         select_backend(cfg.trainer.backend, cfg.trainer.device)
+        console.setup(cfg.trainer.verbose, cfg.trainer.backend)
         from transferlab.pipeline import run_job  # imports Keras: only after the backend is chosen
 
         return run_job(cfg)
@@ -84,6 +85,8 @@ def check_command_line(argv: list[str]) -> None:
 
 def main() -> None:
     """`python run.py [overrides]` and the `transferlab` console script."""
+    console.prepare()
+    succeeded = skip_teardown_after_success()
     register_experiments()
     try:
         check_command_line(sys.argv[1:])
@@ -91,3 +94,4 @@ def main() -> None:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
     run_hydra_job()
+    succeeded()

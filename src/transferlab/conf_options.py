@@ -6,7 +6,23 @@ EXPERIMENTS_DIR = PROJECT_ROOT / "experiments"
 
 
 def group_options() -> dict[str, list[str]]:
-    """Every config group and its options, as `python run.py group=option` accepts them."""
-    options = {d.name: sorted(p.stem for p in d.glob("*.yaml")) for d in CONF_DIR.iterdir() if d.is_dir()}
+    """Every config group and its options, as `python run.py group=option` accepts them: Hydra's
+    own listing of conf/ (Hydra's groups, hydra/..., left out) plus the experiments/ presets.
+
+    Inside a job Hydra's config loader is asked directly; before one (the CLI's first check) a
+    temporary Hydra context over conf/ is opened for the question (~0.1 s)."""
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    def listing() -> dict[str, list[str]]:
+        loader = GlobalHydra.instance().config_loader()
+        return {group: sorted(loader.get_group_options(group)) for group in loader.list_groups("") if group != "hydra"}
+
+    if GlobalHydra.instance().is_initialized():
+        options = listing()
+    else:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            options = listing()
+    # experiments/ are registered in Hydra's ConfigStore only at start-up (cli.register_experiments).
     options["experiment"] = sorted(p.stem for p in EXPERIMENTS_DIR.glob("*.yaml"))
     return options

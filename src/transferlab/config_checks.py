@@ -12,7 +12,7 @@ from transferlab.data.split_settings import split_settings_for
 from transferlab.errors import ConfigError
 from transferlab.evaluation.settings import EvaluationSettings, ObjectiveSettings, check_objective_logged
 from transferlab.explainers.settings import EXPLAINER_SETTINGS
-from transferlab.trainer_settings import TrainerSettings
+from transferlab.trainer_settings import check_trainer
 from transferlab.validation import validate
 
 
@@ -65,9 +65,9 @@ def check_split(dataset: DictConfig) -> None:
 
 def check_config(cfg: DictConfig) -> None:
     """Raise ConfigError naming the first bad key; silent when the config can run."""
-    validate(TrainerSettings, cfg.trainer, "trainer")
+    check_trainer(cfg.trainer)
     for stage in cfg.strategy.stages:
-        validate(TrainerSettings, stage_settings(cfg, stage), f"strategy.stages.{stage}")
+        check_trainer(stage_settings(cfg, stage), f"strategy.stages.{stage}")
     check_split(cfg.dataset)
     validate(EvaluationSettings, cfg.evaluation, "evaluation")
     check_explainers(cfg.explainer)

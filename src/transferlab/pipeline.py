@@ -3,7 +3,9 @@
 Every step is one function; this module only wires them. Called by cli.run_hydra_job after Hydra
 composed the config; importing it imports Keras, so the backend must already be chosen.
 """
+import logging
 import sys
+from dataclasses import dataclass
 
 import keras
 import mlflow
@@ -15,17 +17,19 @@ from transferlab.data.loading import load_prepared
 from transferlab.data.prepared import PreparedData
 from transferlab.evaluation.report import evaluate, metric_names
 from transferlab.evaluation.thresholds import threshold_grid
-from transferlab.explainers.base import ExplainContext
+from transferlab.explainers.base import ExplainContext, Explainer
 from transferlab.memory import memory_metrics, release_free_memory, rss_mb
-from transferlab.runtime import configure_keras, seed_everything, use_compilation_cache
-from transferlab.explainers.base import Explainer
 from transferlab.models.base import ModelBuilder
+from transferlab.runtime import configure_keras, seed_everything, use_compilation_cache
 from transferlab.strategies.base import Strategy
+from transferlab.tracking.datasets import log_dataset
 from transferlab.tracking.models import log_models
-from transferlab.tracking.params import flatten_config, git_commit, hydra_job_tags
-from transferlab.tracking.runs import log_figure, log_table, tracked_run
+from transferlab.tracking.params import flatten_config, git_commit, hydra_job_tags, run_name
+from transferlab.tracking.runs import log_figure, log_table, run_location, tracked_run
 from transferlab.tracking.store import use_experiment
 from transferlab.training import parameter_counts
+
+logger = logging.getLogger(__name__)
 
 
 def build(node: DictConfig, exclude=("name",), **kwargs):
@@ -46,8 +50,8 @@ def build_model(node: DictConfig) -> ModelBuilder:
 
 
 def run_tags(cfg: DictConfig, builder: ModelBuilder, data: PreparedData, device: str) -> dict[str, str]:
-    return {"initial_weights": builder.initial_weights,
-        "dataset": cfg.dataset.name, "model": cfg.model.name, "strategy": cfg.strategy.name,
+    return {
+        "initial_weights": builder.initial_weights, "dataset": cfg.dataset.name, "model": cfg.model.name, "strategy": cfg.strategy.name,
         "explainer": "+".join(selected_explainers(cfg.explainer)) or "none", "study": str(cfg.study), "git_commit": git_commit(),
         "data_fingerprint": data.fingerprint, "backend": keras.backend.backend(), "device": device,
         "keras_version": keras.__version__, **hydra_job_tags(),
@@ -107,11 +111,28 @@ def explain(explainers: dict[str, Explainer], context: ExplainContext) -> None:
         mlflow.log_metrics(explanation.metrics)
 
 
-def run_job(cfg: DictConfig) -> float:
-    """Train, evaluate, explain and log one configuration; return cfg.objective.metric."""
-    trainer = cfg.trainer
-    device = configure_keras(trainer.device, trainer.precision)
-    use_compilation_cache(trainer.compilation_cache_dir)
+@dataclass
+class CheckedJob:
+    """Everything a job needs once every check has passed, before its MLflow run exists."""
+
+    experiment_id: str
+    device: str
+    data: PreparedData
+    builder: ModelBuilder
+    strategy: Strategy
+    explainers: dict[str, Explainer]
+    memory_start_mb: float
+
+
+def describe_data(name: str, data: PreparedData) -> str:
+    sizes = ", ".join(f"{n:,} {split.removeprefix('n_')}" for split, n in data.sizes().items())
+    return f"data {name}: {sizes} rows; inputs {data.describe_inputs()}; {data.n_classes} classes, {data.nbytes() / 2**20:.1f} MB"
+
+
+def checked_job(cfg: DictConfig) -> CheckedJob:
+    """Backend, tracking store, strategy and model, data, then every check that needs them."""
+    device = configure_keras(cfg.trainer.device, cfg.trainer.precision)
+    use_compilation_cache(cfg.trainer.compilation_cache_dir)
     # The tracking store and the loader's libraries (e.g. pyarrow) are set up first, so that
     # memory growth above this baseline is what the data and the training cost.
     experiment_id = use_experiment(cfg.tracking.uri, cfg.tracking.experiment, cfg.tracking.artifact_root)
@@ -120,30 +141,49 @@ def run_job(cfg: DictConfig) -> float:
     get_method(cfg.dataset.loader._target_)
     memory_start_mb = rss_mb()
     data = load_prepared(cfg.dataset)
+    logger.info(describe_data(cfg.dataset.name, data))
     release_free_memory()  # parse and scaling buffers, before training stacks on them
     builder.check(data.specs)
     explainers = build_explainers(cfg, data, strategy.check(builder, data))
     check_task(cfg, data.n_classes, metric_names(data.n_classes, cfg.evaluation.betas))
+    return CheckedJob(experiment_id, device, data, builder, strategy, explainers, memory_start_mb)
+
+
+def log_run_inputs(cfg: DictConfig, data: PreparedData) -> None:
+    """The resolved config, the dataset (MLflow's dataset input) and the split sizes."""
+    log_config(cfg)
+    examples = data.train.head(5)
+    log_dataset(cfg.dataset.name, data.source, data.fingerprint, examples.inputs, examples.labels)
+    mlflow.log_metrics(data.sizes() | {"data_mb": data.nbytes() / 2**20})
+
+
+def run_job(cfg: DictConfig) -> float:
+    """Train, evaluate, explain and log one configuration; return cfg.objective.metric.
+
+    config -> data -> checks (no run yet) -> strategy stages -> evaluation -> explanations -> models.
+    """
+    job = checked_job(cfg)
     # Seeded after the checks, which build a throwaway model: every arm then draws the same
     # initial weights for the same seed (the transfer arms' base equals the scratch arm's model).
-    seed_everything(trainer.seed)
-    run_name = f"{cfg.dataset.name}-{cfg.model.name}-{cfg.strategy.name}"
-    with tracked_run(run_name, run_tags(cfg, builder, data, device), experiment_id=experiment_id) as run:
-        log_config(cfg)
-        mlflow.log_metrics(data.sizes() | {"data_mb": data.nbytes() / 2**20})
-        trained = strategy.train(builder, data, lambda stage: stage_settings(cfg, stage))
+    seed_everything(cfg.trainer.seed)
+    name = run_name(cfg)
+    with tracked_run(name, run_tags(cfg, job.builder, job.data, job.device), experiment_id=job.experiment_id) as run:
+        logger.info("MLflow run %s (%s) in experiment %s: %s", run.info.run_id, name, cfg.tracking.experiment,
+                    run_location(mlflow.get_tracking_uri(), job.experiment_id, run.info.run_id))
+        log_run_inputs(cfg, job.data)
+        trained = job.strategy.train(job.builder, job.data, lambda stage: stage_settings(cfg, stage))
         release_free_memory()
         grid = threshold_grid(**cfg.evaluation.threshold_grid)
-        evaluation = evaluate(trained.deployable, data, cfg.evaluation.betas, grid)
+        evaluation = evaluate(trained.deployable, job.data, cfg.evaluation.betas, grid)
         evaluation.metrics |= parameter_counts(trained.classifier) | training_seconds(trained.stage_metrics) | trained.metrics
         log_evaluation(evaluation)
         release_free_memory()
-        explain(explainers, ExplainContext(trained.deployable, data, grid, trainer.seed))
+        explain(job.explainers, ExplainContext(trained.deployable, job.data, grid, cfg.trainer.seed))
         if cfg.tracking.log_model:
-            log_models(trained.deployable, trained.encoder, data)
-        mlflow.log_metrics(memory_metrics(memory_start_mb))
+            log_models(trained.deployable, trained.encoder, job.data)
+        mlflow.log_metrics(memory_metrics(job.memory_start_mb))
     keras.backend.clear_session()
     objective = float(evaluation.metrics[cfg.objective.metric])
-    print(f"run {run.info.run_id} ({run_name}) finished: {cfg.objective.metric}={objective:.4f} "
+    print(f"run {run.info.run_id} ({name}) finished: {cfg.objective.metric}={objective:.4f} "
           f"test_roc_auc={evaluation.metrics.get('test_roc_auc', float('nan')):.4f} test_f1={evaluation.metrics['test_f1']:.4f}")
     return objective

@@ -1,9 +1,13 @@
 """Trainer settings (conf/trainer/*.yaml, and each strategy stage's merge of them with
 strategy.stages.<stage>): types, ranges and choices, checked before anything is loaded."""
-from typing import Literal
+from typing import Any, Literal
 
+from omegaconf import DictConfig, OmegaConf
+from pydantic import Field
+
+from transferlab.errors import ConfigError
 from transferlab.runtime import BACKENDS, DEVICES, PRECISIONS
-from transferlab.validation import NonNegativeInt, PositiveInt, PositiveNumber, Settings, is_int, rule
+from transferlab.validation import NonNegativeInt, PositiveInt, PositiveNumber, Settings, is_int, rule, validate
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "nadam", "adagrad")
 
@@ -12,10 +16,21 @@ FolderOrNull = rule(lambda v: v is None or (isinstance(v, str) and v.strip() != 
 
 
 class EarlyStopping(Settings):
-    enabled: bool = True
+    """trainer.callbacks.early_stopping (keras.callbacks.EarlyStopping's arguments we set)."""
+
     monitor: str = "val_loss"
     patience: NonNegativeInt = 20
     restore_best_weights: bool = True
+
+
+class EveryInterval(Settings):
+    """trainer.callbacks.progress / trim_heap."""
+
+    interval_s: PositiveNumber
+
+
+# The settings of the callbacks conf/callbacks/ offers; a user's own callback node is built as given.
+CALLBACK_SETTINGS = {"early_stopping": EarlyStopping, "progress": EveryInterval, "trim_heap": EveryInterval}
 
 
 class TrainerSettings(Settings):
@@ -34,5 +49,18 @@ class TrainerSettings(Settings):
     jit_compile: Literal["auto", True, False] = "auto"
     feed: Literal["auto", "arrays", "batches"] = "auto"
     compilation_cache_dir: FolderOrNull = None
-    early_stopping: EarlyStopping | None = None   # None: no early stopping
+    callbacks: dict[str, Any] | None = Field(None, strict=False)   # name -> node with _target_, or null (off)
     verbose: int = 0
+
+
+def check_trainer(trainer: DictConfig, key: str = "trainer") -> None:
+    """The trainer's settings and each of its callbacks' (a callback set to null is off)."""
+    validate(TrainerSettings, trainer, key)
+    for name, node in (trainer.callbacks or {}).items():
+        if node is None:
+            continue
+        if "_target_" not in node:
+            raise ConfigError(f"{key}.callbacks.{name}", OmegaConf.to_container(node), "needs a _target_ (the callback class), or null")
+        if name in CALLBACK_SETTINGS:
+            settings = {k: v for k, v in OmegaConf.to_container(node, resolve=True).items() if k != "_target_"}
+            validate(CALLBACK_SETTINGS[name], settings, f"{key}.callbacks.{name}")

@@ -1,14 +1,16 @@
 """Train one stage of a strategy as its own MLflow child run."""
+import logging
 import time
 from dataclasses import dataclass
 
 import keras
 import mlflow
 import numpy as np
+from hydra.utils import instantiate
 from omegaconf import DictConfig
 from sklearn.utils.class_weight import compute_class_weight
 
-from transferlab.batches import ArrayBatches, tensorflow_dataset
+from transferlab.batches import ArrayBatches, n_rows, tensorflow_dataset
 from transferlab.evaluation.plots import training_curves
 from transferlab.memory import release_free_memory, trim_c_heap
 from transferlab.tracking.epoch_logger import EpochMetricsLogger
@@ -20,19 +22,23 @@ from transferlab.tracking.runs import log_figure, tracked_run
 AUTO_STEPS_PER_EXECUTION = 32
 AUTO_MIN_ROWS = 100_000
 
+logger = logging.getLogger(__name__)
+
 
 @dataclass
 class StageData:
-    """Inputs and targets of one stage (targets are features for reconstruction pretraining)."""
+    """Inputs and targets of one stage (targets are features for reconstruction pretraining).
+    Inputs are one array or a mapping input name -> array; row counts are taken from the targets."""
 
-    x: np.ndarray
+    x: np.ndarray | dict[str, np.ndarray]
     y: np.ndarray
-    x_val: np.ndarray
+    x_val: np.ndarray | dict[str, np.ndarray]
     y_val: np.ndarray
 
 
 class TrimHeapWhileTraining(keras.callbacks.Callback):
     """Returns free C-heap pages to the OS at most every `interval_s` seconds during fit.
+    Opt-in: callbacks=[default,trim_heap] (conf/callbacks/trim_heap.yaml), for large data.
 
     The batch copies that Keras' input pipeline frees stay in glibc's arenas until the fit ends,
     and the run's peak grows with them. Measured with an RSS sampler on a 2M-row HIGGS lora run
@@ -101,30 +107,42 @@ def fit_inputs(data: StageData, settings: DictConfig, how: str) -> dict:
     return {"x": train, "validation_data": val, "shuffle": False}
 
 
+def stage_callbacks(settings: DictConfig, stage: str) -> list:
+    """The stage's Keras callbacks: the per-epoch MLflow metrics logger, then each node of
+    trainer.callbacks (conf/callbacks/; a null node is off), built from its _target_. A callback
+    with a `stage` attribute (the progress display) is told the stage's name."""
+    callbacks = [EpochMetricsLogger()]
+    for node in (settings.get("callbacks") or {}).values():
+        if node is not None:
+            callbacks.append(instantiate(node))
+    for callback in callbacks:
+        if hasattr(callback, "stage"):
+            callback.stage = stage
+    return callbacks
+
+
 def fit_stage(model: keras.Model, stage: str, data: StageData, settings: DictConfig, loss: str, classify: bool = True) -> dict[str, float]:
     """Compile and fit `model` with the stage's settings inside a child run; return its summary metrics.
     The stage's training curves go to the parent run as training_curves/<stage>.png."""
     parent = mlflow.active_run()
     with tracked_run(stage, tags={"stage": stage}, nested=True):
-        steps = steps_per_execution(settings.steps_per_execution, len(data.y))
-        how = feed(settings.feed, len(data.y))
+        rows = n_rows(data.y)
+        steps = steps_per_execution(settings.steps_per_execution, rows)
+        how = feed(settings.feed, rows)
         optimizer = keras.optimizers.get({"class_name": settings.optimizer, "config": {"learning_rate": settings.learning_rate}})
         model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"] if classify else [],
                       steps_per_execution=steps, jit_compile=settings.jit_compile)
         # steps_per_execution, jit_compile and feed as resolved ("auto" becomes what Keras/we chose).
         mlflow.log_params({f"stage.{k}": v for k, v in settings.items() if k in ("epochs", "batch_size", "optimizer", "learning_rate", "class_weight")}
                           | {"stage.steps_per_execution": steps, "stage.jit_compile": model.jit_compile, "stage.feed": how})
-        callbacks = [EpochMetricsLogger(), TrimHeapWhileTraining()]
-        stopping = settings.early_stopping
-        if stopping.enabled:
-            callbacks.append(keras.callbacks.EarlyStopping(monitor=stopping.monitor, patience=stopping.patience, restore_best_weights=stopping.restore_best_weights))
         class_weight = balanced_class_weight(data.y) if classify and settings.class_weight == "balanced" else None
+        logger.info("stage %s: %s rows, %s validation, up to %d epochs, batch %d, %s lr %g", stage, f"{rows:,}",
+                    f"{n_rows(data.y_val):,}", settings.epochs, settings.batch_size, settings.optimizer, settings.learning_rate)
         started = time.perf_counter()
         history = model.fit(**fit_inputs(data, settings, how), epochs=settings.epochs, class_weight=class_weight,
-                            callbacks=callbacks, verbose=settings.verbose)
+                            callbacks=stage_callbacks(settings, stage), verbose=0)
         summary = {"train_seconds": time.perf_counter() - started, "epochs_trained": len(history.history["loss"]),
                    "best_val_loss": float(np.min(history.history["val_loss"])), **parameter_counts(model)}
-        mlflow.flush_async_logging()
         mlflow.log_metrics(summary)
     release_free_memory()
     if parent is not None:

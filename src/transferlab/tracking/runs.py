@@ -31,3 +31,14 @@ def log_figure(figure, path: str, run_id: str | None = None) -> None:
 def log_table(frame, path: str) -> None:
     """Log a DataFrame as a CSV artifact."""
     mlflow.log_text(frame.to_csv(index=False), path)
+
+
+def run_location(tracking_uri: str, experiment_id: str, run_id: str) -> str:
+    """Where a user opens the run: its page for a tracking server; for a local store (SQLite
+    file, folder) the `mlflow ui` command that serves it and the page's path there. The page opens
+    the UI in its model-training view (MLflow 3.17 starts in the GenAI view, whatever the
+    experiment's mlflow.experimentKind tag says; the choice is remembered afterwards)."""
+    page = f"#/experiments/{experiment_id}/runs/{run_id}?workflowType=machine_learning"
+    if tracking_uri.startswith(("http://", "https://")):
+        return f"{tracking_uri.rstrip('/')}/{page}"
+    return f"open it with `mlflow ui --backend-store-uri {tracking_uri}`, then http://127.0.0.1:5000/{page}"

@@ -7,6 +7,10 @@ from urllib.parse import urlparse
 import mlflow
 from filelock import FileLock
 
+# MLflow 3's UI opens an experiment without this tag on its GenAI overview (traces, prompts); ours
+# train models, so it opens on the runs table.
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
+
 
 def _sqlite_path(uri: str) -> Path | None:
     return Path(urlparse(uri).path) if uri.startswith("sqlite:") else None
@@ -25,6 +29,7 @@ def retry_locked(action, attempts: int = 20):
 
 def use_experiment(uri: str, experiment: str, artifact_root: str) -> str:
     """Point MLflow at `uri`, make `experiment` active (creating it if needed), return its id.
+    The experiment is tagged as model development (EXPERIMENT_KIND), also when it already existed.
 
     Parallel jobs race on the first schema migration and on experiment creation, so both happen
     under a file lock beside the SQLite file; artifacts of a new experiment go under artifact_root.
@@ -38,10 +43,13 @@ def use_experiment(uri: str, experiment: str, artifact_root: str) -> str:
 
     def get_or_create() -> str:
         found = mlflow.get_experiment_by_name(experiment)
-        if found is not None:
-            return found.experiment_id
-        location = (Path(artifact_root).expanduser().resolve() / experiment).as_uri()
-        return mlflow.create_experiment(experiment, artifact_location=location)
+        if found is None:
+            location = (Path(artifact_root).expanduser().resolve() / experiment).as_uri()
+            return mlflow.create_experiment(experiment, artifact_location=location, tags=EXPERIMENT_KIND)
+        for key, value in EXPERIMENT_KIND.items():  # experiments created before the tag existed
+            if found.tags.get(key) != value:
+                mlflow.MlflowClient().set_experiment_tag(found.experiment_id, key, value)
+        return found.experiment_id
 
     if lock is None:
         experiment_id = get_or_create()
