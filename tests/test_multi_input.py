@@ -26,7 +26,7 @@ def extension_on_path(monkeypatch):
 
 def test_two_input_model_trains_through_scratch_frozen_and_finetune(tmp_path, extension_on_path):
     command = [sys.executable, "run.py", "-m", *TWO_INPUTS, "strategy=scratch,frozen,finetune", "explainer=none",
-               "trainer.epochs=2", "strategy.stages.pretrain.epochs=2", *store_overrides(tmp_path)]
+               "trainer.epochs=2", "++strategy.stages.pretrain.epochs=2", *store_overrides(tmp_path)]
     env = subprocess_env(tmp=tmp_path) | {"PYTHONPATH": os.environ["PYTHONPATH"]}
     result = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, describe(result)
@@ -35,7 +35,7 @@ def test_two_input_model_trains_through_scratch_frozen_and_finetune(tmp_path, ex
     assert set(runs) == {"scratch", "frozen", "finetune"}
     assert all(run.info.status == "FINISHED" and run.data.tags["model"] == "two_tower" for run in runs.values())
     stages = {name: sorted(child.data.tags["stage"] for child in child_runs(tmp_path, run)) for name, run in runs.items()}
-    assert stages == {"scratch": ["train"], "frozen": ["frozen", "pretrain"], "finetune": ["finetune", "frozen", "pretrain"]}
+    assert stages == {"scratch": ["train"], "frozen": ["frozen", "pretrain"], "finetune": ["finetune", "pretrain"]}  # a supervised base is fine-tuned whole
     assert runs["frozen"].data.metrics["trainable_params"] < runs["frozen"].data.metrics["total_params"]
 
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")

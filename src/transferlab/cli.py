@@ -30,7 +30,7 @@ def check_group_choices(overrides: list[str]) -> None:
 
     Hydra would also refuse, but with a multi-line report; this names key, value and choices.
     """
-    options = group_options()
+    options = group_options(tuple(o for o in overrides if o.startswith("hydra.searchpath=")))
     try:
         parsed = OverridesParser.create().parse_overrides([o for o in overrides if "=" in o])
     except OverrideParseException:

@@ -5,9 +5,10 @@ CONF_DIR = PROJECT_ROOT / "conf"
 EXPERIMENTS_DIR = PROJECT_ROOT / "experiments"
 
 
-def group_options() -> dict[str, list[str]]:
+def group_options(search_path: tuple[str, ...] = ()) -> dict[str, list[str]]:
     """Every config group and its options, as `python run.py group=option` accepts them: Hydra's
     own listing of conf/ (Hydra's groups, hydra/..., left out) plus the experiments/ presets.
+    `search_path`: the command line's `hydra.searchpath=[...]` overrides, whose folders add options.
 
     Inside a job Hydra's config loader is asked directly; before one (the CLI's first check) a
     temporary Hydra context over conf/ is opened for the question (~0.1 s)."""
@@ -16,7 +17,8 @@ def group_options() -> dict[str, list[str]]:
 
     def listing() -> dict[str, list[str]]:
         loader = GlobalHydra.instance().config_loader()
-        return {group: sorted(loader.get_group_options(group)) for group in loader.list_groups("") if group != "hydra"}
+        return {group: sorted(loader.get_group_options(group, config_name="config", overrides=list(search_path)))
+                for group in loader.list_groups("") if group != "hydra"}
 
     if GlobalHydra.instance().is_initialized():
         options = listing()
