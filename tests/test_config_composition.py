@@ -17,6 +17,7 @@ OPTIONS = {
     "strategy": ["finetune", "frozen", "lora", "scratch"],
     "explainer": ["feature_maps", "gradcam", "integrated_gradients", "lime", "none", "permutation", "shap"],
     "trainer": ["default"],
+    "callbacks": ["default", "early_stopping", "none", "progress", "trim_heap"],
     "tracking": ["mlflow"],
     "hparams_search": ["optuna"],
     "arm": ["autoencoder_finetune", "autoencoder_frozen", "cnn_scratch", "mlp_scratch", "mobilenet_025_finetune",
@@ -71,8 +72,9 @@ def test_group_option_composes(group, option):
         assert {k: v for k, v in cfg.trainer.callbacks.early_stopping.items() if k != "_target_"} == {
             "monitor": "val_loss", "patience": 20, "restore_best_weights": True}
     elif group == "callbacks":  # package trainer.callbacks
-        expected = {"default": {"early_stopping", "progress"}, "none": set(), "trim_heap": {"trim_heap"}}[option]
-        assert set(cfg.trainer.callbacks or {}) >= expected
+        expected = {"default": {"early_stopping", "progress"}, "none": set(), "trim_heap": {"trim_heap"},
+                    "early_stopping": {"early_stopping"}, "progress": {"progress"}}[option]
+        assert set(cfg.trainer.callbacks or {}) == expected
     else:
         assert group == "tracking"
         assert (cfg.tracking.experiment, cfg.tracking.log_model) == ("breast_cancer", True)
