@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 from omegaconf import OmegaConf
 
 from conftest import CLI_TIMEOUT_S, FAST, REPO_ROOT, compose_config, mlflow_client, store_overrides, store_uri, subprocess_env
