@@ -1,4 +1,5 @@
 """Entry point: `python run.py [hydra overrides]` (see README.md)."""
+
 from transferlab.cli import main
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 Nothing here imports Keras, so each script can still choose its backend first.
 """
+
 import argparse
 import datetime as _dt
 import os
@@ -21,7 +22,18 @@ DATA_DIR_ENV = "TRANSFERLAB_DATA_DIR"
 # <checkout>/../shared/data, as in the project's own layout (/work/main -> /work/shared/data).
 DEFAULT_DATA_DIR = PROJECT_ROOT.parent / "shared" / "data"
 
-PACKAGES = ("keras", "tensorflow", "tensorflow-cpu", "jax", "jaxlib", "mlflow", "hydra-core", "scikit-learn", "numpy", "pandas")
+PACKAGES = (
+    "keras",
+    "tensorflow",
+    "tensorflow-cpu",
+    "jax",
+    "jaxlib",
+    "mlflow",
+    "hydra-core",
+    "scikit-learn",
+    "numpy",
+    "pandas",
+)
 
 RESULTS_HEADER = """# Benchmark results
 
@@ -41,10 +53,16 @@ def argument_parser(doc: str, pima: bool = False) -> argparse.ArgumentParser:
     """A parser whose help is the script's docstring (first paragraph, then the rest); with
     pima=True it has the --data-dir option pima_csv() reads."""
     summary, _, details = doc.partition("\n\n")
-    parser = argparse.ArgumentParser(description=summary, epilog=details, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=summary, epilog=details, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     if pima:
-        parser.add_argument("--data-dir", type=Path, default=None,
-                            help=f"folder holding pima/diabetes.csv (default: ${DATA_DIR_ENV} or {DEFAULT_DATA_DIR})")
+        parser.add_argument(
+            "--data-dir",
+            type=Path,
+            default=None,
+            help=f"folder holding pima/diabetes.csv (default: ${DATA_DIR_ENV} or {DEFAULT_DATA_DIR})",
+        )
     return parser
 
 
@@ -57,7 +75,9 @@ def command_line(script: str, argv=None) -> str:
 def pima_csv(data_dir: Path) -> Path:
     path = Path(data_dir) / "pima" / "diabetes.csv"
     if not path.is_file():
-        sys.exit(f"error: {path} not found; pass --data-dir or set {DATA_DIR_ENV} to the folder holding pima/diabetes.csv")
+        sys.exit(
+            f"error: {path} not found; pass --data-dir or set {DATA_DIR_ENV} to the folder holding pima/diabetes.csv"
+        )
     return path
 
 
@@ -115,9 +135,26 @@ def machine_lines(backend: str) -> list[str]:
 
 def git_commit() -> str:
     try:
-        head = subprocess.run(["git", "-C", str(PROJECT_ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(PROJECT_ROOT), "status", "--porcelain", "--untracked-files=no", "--", "src", "conf", "run.py"],
-                               capture_output=True, text=True, check=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "-C", str(PROJECT_ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            [
+                "git",
+                "-C",
+                str(PROJECT_ROOT),
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                "src",
+                "conf",
+                "run.py",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return head + (" (src/conf with uncommitted changes)" if dirty else "")

@@ -19,6 +19,7 @@ F-scores, which framework_overhead.py reads.
 
     .venv/bin/python benchmarks/bare_pima_mlp.py [--epochs 200] [--backend tensorflow|jax]
 """
+
 import json
 import os
 import sys
@@ -35,7 +36,9 @@ ZERO_AS_MISSING = ["Glucose", "BloodPressure", "SkinThickness", "Insulin", "BMI"
 def parse_args(argv=None):
     parser = common.argument_parser(__doc__, pima=True)
     parser.add_argument("--epochs", type=int, default=200, help="maximum epochs (default 200)")
-    parser.add_argument("--backend", choices=["tensorflow", "jax"], default="tensorflow", help="Keras backend (default tensorflow)")
+    parser.add_argument(
+        "--backend", choices=["tensorflow", "jax"], default="tensorflow", help="Keras backend (default tensorflow)"
+    )
     parser.add_argument("--no-early-stopping", action="store_true", help="train all --epochs epochs")
     parser.add_argument("--seed", type=int, default=42)
     return parser.parse_args(argv)
@@ -66,30 +69,58 @@ def main(argv=None) -> None:
     x_train = scaler.fit_transform(imp.fit_transform(x_train)).astype("float32")
     x_val, x_test = (scaler.transform(imp.transform(part)).astype("float32") for part in (x_val, x_test))
     classes = np.unique(y_train)
-    class_weight = {int(c): float(w) for c, w in zip(classes, compute_class_weight("balanced", classes=classes, y=y_train))}
+    class_weight = {
+        int(c): float(w) for c, w in zip(classes, compute_class_weight("balanced", classes=classes, y=y_train))
+    }
 
-    model = keras.Sequential([
-        keras.layers.Input(shape=(x_train.shape[1],)),
-        keras.layers.Dense(32, activation="relu"),
-        keras.layers.Dropout(0.2),
-        keras.layers.Dense(16, activation="relu"),
-        keras.layers.Dense(1, activation="sigmoid"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.layers.Input(shape=(x_train.shape[1],)),
+            keras.layers.Dense(32, activation="relu"),
+            keras.layers.Dropout(0.2),
+            keras.layers.Dense(16, activation="relu"),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
-    callbacks = [] if args.no_early_stopping else [keras.callbacks.EarlyStopping(patience=20, restore_best_weights=True, monitor="val_loss")]
+    callbacks = (
+        []
+        if args.no_early_stopping
+        else [keras.callbacks.EarlyStopping(patience=20, restore_best_weights=True, monitor="val_loss")]
+    )
     epoch_ends = []  # only for the benchmark's per-epoch figures (a list append per epoch)
-    callbacks.append(keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: epoch_ends.append(time.perf_counter())))
+    callbacks.append(
+        keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: epoch_ends.append(time.perf_counter()))
+    )
     fit_started = time.perf_counter()
-    history = model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=args.epochs, batch_size=32,
-                        class_weight=class_weight, callbacks=callbacks, verbose=0)
+    history = model.fit(
+        x_train,
+        y_train,
+        validation_data=(x_val, y_val),
+        epochs=args.epochs,
+        batch_size=32,
+        class_weight=class_weight,
+        callbacks=callbacks,
+        verbose=0,
+    )
     train_seconds = time.perf_counter() - fit_started
     y_score = model.predict(x_test, verbose=0).ravel()
     y_pred = (y_score >= 0.5).astype(int)
     scores = {f"test_f{b}": float(fbeta_score(y_test, y_pred, beta=b, zero_division=0)) for b in (1, 2, 5)}
     print(f"bare MLP: {len(history.history['loss'])} epochs, " + ", ".join(f"{k}={v:.4f}" for k, v in scores.items()))
-    print("BENCH " + json.dumps({"train_seconds": train_seconds, "epochs_trained": len(history.history["loss"]),
-                                 "steady_seconds": epoch_ends[-1] - epoch_ends[0],
-                                 "script_seconds": time.perf_counter() - STARTED, "backend": keras.backend.backend(), **scores}))
+    print(
+        "BENCH "
+        + json.dumps(
+            {
+                "train_seconds": train_seconds,
+                "epochs_trained": len(history.history["loss"]),
+                "steady_seconds": epoch_ends[-1] - epoch_ends[0],
+                "script_seconds": time.perf_counter() - STARTED,
+                "backend": keras.backend.backend(),
+                **scores,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ trains exactly `--epochs` epochs on both sides.
 
     .venv/bin/python benchmarks/framework_overhead.py [--epochs 200] [--backend tensorflow] [--repeats 3] [--record]
 """
+
 import json
 import os
 import shutil
@@ -50,14 +51,23 @@ RUN_PY = common.PROJECT_ROOT / "run.py"
 def parse_args(argv=None):
     parser = common.argument_parser(__doc__, pima=True)
     parser.add_argument("--epochs", type=int, default=200, help="maximum epochs for both (default 200)")
-    parser.add_argument("--backend", choices=["tensorflow", "jax"], default="tensorflow", help="Keras backend for both (default tensorflow)")
+    parser.add_argument(
+        "--backend",
+        choices=["tensorflow", "jax"],
+        default="tensorflow",
+        help="Keras backend for both (default tensorflow)",
+    )
     parser.add_argument("--repeats", type=int, default=3, help="runs of each, alternating order (default 3)")
     parser.add_argument("--no-early-stopping", action="store_true", help="train exactly --epochs epochs on both sides")
     parser.add_argument("--fresh-store", action="store_true", help="a new empty MLflow store for every pipeline run")
-    parser.add_argument("--python", default=sys.executable, help="interpreter for both subprocesses (default: this one)")
+    parser.add_argument(
+        "--python", default=sys.executable, help="interpreter for both subprocesses (default: this one)"
+    )
     parser.add_argument("--keep-tmp", action="store_true", help="keep the temporary MLflow store and Hydra outputs")
     parser.add_argument("--strict", action="store_true", help="also exit 3 when the ratio target is missed")
-    parser.add_argument("--record", action="store_true", help="write/replace this benchmark's section of benchmarks/RESULTS.md")
+    parser.add_argument(
+        "--record", action="store_true", help="write/replace this benchmark's section of benchmarks/RESULTS.md"
+    )
     return parser.parse_args(argv)
 
 
@@ -69,23 +79,44 @@ def store_paths(tmp: Path, index: int, fresh: bool) -> tuple[str, Path]:
 def init_store(uri: str) -> float:
     """Create the SQLite schema (what the first run against a new store pays); returns the seconds of
     opening the new store in a fresh process, mlflow already imported."""
-    code = ("import sys, time, mlflow; t = time.perf_counter(); mlflow.MlflowClient(sys.argv[1]).search_experiments(); "
-            "print(time.perf_counter() - t)")
+    code = (
+        "import sys, time, mlflow; t = time.perf_counter(); mlflow.MlflowClient(sys.argv[1]).search_experiments(); "
+        "print(time.perf_counter() - t)"
+    )
     done = subprocess.run([sys.executable, "-c", code, uri], check=True, capture_output=True, text=True)
     return float(done.stdout.strip().splitlines()[-1])
 
 
 def ours_command(args, uri: str, artifacts: Path, out_dir: Path) -> list[str]:
-    command = [args.python, str(RUN_PY), "dataset=pima", "model=mlp", "strategy=scratch", "explainer=none",
-               f"trainer.epochs={args.epochs}", f"trainer.backend={args.backend}",
-               f"tracking.uri={uri}", f"tracking.artifact_root={artifacts}", f"hydra.run.dir={out_dir}"]
+    command = [
+        args.python,
+        str(RUN_PY),
+        "dataset=pima",
+        "model=mlp",
+        "strategy=scratch",
+        "explainer=none",
+        f"trainer.epochs={args.epochs}",
+        f"trainer.backend={args.backend}",
+        f"tracking.uri={uri}",
+        f"tracking.artifact_root={artifacts}",
+        f"hydra.run.dir={out_dir}",
+    ]
     if args.no_early_stopping:
         command.append("trainer.callbacks.early_stopping=null")
     return command
 
 
 def bare_command(args, data_dir: Path) -> list[str]:
-    command = [args.python, str(BARE_SCRIPT), "--epochs", str(args.epochs), "--backend", args.backend, "--data-dir", str(data_dir)]
+    command = [
+        args.python,
+        str(BARE_SCRIPT),
+        "--epochs",
+        str(args.epochs),
+        "--backend",
+        args.backend,
+        "--data-dir",
+        str(data_dir),
+    ]
     if args.no_early_stopping:
         command.append("--no-early-stopping")
     return command
@@ -111,22 +142,28 @@ def pipeline_run_metrics(uri: str, out_dir: Path) -> dict:
     if len(runs) != 1:
         raise RuntimeError(f"expected one pipeline run with hydra_output_dir={out_dir} in {uri}, found {len(runs)}")
     parent = runs[0]
-    children = client.search_runs([experiment.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
+    children = client.search_runs(
+        [experiment.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'"
+    )
     if len(children) != 1:
         raise RuntimeError(f"expected one stage run under {parent.info.run_id}, found {len(children)}")
     # Per-epoch metrics carry the time of each epoch's end: first to last = the epochs after the
     # first, which also holds tracing/compilation.
     stamps = sorted((m.step, m.timestamp) for m in client.get_metric_history(children[0].info.run_id, "val_loss"))
-    return {"train_seconds": parent.data.metrics["train_seconds"], "epochs_trained": int(children[0].data.metrics["epochs_trained"]),
-            "steady_seconds": (stamps[-1][1] - stamps[0][1]) / 1000.0,
-            "run_seconds": (parent.info.end_time - parent.info.start_time) / 1000.0, "test_f1": parent.data.metrics.get("test_f1")}
+    return {
+        "train_seconds": parent.data.metrics["train_seconds"],
+        "epochs_trained": int(children[0].data.metrics["epochs_trained"]),
+        "steady_seconds": (stamps[-1][1] - stamps[0][1]) / 1000.0,
+        "run_seconds": (parent.info.end_time - parent.info.start_time) / 1000.0,
+        "test_f1": parent.data.metrics.get("test_f1"),
+    }
 
 
 def bare_metrics(stdout: str) -> dict:
     lines = [line for line in stdout.splitlines() if line.startswith("BENCH ")]
     if not lines:
         raise RuntimeError("bare_pima_mlp.py printed no BENCH line")
-    return json.loads(lines[-1][len("BENCH "):])
+    return json.loads(lines[-1][len("BENCH ") :])
 
 
 def main(argv=None) -> int:
@@ -139,8 +176,11 @@ def main(argv=None) -> int:
     if args.backend == "jax":
         env.setdefault("JAX_PLATFORMS", "cpu")
     tmp = Path(tempfile.mkdtemp(prefix="bench_overhead_"))
-    print(f"pipeline store and outputs under {tmp}; max epochs {args.epochs}, backend {args.backend}, "
-          f"early stopping {'off' if args.no_early_stopping else 'on'}, {args.repeats} alternating repeats", flush=True)
+    print(
+        f"pipeline store and outputs under {tmp}; max epochs {args.epochs}, backend {args.backend}, "
+        f"early stopping {'off' if args.no_early_stopping else 'on'}, {args.repeats} alternating repeats",
+        flush=True,
+    )
     store_init = None
     if not args.fresh_store:
         store_init = init_store(store_paths(tmp, 0, False)[0])
@@ -159,8 +199,11 @@ def main(argv=None) -> int:
                     wall, stdout = timed(bare_command(args, data_dir), env, "bare_pima_mlp.py")
                     bare.append({"wall": wall, **bare_metrics(stdout)})
                 last = (ours if side == "ours" else bare)[-1]
-                print(f"  repeat {rep + 1} {side:4s}: wall {wall:6.2f} s, fit {last['train_seconds']:6.2f} s, "
-                      f"{last['epochs_trained']} epochs", flush=True)
+                print(
+                    f"  repeat {rep + 1} {side:4s}: wall {wall:6.2f} s, fit {last['train_seconds']:6.2f} s, "
+                    f"{last['epochs_trained']} epochs",
+                    flush=True,
+                )
     finally:
         if not args.keep_tmp:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -173,16 +216,49 @@ def main(argv=None) -> int:
     o_spe, b_spe = common.median([steady(r) for r in ours]), common.median([steady(r) for r in bare])
     first = lambda r: r["train_seconds"] - r["steady_seconds"]  # first epoch (tracing/compile) + fit set-up/teardown
     o_first, b_first = common.median([first(r) for r in ours]), common.median([first(r) for r in bare])
-    o_out, b_out = common.median([r["wall"] - r["train_seconds"] for r in ours]), common.median([r["wall"] - r["train_seconds"] for r in bare])
+    o_out, b_out = (
+        common.median([r["wall"] - r["train_seconds"] for r in ours]),
+        common.median([r["wall"] - r["train_seconds"] for r in bare]),
+    )
     o_run = med(ours, "run_seconds")
     ratio = o_wall / b_wall
     # Ours as if it had trained bare's number of epochs: add/remove steady epochs at ours' own rate.
     ratio_equal_epochs = (o_wall + o_spe * (b_ep - o_ep)) / b_wall
     rows = [
-        ["ours: run.py (Hydra + MLflow)", f"{o_wall:.2f}", f"{o_fit:.2f}", f"{o_ep:g}", f"{o_first:.2f}", f"{o_spe * 1000:.0f}", f"{o_out:.2f}", f"{o_run:.2f}"],
-        ["bare: bare_pima_mlp.py", f"{b_wall:.2f}", f"{b_fit:.2f}", f"{b_ep:g}", f"{b_first:.2f}", f"{b_spe * 1000:.0f}", f"{b_out:.2f}", "-"],
+        [
+            "ours: run.py (Hydra + MLflow)",
+            f"{o_wall:.2f}",
+            f"{o_fit:.2f}",
+            f"{o_ep:g}",
+            f"{o_first:.2f}",
+            f"{o_spe * 1000:.0f}",
+            f"{o_out:.2f}",
+            f"{o_run:.2f}",
+        ],
+        [
+            "bare: bare_pima_mlp.py",
+            f"{b_wall:.2f}",
+            f"{b_fit:.2f}",
+            f"{b_ep:g}",
+            f"{b_first:.2f}",
+            f"{b_spe * 1000:.0f}",
+            f"{b_out:.2f}",
+            "-",
+        ],
     ]
-    result_table = common.table(["median of " + str(args.repeats), "wall s", "fit s (train_seconds)", "epochs", "1st epoch s", "ms/epoch after 1st", "wall - fit s", "MLflow run s"], rows)
+    result_table = common.table(
+        [
+            "median of " + str(args.repeats),
+            "wall s",
+            "fit s (train_seconds)",
+            "epochs",
+            "1st epoch s",
+            "ms/epoch after 1st",
+            "wall - fit s",
+            "MLflow run s",
+        ],
+        rows,
+    )
     met = ratio <= TARGET_RATIO
     summary = [
         f"ratio ours/bare (median wall) = {ratio:.2f}x (target <= {TARGET_RATIO:g}x): {'MET' if met else 'MISSED'}",
@@ -194,29 +270,45 @@ def main(argv=None) -> int:
         f"pipeline wall outside its MLflow run (interpreter, imports, Hydra, store open, exit) = {o_wall - o_run:.2f} s (median wall - median run)",
     ]
     if store_init is not None:
-        summary.append(f"one-off cost of opening a new, empty SQLite store (schema migrations; untimed above, --fresh-store includes it) = {store_init:.2f} s")
-    all_runs = "; ".join(f"ours {r['wall']:.1f}/{r['train_seconds']:.1f}/{r['epochs_trained']}" for r in ours) + "; " + \
-        "; ".join(f"bare {r['wall']:.1f}/{r['train_seconds']:.1f}/{r['epochs_trained']}" for r in bare)
+        summary.append(
+            f"one-off cost of opening a new, empty SQLite store (schema migrations; untimed above, --fresh-store includes it) = {store_init:.2f} s"
+        )
+    all_runs = (
+        "; ".join(f"ours {r['wall']:.1f}/{r['train_seconds']:.1f}/{r['epochs_trained']}" for r in ours)
+        + "; "
+        + "; ".join(f"bare {r['wall']:.1f}/{r['train_seconds']:.1f}/{r['epochs_trained']}" for r in bare)
+    )
     summary.append(f"every run (wall s / fit s / epochs): {all_runs}")
     common.print_report(result_table, summary)
 
     if args.record:
-        body = "\n".join([
-            "Command: " + common.command_line(__file__, argv),
-            "",
-            f"`run.py dataset=pima model=mlp strategy=scratch explainer=none` (temporary MLflow store, "
-            f"{'a fresh store per run' if args.fresh_store else 'store created once, untimed'}) vs `benchmarks/bare_pima_mlp.py`, "
-            f"max epochs {args.epochs}, early stopping {'off' if args.no_early_stopping else 'on (patience 20)'}, "
-            f"{args.repeats} runs each in alternating order, wall time of each subprocess from spawn to exit.",
-            "",
-            *common.machine_lines(args.backend),
-            "",
-            result_table,
-            "",
-            *[f"- {line}" for line in summary],
-        ])
-        variant = [args.backend] + (["no early stopping"] if args.no_early_stopping else []) + (["fresh store"] if args.fresh_store else []) + ([f"{args.epochs} epochs"] if args.epochs != 200 else [])
-        common.record_section("-".join([SECTION, *(v.replace(" ", "_") for v in variant)]), f"Framework overhead: pipeline job vs bare script ({', '.join(variant)})", body)
+        body = "\n".join(
+            [
+                "Command: " + common.command_line(__file__, argv),
+                "",
+                f"`run.py dataset=pima model=mlp strategy=scratch explainer=none` (temporary MLflow store, "
+                f"{'a fresh store per run' if args.fresh_store else 'store created once, untimed'}) vs `benchmarks/bare_pima_mlp.py`, "
+                f"max epochs {args.epochs}, early stopping {'off' if args.no_early_stopping else 'on (patience 20)'}, "
+                f"{args.repeats} runs each in alternating order, wall time of each subprocess from spawn to exit.",
+                "",
+                *common.machine_lines(args.backend),
+                "",
+                result_table,
+                "",
+                *[f"- {line}" for line in summary],
+            ]
+        )
+        variant = (
+            [args.backend]
+            + (["no early stopping"] if args.no_early_stopping else [])
+            + (["fresh store"] if args.fresh_store else [])
+            + ([f"{args.epochs} epochs"] if args.epochs != 200 else [])
+        )
+        common.record_section(
+            "-".join([SECTION, *(v.replace(" ", "_") for v in variant)]),
+            f"Framework overhead: pipeline job vs bare script ({', '.join(variant)})",
+            body,
+        )
     if args.strict and not met:
         return 3
     return 0

@@ -26,6 +26,7 @@ whole run's peak memory against the float32 size of the rows it uses.
 Seed 001's real workload is the full UCI file, 11M rows: `--rows 11000000` writes a file of that
 size (3.3 GB gzip, once) and records its own section.
 """
+
 import argparse
 import gzip
 import json
@@ -49,11 +50,19 @@ def parse_args(argv=None):
     parser = common.argument_parser(__doc__)
     parser.add_argument("--rows", type=int, default=2_000_000, help="rows of the generated file (default 2,000,000)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--work-dir", type=Path, default=Path(tempfile.gettempdir()) / "transferlab-bench-higgs",
-                        help="where the generated file is kept between invocations")
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "transferlab-bench-higgs",
+        help="where the generated file is kept between invocations",
+    )
     parser.add_argument("--repeats", type=int, default=2, help="measurements of each load, interleaved (default 2)")
-    parser.add_argument("--run-backends", default="jax,tensorflow", help="backends of the whole-run memory check ('' to skip)")
-    parser.add_argument("--record", action="store_true", help="write/replace this benchmark's section of benchmarks/RESULTS.md")
+    parser.add_argument(
+        "--run-backends", default="jax,tensorflow", help="backends of the whole-run memory check ('' to skip)"
+    )
+    parser.add_argument(
+        "--record", action="store_true", help="write/replace this benchmark's section of benchmarks/RESULTS.md"
+    )
     parser.add_argument("--child", nargs=3, metavar=("KIND", "FILE", "CACHE_DIR"), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -69,7 +78,7 @@ def write_uci_like(path: Path, n_rows: int, seed: int, chunk: int = 100_000) -> 
             rows = np.empty((n, N_COLUMNS))
             rows[:, 0] = rng.integers(0, 2, n)
             rows[:, 1:] = rng.standard_normal((n, N_COLUMNS - 1)).astype(np.float32)
-            rows[:, 1:] += rows[:, :1] * 0.5            # a learnable signal for the run check
+            rows[:, 1:] += rows[:, :1] * 0.5  # a learnable signal for the run check
             out.write((line * n) % tuple(rows.ravel()))
     partial.replace(path)
 
@@ -98,7 +107,9 @@ def child(kind: str, file: str, cache_dir: str) -> None:
 
 def measure(kind: str, file: Path, cache_dir: Path) -> dict:
     command = [sys.executable, __file__, "--child", kind, str(file), str(cache_dir)]
-    result = subprocess.run(command, capture_output=True, text=True, check=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    result = subprocess.run(
+        command, capture_output=True, text=True, check=True, env=dict(os.environ, PYTHONUNBUFFERED="1")
+    )
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -118,13 +129,28 @@ def run_memory(file: Path, n_rows: int, backend: str, tmp: Path, compile_cache: 
 
     n_train, n_extra, n_test = int(n_rows * 0.6), int(n_rows * 0.3), int(n_rows * 0.1)
     uri = f"sqlite:///{tmp}/{backend}-{n_rows}-{cache_state}.db"
-    command = [sys.executable, str(common.PROJECT_ROOT / "run.py"), "dataset=higgs", f"dataset.loader.path={file}",
-               f"dataset.split.n_train={n_train}", f"dataset.split.n_extra={n_extra}", f"dataset.split.n_test={n_test}",
-               "model=resnet_mlp", "strategy=lora", "callbacks=[default,trim_heap]",  # as experiment=higgs_lora_full
-               "trainer.epochs=1", "trainer.batch_size=4096", "trainer.class_weight=null", "explainer=none",
-               f"trainer.backend={backend}", f"tracking.uri={uri}", f"tracking.artifact_root={tmp}/mlruns",
-               f"paths.cache_dir={tmp}/cache", f"trainer.compilation_cache_dir={compile_cache}",
-               f"hydra.run.dir={tmp}/out-{backend}-{n_rows}"]
+    command = [
+        sys.executable,
+        str(common.PROJECT_ROOT / "run.py"),
+        "dataset=higgs",
+        f"dataset.loader.path={file}",
+        f"dataset.split.n_train={n_train}",
+        f"dataset.split.n_extra={n_extra}",
+        f"dataset.split.n_test={n_test}",
+        "model=resnet_mlp",
+        "strategy=lora",
+        "callbacks=[default,trim_heap]",  # as experiment=higgs_lora_full
+        "trainer.epochs=1",
+        "trainer.batch_size=4096",
+        "trainer.class_weight=null",
+        "explainer=none",
+        f"trainer.backend={backend}",
+        f"tracking.uri={uri}",
+        f"tracking.artifact_root={tmp}/mlruns",
+        f"paths.cache_dir={tmp}/cache",
+        f"trainer.compilation_cache_dir={compile_cache}",
+        f"hydra.run.dir={tmp}/out-{backend}-{n_rows}",
+    ]
     started = time.perf_counter()
     subprocess.run(command, check=True, capture_output=True, text=True, env=dict(os.environ, KERAS_BACKEND=backend))
     wall = time.perf_counter() - started
@@ -133,8 +159,16 @@ def run_memory(file: Path, n_rows: int, backend: str, tmp: Path, compile_cache: 
     used = sum(run[f"metrics.{k}"] for k in ("n_train", "n_val", "n_extra", "n_test"))
     float32_mb = used * N_COLUMNS * 4 / 2**20
     growth = run["metrics.memory_peak_growth_mb"]
-    return {"backend": backend, "compile_cache": cache_state, "rows": int(used), "float32_mb": float32_mb, "growth_mb": growth, "ratio": growth / float32_mb,
-            "wall": wall, "accuracy": run["metrics.test_accuracy"]}
+    return {
+        "backend": backend,
+        "compile_cache": cache_state,
+        "rows": int(used),
+        "float32_mb": float32_mb,
+        "growth_mb": growth,
+        "ratio": growth / float32_mb,
+        "wall": wall,
+        "accuracy": run["metrics.test_accuracy"],
+    }
 
 
 def main(argv=None) -> int:
@@ -155,7 +189,10 @@ def main(argv=None) -> int:
             cache_dir = Path(tmp) / f"cache{repeat}"
             for kind in ("pandas", "first", "cached"):
                 timings[kind].append(measure(kind, file, cache_dir))
-                print(f"  {kind:7s} {timings[kind][-1]['seconds']:7.2f} s  peak +{timings[kind][-1]['peak_mb']:.0f} MB", flush=True)
+                print(
+                    f"  {kind:7s} {timings[kind][-1]['seconds']:7.2f} s  peak +{timings[kind][-1]['peak_mb']:.0f} MB",
+                    flush=True,
+                )
         backends = list(filter(None, args.run_backends.split(",")))
         runs = [run for backend in backends for run in runs_at(file, args.rows, backend, Path(tmp))]
         small_runs = [run for backend in backends for run in runs_at(file, args.rows // 2, backend, Path(tmp))]
@@ -164,15 +201,53 @@ def main(argv=None) -> int:
     peak = {kind: max(t["peak_mb"] for t in values) for kind, values in timings.items()}
     float32_mb = args.rows * N_COLUMNS * 4 / 2**20
     load_table = common.table(
-        ["load", f"best of {args.repeats} (s)", "speed-up vs pandas", "peak RSS above imports (MB)", "peak / float32 size"],
-        [[name, f"{best[kind]:.2f}", f"{best['pandas'] / best[kind]:.1f}x", f"{peak[kind]:.0f}", f"{peak[kind] / float32_mb:.2f}x"]
-         for kind, name in (("pandas", "seed 001: pandas read_csv + to_numpy(float32)"), ("first", "ours, first load (parse + cache)"),
-                            ("cached", "ours, cached load"))])
+        [
+            "load",
+            f"best of {args.repeats} (s)",
+            "speed-up vs pandas",
+            "peak RSS above imports (MB)",
+            "peak / float32 size",
+        ],
+        [
+            [
+                name,
+                f"{best[kind]:.2f}",
+                f"{best['pandas'] / best[kind]:.1f}x",
+                f"{peak[kind]:.0f}",
+                f"{peak[kind] / float32_mb:.2f}x",
+            ]
+            for kind, name in (
+                ("pandas", "seed 001: pandas read_csv + to_numpy(float32)"),
+                ("first", "ours, first load (parse + cache)"),
+                ("cached", "ours, cached load"),
+            )
+        ],
+    )
     run_table = common.table(
-        ["run backend", "compile cache", "rows used", "float32 size (MB)", "peak RSS growth (MB)", "growth / float32", "wall (s)",
-         "test accuracy"],
-        [[r["backend"], r["compile_cache"], f"{r['rows']:,}", f"{r['float32_mb']:.0f}", f"{r['growth_mb']:.0f}", f"{r['ratio']:.2f}x", f"{r['wall']:.0f}",
-          f"{r['accuracy']:.3f}"] for r in runs + small_runs])
+        [
+            "run backend",
+            "compile cache",
+            "rows used",
+            "float32 size (MB)",
+            "peak RSS growth (MB)",
+            "growth / float32",
+            "wall (s)",
+            "test accuracy",
+        ],
+        [
+            [
+                r["backend"],
+                r["compile_cache"],
+                f"{r['rows']:,}",
+                f"{r['float32_mb']:.0f}",
+                f"{r['growth_mb']:.0f}",
+                f"{r['ratio']:.2f}x",
+                f"{r['wall']:.0f}",
+                f"{r['accuracy']:.3f}",
+            ]
+            for r in runs + small_runs
+        ],
+    )
     first_ratio, cached_ratio = best["pandas"] / best["first"], best["pandas"] / best["cached"]
     summary = [
         f"- file: {args.rows:,} rows x {N_COLUMNS} columns, UCI formatting, {file.stat().st_size / 2**20:.0f} MiB gzip "
@@ -184,13 +259,28 @@ def main(argv=None) -> int:
         kinds = list(dict.fromkeys(run_kind(r) for r in runs))
         summary += [memory_verdict(kind, [r for r in runs + small_runs if run_kind(r) == kind]) for kind in kinds]
         summary += [growth_split(big, small) for big, small in zip(runs, small_runs)]
-    body = "\n".join(["Command: " + common.command_line(__file__, argv), "", *common.machine_lines("n/a (loads); " + (args.run_backends or "no run")), "", load_table, "", run_table, "", *summary])
+    body = "\n".join(
+        [
+            "Command: " + common.command_line(__file__, argv),
+            "",
+            *common.machine_lines("n/a (loads); " + (args.run_backends or "no run")),
+            "",
+            load_table,
+            "",
+            run_table,
+            "",
+            *summary,
+        ]
+    )
     common.print_report(load_table + "\n\n" + run_table, summary)
     if args.record:
         default = args.rows == parse_args([]).rows
-        common.record_section("higgs_ingest" + ("" if default else f"-{args.rows}_rows"),
-                              "HIGGS ingest: pyarrow float32 + .npy cache vs pandas; a run's peak memory"
-                              + ("" if default else f" ({args.rows:,} rows)"), body)
+        common.record_section(
+            "higgs_ingest" + ("" if default else f"-{args.rows}_rows"),
+            "HIGGS ingest: pyarrow float32 + .npy cache vs pandas; a run's peak memory"
+            + ("" if default else f" ({args.rows:,} rows)"),
+            body,
+        )
     return 0
 
 
@@ -205,8 +295,10 @@ def memory_verdict(kind: str, kind_runs: list[dict]) -> str:
     if not large:
         return f"- {kind}: no run on >= {MEMORY_TARGET_FROM_ROWS:,} rows (use --rows 2000000 or more)"
     worst = max(large, key=lambda r: r["ratio"])
-    return (f"- {kind}, whole run on >= {MEMORY_TARGET_FROM_ROWS:,} rows: peak RSS growth <= {worst['ratio']:.2f}x the float32 rows "
-            f"(worst at {worst['rows']:,} rows; target <= {TARGET_MEMORY:g}x): {'met' if worst['ratio'] <= TARGET_MEMORY else 'MISSED'}")
+    return (
+        f"- {kind}, whole run on >= {MEMORY_TARGET_FROM_ROWS:,} rows: peak RSS growth <= {worst['ratio']:.2f}x the float32 rows "
+        f"(worst at {worst['rows']:,} rows; target <= {TARGET_MEMORY:g}x): {'met' if worst['ratio'] <= TARGET_MEMORY else 'MISSED'}"
+    )
 
 
 def growth_split(big: dict, small: dict) -> str:
@@ -219,8 +311,10 @@ def growth_split(big: dict, small: dict) -> str:
         within = f"within {TARGET_MEMORY:g}x from about {rows:,.0f} rows up"
     else:
         within = f"never within {TARGET_MEMORY:g}x (per-MB part alone exceeds it)"
-    return (f"- {run_kind(big)}: growth = {fixed:.0f} MB fixed + {per_mb:.2f} MB per float32 MB of rows "
-            f"(runs on {small['rows']:,} and {big['rows']:,} rows): {within}")
+    return (
+        f"- {run_kind(big)}: growth = {fixed:.0f} MB fixed + {per_mb:.2f} MB per float32 MB of rows "
+        f"(runs on {small['rows']:,} and {big['rows']:,} rows): {within}"
+    )
 
 
 if __name__ == "__main__":

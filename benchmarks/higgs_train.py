@@ -36,6 +36,7 @@ epoch (about 274k samples/s).
 
     .venv/bin/python benchmarks/higgs_train.py [--rows 400000] [--epochs 3] [--repeats 3] [--backends tensorflow,jax] [--record]
 """
+
 import argparse
 import importlib.util
 import json
@@ -63,27 +64,51 @@ PATHS = {  # path -> (Keras backend, description)
 def parse_args(argv=None):
     parser = common.argument_parser(__doc__)
     parser.add_argument("--rows", type=int, default=400_000, help="training rows (default 400000)")
-    parser.add_argument("--val-fraction", type=float, default=0.05, help="extra validation rows for ours, as a fraction of --rows (default 0.05)")
+    parser.add_argument(
+        "--val-fraction",
+        type=float,
+        default=0.05,
+        help="extra validation rows for ours, as a fraction of --rows (default 0.05)",
+    )
     parser.add_argument("--batch-size", type=int, default=4096, help="batch size for both (default 4096, the study's)")
-    parser.add_argument("--epochs", type=int, default=3, help="timed epochs per run, after one warm-up epoch (default 3)")
+    parser.add_argument(
+        "--epochs", type=int, default=3, help="timed epochs per run, after one warm-up epoch (default 3)"
+    )
     parser.add_argument("--repeats", type=int, default=3, help="runs of each path, rotating the order (default 3)")
-    parser.add_argument("--backends", default=None,
-                        help="comma-separated Keras backends for our path: tensorflow, jax (default: those installed); "
-                             "the seed loop runs when TensorFlow is installed")
+    parser.add_argument(
+        "--backends",
+        default=None,
+        help="comma-separated Keras backends for our path: tensorflow, jax (default: those installed); "
+        "the seed loop runs when TensorFlow is installed",
+    )
     parser.add_argument("--no-seed", action="store_true", help="skip the seed loop (no ratios then)")
-    parser.add_argument("--trainer", action="append", default=[], metavar="KEY=VALUE",
-                        help="extra Hydra override for our path, e.g. --trainer trainer.steps_per_execution=1 (repeatable)")
-    parser.add_argument("--settle", type=float, default=30.0,
-                        help="before each run, wait up to this many seconds for no other runnable process (default 30; 0 = no wait)")
+    parser.add_argument(
+        "--trainer",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra Hydra override for our path, e.g. --trainer trainer.steps_per_execution=1 (repeatable)",
+    )
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=30.0,
+        help="before each run, wait up to this many seconds for no other runnable process (default 30; 0 = no wait)",
+    )
     parser.add_argument("--seed", type=int, default=42, help="data and weight seed (default 42)")
     parser.add_argument("--python", default=sys.executable, help="interpreter for the subprocesses (default: this one)")
     parser.add_argument("--strict", action="store_true", help="also exit 3 when a target is missed")
-    parser.add_argument("--record", action="store_true", help="write/replace this benchmark's section of benchmarks/RESULTS.md")
-    parser.add_argument("--worker", choices=sorted(PATHS), default=None, help=argparse.SUPPRESS)  # internal: one measurement
+    parser.add_argument(
+        "--record", action="store_true", help="write/replace this benchmark's section of benchmarks/RESULTS.md"
+    )
+    parser.add_argument(
+        "--worker", choices=sorted(PATHS), default=None, help=argparse.SUPPRESS
+    )  # internal: one measurement
     return parser.parse_args(argv)
 
 
 # --- inside a worker subprocess -------------------------------------------------------------
+
 
 def make_data(rows: int, val_rows: int, seed: int):
     """Seeded normal features with a noisy linear 0/1 label: (x, y, x_val, y_val), float32."""
@@ -91,7 +116,9 @@ def make_data(rows: int, val_rows: int, seed: int):
 
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((rows + val_rows, N_FEATURES), dtype=np.float32)
-    logits = x @ rng.standard_normal(N_FEATURES).astype(np.float32) / np.sqrt(N_FEATURES) + rng.standard_normal(rows + val_rows).astype(np.float32)
+    logits = x @ rng.standard_normal(N_FEATURES).astype(np.float32) / np.sqrt(N_FEATURES) + rng.standard_normal(
+        rows + val_rows
+    ).astype(np.float32)
     y = (logits > 0).astype(np.float32)
     return x[:rows], y[:rows], x[rows:], y[rows:]
 
@@ -113,7 +140,9 @@ def seed001_loop(model, x, y, batch_size: int, epochs: int) -> list[float]:
     import keras
     import tensorflow as tf
 
-    dataset = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(100_000, reshuffle_each_iteration=True).batch(batch_size)
+    dataset = (
+        tf.data.Dataset.from_tensor_slices((x, y)).shuffle(100_000, reshuffle_each_iteration=True).batch(batch_size)
+    )
     optimizer = keras.optimizers.Adam(1e-3)
     loss_fn = keras.losses.BinaryCrossentropy()
     train_loss = keras.metrics.Mean(name="train_loss")
@@ -150,9 +179,19 @@ def study_settings(backend: str, epochs: int, batch_size: int, overrides: list[s
 
     register_experiments()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose("config", overrides=["experiment=higgs_lora_full", "model=resnet_mlp", "strategy=scratch", f"trainer.backend={backend}",
-                                           f"trainer.epochs={epochs}", f"trainer.batch_size={batch_size}",
-                                           "trainer.callbacks.early_stopping=null", *overrides])
+        cfg = compose(
+            "config",
+            overrides=[
+                "experiment=higgs_lora_full",
+                "model=resnet_mlp",
+                "strategy=scratch",
+                f"trainer.backend={backend}",
+                f"trainer.epochs={epochs}",
+                f"trainer.batch_size={batch_size}",
+                "trainer.callbacks.early_stopping=null",
+                *overrides,
+            ],
+        )
     check_config(cfg)
     return stage_settings(cfg, "train")
 
@@ -169,14 +208,22 @@ def ours_fit(settings, data, seed: int, store: Path) -> dict:
     configure_keras(settings.device, settings.precision)  # dtype policy, as run_job does
     model = build_model(seed)
     with mlflow.start_run(experiment_id=experiment_id) as parent:
-        x, y, x_val, y_val = data   # named inputs, as the pipeline feeds them
-        summary = fit_stage(model, "train", StageData({"features": x}, y, {"features": x_val}, y_val), settings, "binary_crossentropy")
+        x, y, x_val, y_val = data  # named inputs, as the pipeline feeds them
+        summary = fit_stage(
+            model, "train", StageData({"features": x}, y, {"features": x_val}, y_val), settings, "binary_crossentropy"
+        )
     client = mlflow.MlflowClient()
     child = client.search_runs([experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'")[0]
     stamps = sorted((m.step, m.timestamp / 1000.0) for m in client.get_metric_history(child.info.run_id, "val_loss"))
-    resolved = {k: child.data.params[f"stage.{k}"] for k in ("jit_compile", "steps_per_execution", "feed")}  # as fit_stage logged them
-    return {"train_seconds": summary["train_seconds"], "epoch_ends": [t for _, t in stamps], "params": summary["total_params"],
-            "val_accuracy": child.data.metrics["val_accuracy"]} | resolved  # the last epoch's, as logged
+    resolved = {
+        k: child.data.params[f"stage.{k}"] for k in ("jit_compile", "steps_per_execution", "feed")
+    }  # as fit_stage logged them
+    return {
+        "train_seconds": summary["train_seconds"],
+        "epoch_ends": [t for _, t in stamps],
+        "params": summary["total_params"],
+        "val_accuracy": child.data.metrics["val_accuracy"],
+    } | resolved  # the last epoch's, as logged
 
 
 def accuracy(model, x, y) -> float:
@@ -212,8 +259,13 @@ def worker(args) -> None:
     if args.worker == "seed":
         model = build_model(args.seed)
         seconds = seed001_loop(model, x, y, args.batch_size, timed)
-        result = {"first": seconds[0], "epochs": seconds[1:], "total": sum(seconds), "params": model.count_params(),
-                  "val_accuracy": accuracy(model, x_val, y_val)}
+        result = {
+            "first": seconds[0],
+            "epochs": seconds[1:],
+            "total": sum(seconds),
+            "params": model.count_params(),
+            "val_accuracy": accuracy(model, x_val, y_val),
+        }
     else:
         settings = study_settings(backend, timed, args.batch_size, args.trainer)
         with tempfile.TemporaryDirectory(prefix="bench_higgs_") as tmp:
@@ -226,6 +278,7 @@ def worker(args) -> None:
 
 
 # --- the driver -----------------------------------------------------------------------------
+
 
 def installed(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
@@ -254,9 +307,23 @@ def chosen_paths(args) -> tuple[list[str], list[str]]:
 
 def run_worker(args, path: str) -> dict:
     """Run one measurement in a fresh interpreter and return its BENCH result."""
-    command = [args.python, __file__, "--worker", path, "--rows", str(args.rows), "--val-fraction", str(args.val_fraction),
-               "--batch-size", str(args.batch_size), "--epochs", str(args.epochs), "--seed", str(args.seed),
-               *(f"--trainer={o}" for o in args.trainer)]
+    command = [
+        args.python,
+        __file__,
+        "--worker",
+        path,
+        "--rows",
+        str(args.rows),
+        "--val-fraction",
+        str(args.val_fraction),
+        "--batch-size",
+        str(args.batch_size),
+        "--epochs",
+        str(args.epochs),
+        "--seed",
+        str(args.seed),
+        *(f"--trainer={o}" for o in args.trainer),
+    ]
     env = dict(os.environ, KERAS_BACKEND=PATHS[path][0], TF_CPP_MIN_LOG_LEVEL="2")
     env.pop("MLFLOW_TRACKING_URI", None)
     done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=common.PROJECT_ROOT)
@@ -264,7 +331,7 @@ def run_worker(args, path: str) -> dict:
     if done.returncode != 0 or not lines:
         tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-25:])
         sys.exit(f"error: worker {path} exited {done.returncode}:\n  {' '.join(command)}\n{tail}")
-    return json.loads(lines[-1][len("BENCH "):])
+    return json.loads(lines[-1][len("BENCH ") :])
 
 
 def wait_for_idle(limit_s: float) -> bool:
@@ -286,13 +353,16 @@ def measure(args, paths: list[str]) -> dict[str, list[dict]]:
     """`--repeats` rounds, each running every path once, the order rotated per round."""
     runs = {path: [] for path in paths}
     for rep in range(args.repeats):
-        for path in paths[rep % len(paths):] + paths[:rep % len(paths)]:
+        for path in paths[rep % len(paths) :] + paths[: rep % len(paths)]:
             idle = wait_for_idle(args.settle)
             run = run_worker(args, path) | {"idle_start": idle}
             run["rate"] = args.rows * args.epochs / run["steady"]
             runs[path].append(run)
-            print(f"  round {rep + 1} {path:15s}: {run['rate']:9,.0f} samples/s (epochs {' + '.join(f'{s:.2f}' for s in run['epochs'])} s), "
-                  f"warm-up epoch {run['first']:.2f} s, started {'idle' if idle else 'busy'}, load {common.load_average()}", flush=True)
+            print(
+                f"  round {rep + 1} {path:15s}: {run['rate']:9,.0f} samples/s (epochs {' + '.join(f'{s:.2f}' for s in run['epochs'])} s), "
+                f"warm-up epoch {run['first']:.2f} s, started {'idle' if idle else 'busy'}, load {common.load_average()}",
+                flush=True,
+            )
     return runs
 
 
@@ -303,17 +373,49 @@ def summarize(args, runs: dict[str, list[dict]]) -> tuple[str, list[str], bool]:
     rows = []
     for path, path_runs in runs.items():
         whole = common.median([args.rows * (1 + args.epochs) / r["total"] for r in path_runs])
-        rows.append([PATHS[path][1], PATHS[path][0], path_runs[0]["device"], f"{rates[path]:,.0f}", f"{best[path]:,.0f}", f"{whole:,.0f}",
-                     f"{common.median([r['first'] for r in path_runs]):.2f}", f"{common.median([r['val_accuracy'] for r in path_runs]):.4f}",
-                     f"{rates[path] / rates['seed']:.2f}x" if "seed" in rates else "-", f"{best[path] / best['seed']:.2f}x" if "seed" in best else "-"])
-    result_table = common.table(["path", "backend", "device", f"samples/s (median of {args.repeats})", "samples/s (best run)",
-                                 "samples/s incl. warm-up epoch", "warm-up epoch s", "val accuracy", "vs seed (medians)", "vs seed (best runs)"], rows)
+        rows.append(
+            [
+                PATHS[path][1],
+                PATHS[path][0],
+                path_runs[0]["device"],
+                f"{rates[path]:,.0f}",
+                f"{best[path]:,.0f}",
+                f"{whole:,.0f}",
+                f"{common.median([r['first'] for r in path_runs]):.2f}",
+                f"{common.median([r['val_accuracy'] for r in path_runs]):.4f}",
+                f"{rates[path] / rates['seed']:.2f}x" if "seed" in rates else "-",
+                f"{best[path] / best['seed']:.2f}x" if "seed" in best else "-",
+            ]
+        )
+    result_table = common.table(
+        [
+            "path",
+            "backend",
+            "device",
+            f"samples/s (median of {args.repeats})",
+            "samples/s (best run)",
+            "samples/s incl. warm-up epoch",
+            "warm-up epoch s",
+            "val accuracy",
+            "vs seed (medians)",
+            "vs seed (best runs)",
+        ],
+        rows,
+    )
     checks = target_checks(rates)
-    lines = [f"{label} = {ratio:.2f}x (target >= {target:g}x): {'MET' if ratio >= target else 'MISSED'}" for label, ratio, target in checks]
+    lines = [
+        f"{label} = {ratio:.2f}x (target >= {target:g}x): {'MET' if ratio >= target else 'MISSED'}"
+        for label, ratio, target in checks
+    ]
     lines += gpu_lines(rates, runs) + compile_lines(runs) + [epoch_spread(args, runs)]
     idle = sum(r["idle_start"] for path_runs in runs.values() for r in path_runs)
-    lines.append(f"{idle} of {sum(map(len, runs.values()))} runs started with no other process runnable (--settle {args.settle:g} s); "
-                 "every run's samples/s: " + "; ".join(f"{path} " + ", ".join(f"{r['rate'] / 1000:.0f}k" for r in path_runs) for path, path_runs in runs.items()))
+    lines.append(
+        f"{idle} of {sum(map(len, runs.values()))} runs started with no other process runnable (--settle {args.settle:g} s); "
+        "every run's samples/s: "
+        + "; ".join(
+            f"{path} " + ", ".join(f"{r['rate'] / 1000:.0f}k" for r in path_runs) for path, path_runs in runs.items()
+        )
+    )
     return result_table, lines, all(ratio >= target for _, ratio, target in checks)
 
 
@@ -323,7 +425,9 @@ def epoch_spread(args, runs: dict[str, list[dict]]) -> str:
     for path, path_runs in runs.items():
         epochs = [s for r in path_runs for s in r["epochs"]]
         slow = sum(s > 1.4 * min(epochs) for s in epochs)
-        parts.append(f"{path} {args.rows / min(epochs) / 1000:.0f}k ({slow} of {len(epochs)} epochs > 1.4x its fastest)")
+        parts.append(
+            f"{path} {args.rows / min(epochs) / 1000:.0f}k ({slow} of {len(epochs)} epochs > 1.4x its fastest)"
+        )
     return "fastest timed epoch, samples/s: " + "; ".join(parts)
 
 
@@ -342,45 +446,63 @@ def target_checks(rates: dict[str, float]) -> list[tuple[str, float, float]]:
 
 def gpu_lines(rates: dict[str, float], runs: dict[str, list[dict]]) -> list[str]:
     """Our paths that ran on a GPU, against seed 001's own GPU figure."""
-    return [f"{PATHS[path][0]} on {runs[path][0]['device']}: {rate:,.0f} samples/s = {rate / SEED_GPU_SAMPLES_PER_S:.2f}x seed 001's own "
-            f"GPU figure (7.3 s per 2M-row epoch = {SEED_GPU_SAMPLES_PER_S:,.0f} samples/s; its GPU model is unknown)"
-            for path, rate in rates.items() if path != "seed" and runs[path][0]["device"].startswith("gpu")]
+    return [
+        f"{PATHS[path][0]} on {runs[path][0]['device']}: {rate:,.0f} samples/s = {rate / SEED_GPU_SAMPLES_PER_S:.2f}x seed 001's own "
+        f"GPU figure (7.3 s per 2M-row epoch = {SEED_GPU_SAMPLES_PER_S:,.0f} samples/s; its GPU model is unknown)"
+        for path, rate in rates.items()
+        if path != "seed" and runs[path][0]["device"].startswith("gpu")
+    ]
 
 
 def compile_lines(runs: dict[str, list[dict]]) -> list[str]:
     """How fit_stage compiled the model and fed the rows on each backend ("auto" settings resolve per backend)."""
-    return [f"fit_stage on {PATHS[path][0]} compiled with jit_compile={path_runs[0]['jit_compile']}, "
-            f"steps_per_execution={path_runs[0]['steps_per_execution']}, feed={path_runs[0]['feed']}"
-            for path, path_runs in runs.items() if path != "seed"]
+    return [
+        f"fit_stage on {PATHS[path][0]} compiled with jit_compile={path_runs[0]['jit_compile']}, "
+        f"steps_per_execution={path_runs[0]['steps_per_execution']}, feed={path_runs[0]['feed']}"
+        for path, path_runs in runs.items()
+        if path != "seed"
+    ]
 
 
 def record(args, argv, result_table: str, summary: list[str], runs: dict[str, list[dict]]) -> None:
     devices = sorted({r["device"] for path_runs in runs.values() for r in path_runs})
     backends = " + ".join(dict.fromkeys(PATHS[path][0] for path in runs))
-    machine = [line.replace("no GPU used", "devices: " + ", ".join(devices)) for line in common.machine_lines(backends + " (one subprocess per run)")]
-    body = "\n".join([
-        "Command: " + common.command_line(__file__, argv),
-        "",
-        f"Seed 001's `tf.data` + `@tf.function` GradientTape loop vs `transferlab.training.fit_stage` with the HIGGS study's trainer "
-        f"settings (`experiment=higgs_lora_full model=resnet_mlp strategy=scratch`, early stopping off), same network "
-        f"(`ResidualMLP().build_classifier(28, 2)`, {runs[next(iter(runs))][0]['params']:,} parameters), {args.rows:,} rows x 28 "
-        f"float32 features (seeded noise, learnable label), batch {args.batch_size}, Adam 1e-3. Ours also validates on "
-        f"{round(args.rows * args.val_fraction):,} extra rows after every epoch and logs per-epoch metrics to a temporary MLflow "
-        f"store (inside its time; only training rows count). Val accuracy: median over the runs of the trained model's accuracy "
-        f"on those rows (seed: computed after its loop; ours: the last epoch's logged `val_accuracy`), so that settings which "
-        f"change the arithmetic (e.g. `trainer.precision`) show what they cost in quality. Every run is a subprocess: 1 warm-up "
-        f"epoch, then {args.epochs} timed epochs; {args.repeats} rounds in rotating order, each run started once no other process was runnable for 1 s (waiting at "
-        f"most {args.settle:g} s); samples/s = median over the runs of rows x timed epochs / their seconds.",
-        "",
-        *machine,
-        "",
-        result_table,
-        "",
-        *[f"- {line}" for line in summary],
-    ])
-    variant = ([f"{args.rows} rows"] if args.rows != 400_000 else []) + ([f"batch {args.batch_size}"] if args.batch_size != 4096 else []) + args.trainer
-    common.record_section("-".join([SECTION, *(v.replace(" ", "_") for v in variant)]),
-                          "HIGGS training throughput: seed 001 loop vs fit_stage" + (f" ({', '.join(variant)})" if variant else ""), body)
+    machine = [
+        line.replace("no GPU used", "devices: " + ", ".join(devices))
+        for line in common.machine_lines(backends + " (one subprocess per run)")
+    ]
+    body = "\n".join(
+        [
+            "Command: " + common.command_line(__file__, argv),
+            "",
+            f"Seed 001's `tf.data` + `@tf.function` GradientTape loop vs `transferlab.training.fit_stage` with the HIGGS study's trainer "
+            f"settings (`experiment=higgs_lora_full model=resnet_mlp strategy=scratch`, early stopping off), same network "
+            f"(`ResidualMLP().build_classifier(28, 2)`, {runs[next(iter(runs))][0]['params']:,} parameters), {args.rows:,} rows x 28 "
+            f"float32 features (seeded noise, learnable label), batch {args.batch_size}, Adam 1e-3. Ours also validates on "
+            f"{round(args.rows * args.val_fraction):,} extra rows after every epoch and logs per-epoch metrics to a temporary MLflow "
+            f"store (inside its time; only training rows count). Val accuracy: median over the runs of the trained model's accuracy "
+            f"on those rows (seed: computed after its loop; ours: the last epoch's logged `val_accuracy`), so that settings which "
+            f"change the arithmetic (e.g. `trainer.precision`) show what they cost in quality. Every run is a subprocess: 1 warm-up "
+            f"epoch, then {args.epochs} timed epochs; {args.repeats} rounds in rotating order, each run started once no other process was runnable for 1 s (waiting at "
+            f"most {args.settle:g} s); samples/s = median over the runs of rows x timed epochs / their seconds.",
+            "",
+            *machine,
+            "",
+            result_table,
+            "",
+            *[f"- {line}" for line in summary],
+        ]
+    )
+    variant = (
+        ([f"{args.rows} rows"] if args.rows != 400_000 else [])
+        + ([f"batch {args.batch_size}"] if args.batch_size != 4096 else [])
+        + args.trainer
+    )
+    common.record_section(
+        "-".join([SECTION, *(v.replace(" ", "_") for v in variant)]),
+        "HIGGS training throughput: seed 001 loop vs fit_stage" + (f" ({', '.join(variant)})" if variant else ""),
+        body,
+    )
 
 
 def main(argv=None) -> int:
@@ -392,8 +514,11 @@ def main(argv=None) -> int:
     paths, notes = chosen_paths(args)
     if not paths:
         sys.exit("error: nothing to measure (" + "; ".join(notes) + ")")
-    print(f"{args.rows:,} rows x {N_FEATURES} features (+{round(args.rows * args.val_fraction):,} validation rows for ours), "
-          f"batch {args.batch_size}, 1 warm-up + {args.epochs} timed epochs per run, {args.repeats} rounds of: {', '.join(paths)}", flush=True)
+    print(
+        f"{args.rows:,} rows x {N_FEATURES} features (+{round(args.rows * args.val_fraction):,} validation rows for ours), "
+        f"batch {args.batch_size}, 1 warm-up + {args.epochs} timed epochs per run, {args.repeats} rounds of: {', '.join(paths)}",
+        flush=True,
+    )
     for note in notes:
         print(f"note: {note}", flush=True)
     runs = measure(args, paths)

@@ -23,6 +23,7 @@ IG is also timed on the JAX backend in a subprocess (KERAS_BACKEND=jax) on the s
 
     .venv/bin/python benchmarks/integrated_gradients.py [--tile 10] [--repeats 5] [--record]
 """
+
 import argparse
 import importlib.util
 import json
@@ -44,15 +45,35 @@ def parse_args(argv=None):
     parser = common.argument_parser(__doc__, pima=True)
     parser.add_argument("--tile", type=int, default=1, help="repeat the 154 test rows this many times (default 1)")
     parser.add_argument("--steps", type=int, default=64, help="IG path steps, seed 000's m_steps (default 64)")
-    parser.add_argument("--repeats", type=int, default=5, help="timed calls per path after one warm-up; best is reported (default 5)")
-    parser.add_argument("--train-epochs", type=int, default=20, help="epochs of brief training on the Pima train split; 0 = seeded random weights (default 20)")
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="timed calls per path after one warm-up; best is reported (default 5)"
+    )
+    parser.add_argument(
+        "--train-epochs",
+        type=int,
+        default=20,
+        help="epochs of brief training on the Pima train split; 0 = seeded random weights (default 20)",
+    )
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--tolerance", type=float, default=1e-5, help="max abs difference allowed between the two attributions (default 1e-5)")
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        default=1e-5,
+        help="max abs difference allowed between the two attributions (default 1e-5)",
+    )
     jax_group = parser.add_mutually_exclusive_group()
-    jax_group.add_argument("--jax", dest="jax", action="store_true", default=None, help="also time our batched IG on the JAX backend (default: when jax is installed)")
+    jax_group.add_argument(
+        "--jax",
+        dest="jax",
+        action="store_true",
+        default=None,
+        help="also time our batched IG on the JAX backend (default: when jax is installed)",
+    )
     jax_group.add_argument("--no-jax", dest="jax", action="store_false", help="skip the JAX measurement")
     parser.add_argument("--strict", action="store_true", help="also exit 3 when the speed-up target is missed")
-    parser.add_argument("--record", action="store_true", help="write/replace this benchmark's section of benchmarks/RESULTS.md")
+    parser.add_argument(
+        "--record", action="store_true", help="write/replace this benchmark's section of benchmarks/RESULTS.md"
+    )
     parser.add_argument("--jax-worker", type=Path, default=None, help=argparse.SUPPRESS)  # internal: the JAX subprocess
     return parser.parse_args(argv)
 
@@ -75,7 +96,7 @@ def seed000_integrated_gradients_fn():
         alphas = tf.linspace(0.0, 1.0, m_steps + 1)
         ig_list = []
         for i in range(inputs.shape[0]):
-            x = tf.convert_to_tensor(inputs[i:i + 1], dtype=tf.float32)
+            x = tf.convert_to_tensor(inputs[i : i + 1], dtype=tf.float32)
             base = tf.convert_to_tensor(baseline[None, :], dtype=tf.float32)
             with tf.GradientTape() as tape:
                 tape.watch(x)
@@ -112,8 +133,14 @@ def build_model(data, train_epochs: int, seed: int):
     model = DenoisingAutoencoder().build_classifier(data.specs, 2)
     if train_epochs > 0:
         model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
-        model.fit(data.train.inputs, data.train.labels, validation_data=(data.val.inputs, data.val.labels), epochs=train_epochs,
-                  batch_size=32, verbose=0)
+        model.fit(
+            data.train.inputs,
+            data.train.labels,
+            validation_data=(data.val.inputs, data.val.labels),
+            epochs=train_epochs,
+            batch_size=32,
+            verbose=0,
+        )
     return model
 
 
@@ -147,7 +174,9 @@ def jax_worker(folder: Path, steps: int, repeats: int) -> None:
     warmup = time.perf_counter() - started
     times = time_calls(run, repeats)
     np.save(folder / "ig_jax.npy", attributions)
-    (folder / "jax.json").write_text(json.dumps({"warmup": warmup, "times": times, "jax": __import__("jax").__version__}))
+    (folder / "jax.json").write_text(
+        json.dumps({"warmup": warmup, "times": times, "jax": __import__("jax").__version__})
+    )
 
 
 def run_jax(model, x, steps: int, repeats: int, data_dir: Path):
@@ -158,9 +187,23 @@ def run_jax(model, x, steps: int, repeats: int, data_dir: Path):
         folder = Path(tmp)
         np.save(folder / "x.npy", x)
         model.save_weights(folder / "model.weights.h5")
-        env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="2",
-                   **{common.DATA_DIR_ENV: str(data_dir)})
-        command = [sys.executable, __file__, "--jax-worker", str(folder), "--steps", str(steps), "--repeats", str(repeats)]
+        env = dict(
+            os.environ,
+            KERAS_BACKEND="jax",
+            JAX_PLATFORMS="cpu",
+            TF_CPP_MIN_LOG_LEVEL="2",
+            **{common.DATA_DIR_ENV: str(data_dir)},
+        )
+        command = [
+            sys.executable,
+            __file__,
+            "--jax-worker",
+            str(folder),
+            "--steps",
+            str(steps),
+            "--repeats",
+            str(repeats),
+        ]
         done = subprocess.run(command, env=env, capture_output=True, text=True)
         if done.returncode != 0:
             return None, None, "JAX run failed: " + (done.stderr.strip().splitlines() or ["?"])[-1][:300]
@@ -190,15 +233,21 @@ def main(argv=None) -> int:
     x = np.tile(data.test.inputs["features"], (args.tile, 1)).astype("float32")
     n_rows = len(x)
     seed_ig = seed000_integrated_gradients_fn()
-    seed_inputs, seed_baseline = x.astype("float64"), np.zeros((x.shape[1],), dtype=float)  # seed 000 passes float64 arrays
+    seed_inputs, seed_baseline = (
+        x.astype("float64"),
+        np.zeros((x.shape[1],), dtype=float),
+    )  # seed 000 passes float64 arrays
     target, baseline = np.zeros(n_rows, dtype=int), np.zeros(x.shape[1], dtype="float32")
 
     run_seed = lambda: seed_ig(model, seed_baseline, seed_inputs, m_steps=args.steps)
     run_ours = lambda: integrated_gradients(model, {"features": x}, "features", baseline, target, steps=args.steps)
 
-    print(f"{n_rows} rows x {x.shape[1]} features, steps={args.steps}, model {model.name} "
-          f"({model.count_params()} params, trained {args.train_epochs} epochs), backend tensorflow; "
-          f"warm-up + {args.repeats} interleaved repeats each", flush=True)
+    print(
+        f"{n_rows} rows x {x.shape[1]} features, steps={args.steps}, model {model.name} "
+        f"({model.count_params()} params, trained {args.train_epochs} epochs), backend tensorflow; "
+        f"warm-up + {args.repeats} interleaved repeats each",
+        flush=True,
+    )
     started = time.perf_counter()
     ig_seed = run_seed()
     warm_seed = time.perf_counter() - started
@@ -228,16 +277,43 @@ def main(argv=None) -> int:
     best_seed, best_ours = min(seed_times), min(ours_times)
     speedup = best_seed / best_ours
     rows = [
-        ["seed 000 per-row GradientTape loop", "tensorflow", f"{warm_seed:.3f}", f"{best_seed:.4f}", f"{common.median(seed_times):.4f}", f"{n_rows / best_seed:,.0f}", "1.0x"],
-        ["transferlab batched integrated_gradients", "tensorflow", f"{warm_ours:.3f}", f"{best_ours:.4f}", f"{common.median(ours_times):.4f}", f"{n_rows / best_ours:,.0f}", f"{speedup:.1f}x"],
+        [
+            "seed 000 per-row GradientTape loop",
+            "tensorflow",
+            f"{warm_seed:.3f}",
+            f"{best_seed:.4f}",
+            f"{common.median(seed_times):.4f}",
+            f"{n_rows / best_seed:,.0f}",
+            "1.0x",
+        ],
+        [
+            "transferlab batched integrated_gradients",
+            "tensorflow",
+            f"{warm_ours:.3f}",
+            f"{best_ours:.4f}",
+            f"{common.median(ours_times):.4f}",
+            f"{n_rows / best_ours:,.0f}",
+            f"{speedup:.1f}x",
+        ],
     ]
     jax_diff = None
     if jax_result is not None:
         best_jax = min(jax_result["times"])
         jax_diff = float(np.max(np.abs(jax_ig - ig_seed)))
-        rows.append(["transferlab batched integrated_gradients", "jax (subprocess)", f"{jax_result['warmup']:.3f}", f"{best_jax:.4f}",
-                     f"{common.median(jax_result['times']):.4f}", f"{n_rows / best_jax:,.0f}", f"{best_seed / best_jax:.1f}x"])
-    result_table = common.table(["path", "backend", "warm-up s", "best s", "median s", "rows/s (best)", "speed-up vs seed"], rows)
+        rows.append(
+            [
+                "transferlab batched integrated_gradients",
+                "jax (subprocess)",
+                f"{jax_result['warmup']:.3f}",
+                f"{best_jax:.4f}",
+                f"{common.median(jax_result['times']):.4f}",
+                f"{n_rows / best_jax:,.0f}",
+                f"{best_seed / best_jax:.1f}x",
+            ]
+        )
+    result_table = common.table(
+        ["path", "backend", "warm-up s", "best s", "median s", "rows/s (best)", "speed-up vs seed"], rows
+    )
     agree = max_diff <= args.tolerance
     met = speedup >= TARGET_SPEEDUP
     summary = [
@@ -248,27 +324,35 @@ def main(argv=None) -> int:
         summary.append(f"max |IG_seed(TF) - IG_ours(JAX)| = {jax_diff:.3e}")
     elif jax_note:
         summary.append(f"JAX: {jax_note}")
-    summary.append(f"speed-up seed loop / ours (TensorFlow, best of {args.repeats}) = {speedup:.1f}x (target >= {TARGET_SPEEDUP:g}x): {'MET' if met else 'MISSED'}")
+    summary.append(
+        f"speed-up seed loop / ours (TensorFlow, best of {args.repeats}) = {speedup:.1f}x (target >= {TARGET_SPEEDUP:g}x): {'MET' if met else 'MISSED'}"
+    )
     common.print_report(result_table, summary)
 
     if args.record:
-        body = "\n".join([
-            "Command: " + common.command_line(__file__, argv),
-            "",
-            f"Seed 000's per-row `tf.GradientTape` IG loop vs `transferlab.explainers.integrated_gradients.integrated_gradients`, "
-            f"same model (`DenoisingAutoencoder().build_classifier(8, 2)`, trained {args.train_epochs} epochs) and rows "
-            f"({n_rows} preprocessed Pima test rows{f', 154 tiled x{args.tile}' if args.tile > 1 else ''}), steps={args.steps}, "
-            f"one warm-up then best of {args.repeats} interleaved repeats. The JAX row runs in a subprocess "
-            f"right after (same weights and rows); its speed-up is against the TensorFlow seed loop timed here.",
-            "",
-            *common.machine_lines("tensorflow" + (" (+ jax subprocess)" if jax_result is not None else "")),
-            "",
-            result_table,
-            "",
-            *[f"- {line}" for line in summary],
-        ])
+        body = "\n".join(
+            [
+                "Command: " + common.command_line(__file__, argv),
+                "",
+                f"Seed 000's per-row `tf.GradientTape` IG loop vs `transferlab.explainers.integrated_gradients.integrated_gradients`, "
+                f"same model (`DenoisingAutoencoder().build_classifier(8, 2)`, trained {args.train_epochs} epochs) and rows "
+                f"({n_rows} preprocessed Pima test rows{f', 154 tiled x{args.tile}' if args.tile > 1 else ''}), steps={args.steps}, "
+                f"one warm-up then best of {args.repeats} interleaved repeats. The JAX row runs in a subprocess "
+                f"right after (same weights and rows); its speed-up is against the TensorFlow seed loop timed here.",
+                "",
+                *common.machine_lines("tensorflow" + (" (+ jax subprocess)" if jax_result is not None else "")),
+                "",
+                result_table,
+                "",
+                *[f"- {line}" for line in summary],
+            ]
+        )
         suffix = f" ({n_rows} rows, tile x{args.tile})" if args.tile > 1 else f" ({n_rows} rows)"
-        common.record_section(SECTION + (f"-tile{args.tile}" if args.tile > 1 else ""), "Integrated gradients: seed 000 loop vs batched" + suffix, body)
+        common.record_section(
+            SECTION + (f"-tile{args.tile}" if args.tile > 1 else ""),
+            "Integrated gradients: seed 000 loop vs batched" + suffix,
+            body,
+        )
     if not agree:
         print("error: attributions disagree", file=sys.stderr)
         return 1

@@ -4,6 +4,7 @@ Never the project's mlflow.db / mlruns: a long study may be writing to them whil
 In-process tests run Keras on TensorFlow (the backend is fixed once per process); anything on
 JAX runs in a subprocess with KERAS_BACKEND=jax.
 """
+
 import os
 import subprocess
 import sys
@@ -21,7 +22,7 @@ os.environ["TRANSFERLAB_DATA_DIR"] = str(DATA_DIR)
 os.environ["KERAS_BACKEND"] = "tensorflow"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.pop("MLFLOW_TRACKING_URI", None)  # the default store would be the project's mlflow.db
-os.environ.pop("HYDRA_FULL_ERROR", None)      # changes what the CLI prints on errors
+os.environ.pop("HYDRA_FULL_ERROR", None)  # changes what the CLI prints on errors
 
 import hydra  # noqa: E402
 import pytest  # noqa: E402
@@ -39,14 +40,20 @@ CLI_TIMEOUT_S = 420
 
 # --- plain helpers (imported by test modules: `from conftest import ...`) -----------------------
 
+
 def store_uri(tmp: Path) -> str:
     return f"sqlite:///{tmp}/mlflow.db"
 
 
 def store_overrides(tmp: Path) -> list[str]:
     """Overrides that keep a job's MLflow store and Hydra outputs inside `tmp`."""
-    return [f"tracking.uri={store_uri(tmp)}", f"tracking.artifact_root={tmp}/mlruns", f"paths.cache_dir={tmp}/cache",
-            f"hydra.run.dir={tmp}/out", f"hydra.sweep.dir={tmp}/multirun"]
+    return [
+        f"tracking.uri={store_uri(tmp)}",
+        f"tracking.artifact_root={tmp}/mlruns",
+        f"paths.cache_dir={tmp}/cache",
+        f"hydra.run.dir={tmp}/out",
+        f"hydra.sweep.dir={tmp}/multirun",
+    ]
 
 
 def mlflow_client(tmp: Path) -> MlflowClient:
@@ -99,16 +106,26 @@ def last_line(text: str) -> str:
 
 # --- fixtures -----------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def run_cli(tmp_path):
     """run_cli(*overrides, backend=...) -> CompletedProcess of `python run.py ...` in the repo
     root, with this test's tmp MLflow store and Hydra output folders appended."""
-    def run(*overrides: str, backend: str = "tensorflow", timeout: float = CLI_TIMEOUT_S) -> subprocess.CompletedProcess:
+
+    def run(
+        *overrides: str, backend: str = "tensorflow", timeout: float = CLI_TIMEOUT_S
+    ) -> subprocess.CompletedProcess:
         flags = [o for o in overrides if o.startswith("-")]
         values = [o for o in overrides if not o.startswith("-")]
         command = [sys.executable, "run.py", *flags, *values, *store_overrides(tmp_path)]
-        return subprocess.run(command, cwd=REPO_ROOT, env=subprocess_env(backend, tmp_path),
-                              capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(
+            command,
+            cwd=REPO_ROOT,
+            env=subprocess_env(backend, tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     return run
 
@@ -116,9 +133,14 @@ def run_cli(tmp_path):
 @pytest.fixture
 def compose(tmp_path):
     """compose(*overrides) -> DictConfig tracking to this test's tmp store."""
+
     def build(*overrides: str):
-        return compose_config(*overrides, f"tracking.uri={store_uri(tmp_path)}", f"tracking.artifact_root={tmp_path}/mlruns",
-                              f"paths.cache_dir={tmp_path}/cache")
+        return compose_config(
+            *overrides,
+            f"tracking.uri={store_uri(tmp_path)}",
+            f"tracking.artifact_root={tmp_path}/mlruns",
+            f"paths.cache_dir={tmp_path}/cache",
+        )
 
     return build
 
@@ -147,8 +169,12 @@ def rejection(tmp: Path, *overrides: str) -> str:
 
     with pytest.raises(Exception) as caught:
         check_command_line(list(overrides))
-        cfg = compose_config(*overrides, f"tracking.uri={store_uri(tmp)}", f"tracking.artifact_root={tmp}/mlruns",
-                             f"paths.cache_dir={tmp}/cache")
+        cfg = compose_config(
+            *overrides,
+            f"tracking.uri={store_uri(tmp)}",
+            f"tracking.artifact_root={tmp}/mlruns",
+            f"paths.cache_dir={tmp}/cache",
+        )
         check_config(cfg)
         run_job(cfg)
     error = find_config_error(caught.value)

@@ -3,6 +3,7 @@
 Run as a script (`KERAS_BACKEND=jax python tests/ig_reference.py`) it runs every check on
 whatever backend Keras starts with and prints `ok backend=<name>`.
 """
+
 import keras
 import numpy as np
 
@@ -76,7 +77,9 @@ def check_model(n_outputs: int, seed: int, baseline_kind: str) -> None:
     reference = reference_ig(model, x, baseline, target, STEPS)
     difference = np.abs(attributions - reference).max()
     assert difference < 1e-5, f"differs from the reference by {difference}"
-    chunked = integrated_gradients(model, {"features": x}, "features", baseline, target, steps=STEPS, chunk_rows=3 * (STEPS + 1))
+    chunked = integrated_gradients(
+        model, {"features": x}, "features", baseline, target, steps=STEPS, chunk_rows=3 * (STEPS + 1)
+    )
     assert np.abs(chunked - attributions).max() < 1e-6
 
 

@@ -1,4 +1,5 @@
 """Input specs for building models in tests without a dataset."""
+
 from transferlab.data.inputs import image_input, table_input
 
 

@@ -3,12 +3,22 @@ And a job that crashes mid-training leaves FAILED runs with the error attached.
 
 One `python run.py` per exit path (here: exit 2); every other bad input is checked in-process
 (conftest.rejection: the CLI's option check, then the job until its ConfigError)."""
+
 import sys
 
 import pytest
 
-from conftest import (FAST, all_runs, artifact_paths, child_runs, describe, last_line, mlflow_client, parent_runs,
-                      rejection)
+from conftest import (
+    FAST,
+    all_runs,
+    artifact_paths,
+    child_runs,
+    describe,
+    last_line,
+    mlflow_client,
+    parent_runs,
+    rejection,
+)
 
 
 def write_csv(path, text: str) -> str:
@@ -25,7 +35,12 @@ CSV_CASES = {
     "missing_file": (None, "y", "dataset.loader.path", "/nonexistent.csv"),
     "missing_target": ("a,b,label\n" + two_class_rows(), "y", "dataset.loader.target", "y"),
     "single_class": ("a,b,y\n" + "".join(f"{i},{i / 2},1\n" for i in range(40)), "y", "dataset.loader.target", "y"),
-    "non_numeric": ("a,b,y\n" + two_class_rows(20) + "3,oops,1\n" + two_class_rows(20), "y", "dataset.loader.path", "oops"),
+    "non_numeric": (
+        "a,b,y\n" + two_class_rows(20) + "3,oops,1\n" + two_class_rows(20),
+        "y",
+        "dataset.loader.path",
+        "oops",
+    ),
 }
 
 
@@ -38,24 +53,35 @@ def assert_rejected(result, tmp_path, key: str, value: str):
     assert [r.info.status for r in all_runs(tmp_path)] == [], "a rejected job must not start a run"
 
 
-@pytest.mark.parametrize(("overrides", "key", "value"), [
-    pytest.param(["model=nope"], "model", "nope", id="unknown-model"),
-    pytest.param(["model=mlp,nope"], "model", "nope", id="unknown-model-in-sweep"),
-    pytest.param(["explainer=[permutation,nope]"], "explainer", "nope", id="unknown-explainer-in-list"),
-    pytest.param(["++explainer.permutaton.n_repeats=3"], "explainer", "permutaton", id="settings-for-no-explainer"),
-    pytest.param(["trainer.learning_rate=-1"], "trainer.learning_rate", "-1", id="negative-lr"),
-    pytest.param(["trainer.learning_rate=0"], "trainer.learning_rate", "0", id="zero-lr"),
-    pytest.param(["trainer.epochs=0"], "trainer.epochs", "0", id="zero-epochs"),
-    pytest.param(["trainer.batch_size=-4"], "trainer.batch_size", "-4", id="negative-batch"),
-    pytest.param(["trainer.steps_per_execution=0"], "trainer.steps_per_execution", "0", id="zero-steps-per-execution"),
-    pytest.param(["trainer.jit_compile=sometimes"], "trainer.jit_compile", "sometimes", id="jit-compile"),
-    pytest.param(["trainer.feed=stream"], "trainer.feed", "stream", id="feed"),
-    pytest.param(["trainer.compilation_cache_dir=5"], "trainer.compilation_cache_dir", "5", id="compilation-cache-not-a-path"),
-    pytest.param(["dataset.split.test_size=1.5"], "dataset.split.test_size", "1.5", id="test-size"),
-    pytest.param(["strategy=frozen", "model=mlp"], "strategy", "frozen", id="frozen-without-encoder"),
-    pytest.param(["strategy=frozen", "strategy.source.run_id=0123456789abcdef"], "strategy.source.run_id",
-                 "0123456789abcdef", id="unknown-source-run"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "key", "value"),
+    [
+        pytest.param(["model=nope"], "model", "nope", id="unknown-model"),
+        pytest.param(["model=mlp,nope"], "model", "nope", id="unknown-model-in-sweep"),
+        pytest.param(["explainer=[permutation,nope]"], "explainer", "nope", id="unknown-explainer-in-list"),
+        pytest.param(["++explainer.permutaton.n_repeats=3"], "explainer", "permutaton", id="settings-for-no-explainer"),
+        pytest.param(["trainer.learning_rate=-1"], "trainer.learning_rate", "-1", id="negative-lr"),
+        pytest.param(["trainer.learning_rate=0"], "trainer.learning_rate", "0", id="zero-lr"),
+        pytest.param(["trainer.epochs=0"], "trainer.epochs", "0", id="zero-epochs"),
+        pytest.param(["trainer.batch_size=-4"], "trainer.batch_size", "-4", id="negative-batch"),
+        pytest.param(
+            ["trainer.steps_per_execution=0"], "trainer.steps_per_execution", "0", id="zero-steps-per-execution"
+        ),
+        pytest.param(["trainer.jit_compile=sometimes"], "trainer.jit_compile", "sometimes", id="jit-compile"),
+        pytest.param(["trainer.feed=stream"], "trainer.feed", "stream", id="feed"),
+        pytest.param(
+            ["trainer.compilation_cache_dir=5"], "trainer.compilation_cache_dir", "5", id="compilation-cache-not-a-path"
+        ),
+        pytest.param(["dataset.split.test_size=1.5"], "dataset.split.test_size", "1.5", id="test-size"),
+        pytest.param(["strategy=frozen", "model=mlp"], "strategy", "frozen", id="frozen-without-encoder"),
+        pytest.param(
+            ["strategy=frozen", "strategy.source.run_id=0123456789abcdef"],
+            "strategy.source.run_id",
+            "0123456789abcdef",
+            id="unknown-source-run",
+        ),
+    ],
+)
 def test_bad_config_is_rejected(tmp_path, overrides, key, value):
     line = rejection(tmp_path, *FAST, *overrides)  # the bad value last: later overrides win
     assert line.startswith(f"error: {key}={value}:"), line
@@ -93,7 +119,9 @@ def test_unusable_compilation_cache_dir_is_rejected_on_jax(tmp_path, monkeypatch
     monkeypatch.setattr(keras.backend, "backend", lambda: "jax")  # the check runs before JAX's config is touched
     with pytest.raises(ConfigError) as caught:
         use_compilation_cache(f"{blocker}/jax")
-    assert str(caught.value).startswith(f"trainer.compilation_cache_dir={blocker}/jax: cannot create it (Not a directory)")
+    assert str(caught.value).startswith(
+        f"trainer.compilation_cache_dir={blocker}/jax: cannot create it (Not a directory)"
+    )
 
 
 @pytest.mark.parametrize("case", list(CSV_CASES))
@@ -151,32 +179,69 @@ GOOD_FEATURES = ",".join(["0.5"] * 28)
 HIGGS_FILE_CASES = {
     # name: (file text, expected text in the message)
     "thirty_columns": (higgs_rows(columns=30), "line 1 has 30 columns, expected 29"),
-    "non_numeric": (higgs_rows(bad_line="1," + GOOD_FEATURES.replace("0.5", "abc", 1)), "line 10, column 1: not a number ('abc')"),
+    "non_numeric": (
+        higgs_rows(bad_line="1," + GOOD_FEATURES.replace("0.5", "abc", 1)),
+        "line 10, column 1: not a number ('abc')",
+    ),
     "label_not_0_1": (higgs_rows(bad_line="2," + GOOD_FEATURES), "line 10, label column 0: value 2, expected 0 or 1"),
 }
-HIGGS_ON_SAMPLE = ("dataset=higgs", "dataset.loader.filename=HIGGS_subset_uci.csv.gz", "dataset.loader.url=null",
-                   "dataset.split.n_train=2000", "dataset.split.n_test=2000", "model=resnet_mlp", "explainer=none")
+HIGGS_ON_SAMPLE = (
+    "dataset=higgs",
+    "dataset.loader.filename=HIGGS_subset_uci.csv.gz",
+    "dataset.loader.url=null",
+    "dataset.split.n_train=2000",
+    "dataset.split.n_test=2000",
+    "model=resnet_mlp",
+    "explainer=none",
+)
 
 
 @pytest.mark.parametrize("case", list(HIGGS_FILE_CASES))
 def test_bad_higgs_file_is_rejected_and_never_cached(tmp_path, case):
     text, expected = HIGGS_FILE_CASES[case]
     path = write_csv(tmp_path / "HIGGS.csv", text)
-    line = rejection(tmp_path, *FAST, "dataset=higgs", f"dataset.loader.path={path}", "dataset.split.n_train=20",
-                     "dataset.split.n_test=20", "model=resnet_mlp")
+    line = rejection(
+        tmp_path,
+        *FAST,
+        "dataset=higgs",
+        f"dataset.loader.path={path}",
+        "dataset.split.n_train=20",
+        "dataset.split.n_test=20",
+        "model=resnet_mlp",
+    )
     assert line == f"error: dataset.loader.path={path}: {expected}"
     assert list((tmp_path / "cache").rglob("*.npy")) == [], "nothing a later run could trust"
 
 
-@pytest.mark.parametrize(("overrides", "key", "value", "expected"), [
-    pytest.param(["dataset.split.n_train=12000", "dataset.split.n_test=5000"], "dataset.split.n_train", "12000",
-                 "n_train + n_test = 12000 + 5000 = 17000 exceeds the 8000 rows of HIGGS_subset_uci.csv.gz", id="split-too-big"),
-    pytest.param(["strategy=lora", "strategy.rank=0"], "strategy.rank", "0", "must be a positive integer", id="lora-rank-0"),
-    pytest.param(["strategy=lora", "strategy.rank=29"], "strategy.rank", "29",
-                 "must be an integer from 1 to 28, the smaller dimension of layer dense_in: 28->128", id="lora-rank-29"),
-    pytest.param(["strategy=lora", "strategy.source.pretrain=false"], "strategy.source", "none",
-                 "strategy=lora needs a base model", id="lora-without-base"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "key", "value", "expected"),
+    [
+        pytest.param(
+            ["dataset.split.n_train=12000", "dataset.split.n_test=5000"],
+            "dataset.split.n_train",
+            "12000",
+            "n_train + n_test = 12000 + 5000 = 17000 exceeds the 8000 rows of HIGGS_subset_uci.csv.gz",
+            id="split-too-big",
+        ),
+        pytest.param(
+            ["strategy=lora", "strategy.rank=0"], "strategy.rank", "0", "must be a positive integer", id="lora-rank-0"
+        ),
+        pytest.param(
+            ["strategy=lora", "strategy.rank=29"],
+            "strategy.rank",
+            "29",
+            "must be an integer from 1 to 28, the smaller dimension of layer dense_in: 28->128",
+            id="lora-rank-29",
+        ),
+        pytest.param(
+            ["strategy=lora", "strategy.source.pretrain=false"],
+            "strategy.source",
+            "none",
+            "strategy=lora needs a base model",
+            id="lora-without-base",
+        ),
+    ],
+)
 def test_bad_higgs_settings_are_rejected(tmp_path, overrides, key, value, expected):
     line = rejection(tmp_path, *FAST, *HIGGS_ON_SAMPLE, *overrides)
     assert line.startswith(f"error: {key}={value}: {expected}"), line

@@ -1,4 +1,5 @@
 """2-6. `python run.py ...` end to end, checked through MLflow: single jobs, sweeps, the Pima study."""
+
 import re
 
 import pandas as pd
@@ -6,11 +7,35 @@ import pytest
 
 from conftest import FAST, all_runs, artifact_paths, child_runs, describe, mlflow_client, parent_runs
 
-TEST_METRICS = ["test_accuracy", "test_precision", "test_recall", "test_f1", "test_balanced_accuracy", "test_roc_auc",
-                "test_pr_auc", "test_log_loss", "test_f2", "test_f5", "threshold_f2", "oracle_test_f2",
-                "trainable_params", "total_params", "train_seconds"]
-THRESHOLD_COLUMNS = ["beta", "threshold", "val_fbeta", "test_fbeta", "tn", "fp", "fn", "tp",
-                     "oracle_threshold", "oracle_test_fbeta"]
+TEST_METRICS = [
+    "test_accuracy",
+    "test_precision",
+    "test_recall",
+    "test_f1",
+    "test_balanced_accuracy",
+    "test_roc_auc",
+    "test_pr_auc",
+    "test_log_loss",
+    "test_f2",
+    "test_f5",
+    "threshold_f2",
+    "oracle_test_f2",
+    "trainable_params",
+    "total_params",
+    "train_seconds",
+]
+THRESHOLD_COLUMNS = [
+    "beta",
+    "threshold",
+    "val_fbeta",
+    "test_fbeta",
+    "tn",
+    "fp",
+    "fn",
+    "tp",
+    "oracle_threshold",
+    "oracle_test_fbeta",
+]
 
 
 def assert_nothing_running(tmp_path):
@@ -27,7 +52,11 @@ def test_default_job_end_to_end(run_cli, tmp_path):
     assert run.info.status == "FINISHED"
     tags, params, metrics = run.data.tags, run.data.params, run.data.metrics
     assert {k: tags[k] for k in ("dataset", "model", "strategy", "explainer")} == {
-        "dataset": "breast_cancer", "model": "mlp", "strategy": "scratch", "explainer": "permutation"}
+        "dataset": "breast_cancer",
+        "model": "mlp",
+        "strategy": "scratch",
+        "explainer": "permutation",
+    }
     assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?|unknown", tags["git_commit"])
     assert re.fullmatch(r"[0-9a-f]{64}", tags["data_fingerprint"])
     assert tags["backend"] == "tensorflow"
@@ -52,9 +81,15 @@ def test_default_job_end_to_end(run_cli, tmp_path):
         assert sorted(m.step for m in history) == list(range(epochs)), name
 
     artifacts = artifact_paths(client, run.info.run_id)
-    expected = {"config/resolved.yaml", "config/overrides.txt", "evaluation/confusion_matrix.png",
-                "evaluation/roc_pr_curves.png", "evaluation/classification_report.txt",
-                "evaluation/threshold_table.csv", "explanations/permutation/permutation.csv"}
+    expected = {
+        "config/resolved.yaml",
+        "config/overrides.txt",
+        "evaluation/confusion_matrix.png",
+        "evaluation/roc_pr_curves.png",
+        "evaluation/classification_report.txt",
+        "evaluation/threshold_table.csv",
+        "explanations/permutation/permutation.csv",
+    }
     assert expected <= artifacts, f"missing: {expected - artifacts}"
     assert any(re.fullmatch(r"explanations/permutation/[^/]+\.png", a) for a in artifacts), artifacts
 
@@ -84,8 +119,9 @@ def test_default_job_on_jax_and_its_repeat_from_the_compilation_cache(run_cli, t
     assert first.info.status == repeat.info.status == "FINISHED"
     assert first.data.tags["backend"] == "jax"
     assert "test_roc_auc" in first.data.metrics
-    assert {k: v for k, v in first.data.metrics.items() if k.startswith(("test_", "val_"))} == \
-        {k: v for k, v in repeat.data.metrics.items() if k.startswith(("test_", "val_"))}
+    assert {k: v for k, v in first.data.metrics.items() if k.startswith(("test_", "val_"))} == {
+        k: v for k, v in repeat.data.metrics.items() if k.startswith(("test_", "val_"))
+    }
     assert_nothing_running(tmp_path)
 
 
@@ -93,7 +129,10 @@ def test_settings_of_an_unselected_explainer_are_ignored(compose, run_job, tmp_p
     """`experiment=higgs_lora explainer=none`: the study tunes permutation importance, the user
     turns explanations off; the run trains and evaluates without them and says so."""
     run_job(compose(*FAST, "explainer=none", "++explainer.permutation.n_repeats=3"))
-    assert "note: explainer.permutation: settings ignored, permutation is not among the selected explainers (none)" in capsys.readouterr().err
+    assert (
+        "note: explainer.permutation: settings ignored, permutation is not among the selected explainers (none)"
+        in capsys.readouterr().err
+    )
     [run] = parent_runs(tmp_path)
     assert run.info.status == "FINISHED" and run.data.tags["explainer"] == "none"
     assert not any(path.startswith("explanations") for path in artifact_paths(mlflow_client(tmp_path), run.info.run_id))
@@ -101,7 +140,9 @@ def test_settings_of_an_unselected_explainer_are_ignored(compose, run_job, tmp_p
 
 @pytest.mark.slow
 def test_joblib_multirun(run_cli, tmp_path):
-    result = run_cli("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "trainer.seed=1,2", *FAST, "explainer=none")
+    result = run_cli(
+        "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "trainer.seed=1,2", *FAST, "explainer=none"
+    )
     assert result.returncode == 0, describe(result)
     parents = parent_runs(tmp_path)
     assert len(parents) == 2
@@ -150,14 +191,18 @@ def test_pima_study_shrunken(run_cli, tmp_path):
     for child in child_runs(tmp_path, parents["autoencoder_finetune"]):
         assert child.info.status == "FINISHED"
         assert child.data.params["stage.epochs"] == "2", child.data.tags["stage"]
-    finetune_lr = {c.data.tags["stage"]: c.data.params["stage.learning_rate"]
-                   for c in child_runs(tmp_path, parents["autoencoder_finetune"])}["finetune"]
+    finetune_lr = {
+        c.data.tags["stage"]: c.data.params["stage.learning_rate"]
+        for c in child_runs(tmp_path, parents["autoencoder_finetune"])
+    }["finetune"]
     assert float(finetune_lr) == 1e-4
 
     client = mlflow_client(tmp_path)
     for arm, run in parents.items():
         artifacts = artifact_paths(client, run.info.run_id)
-        assert {"explanations/permutation/permutation.csv",
-                "explanations/integrated_gradients/integrated_gradients.csv"} <= artifacts, arm
+        assert {
+            "explanations/permutation/permutation.csv",
+            "explanations/integrated_gradients/integrated_gradients.csv",
+        } <= artifacts, arm
         assert run.data.metrics["ig_completeness_gap_max"] < 0.01, arm
     assert_nothing_running(tmp_path)

@@ -1,4 +1,5 @@
 """1. Every option of every config group, and every experiment preset, composes into a runnable config."""
+
 import pytest
 from omegaconf import OmegaConf
 
@@ -12,17 +13,42 @@ REQUIRED_EXTRAS = {("dataset", "csv"): ["dataset.loader.path=/some/table.csv", "
 
 OPTIONS = {
     "dataset": ["breast_cancer", "csv", "digits", "higgs", "image_folder", "mnist", "pima"],
-    "model": ["autoencoder", "backbone", "cnn", "efficientnet_b0", "mlp", "mobilenet", "mobilenet_025", "mobilenet_v2",
-              "resnet50", "resnet_mlp", "vgg16"],
+    "model": [
+        "autoencoder",
+        "backbone",
+        "cnn",
+        "efficientnet_b0",
+        "mlp",
+        "mobilenet",
+        "mobilenet_025",
+        "mobilenet_v2",
+        "resnet50",
+        "resnet_mlp",
+        "vgg16",
+    ],
     "strategy": ["finetune", "frozen", "lora", "scratch"],
     "explainer": ["feature_maps", "gradcam", "integrated_gradients", "lime", "none", "permutation", "shap"],
     "trainer": ["default"],
     "callbacks": ["default", "early_stopping", "none", "progress", "trim_heap"],
     "tracking": ["mlflow"],
     "hparams_search": ["optuna"],
-    "arm": ["autoencoder_finetune", "autoencoder_frozen", "cnn_scratch", "mlp_scratch", "mobilenet_025_finetune",
-            "mobilenet_025_frozen", "mobilenet_025_lora", "mobilenet_v2_frozen", "resnet50_frozen", "resnet_mlp_finetune",
-            "resnet_mlp_frozen", "resnet_mlp_lora", "resnet_mlp_scratch", "vgg16_finetune", "vgg16_frozen"],
+    "arm": [
+        "autoencoder_finetune",
+        "autoencoder_frozen",
+        "cnn_scratch",
+        "mlp_scratch",
+        "mobilenet_025_finetune",
+        "mobilenet_025_frozen",
+        "mobilenet_025_lora",
+        "mobilenet_v2_frozen",
+        "resnet50_frozen",
+        "resnet_mlp_finetune",
+        "resnet_mlp_frozen",
+        "resnet_mlp_lora",
+        "resnet_mlp_scratch",
+        "vgg16_finetune",
+        "vgg16_frozen",
+    ],
 }
 PRESETS = ["higgs_lora", "higgs_lora_full", "mnist_transfer", "mnist_transfer_quick", "pima_transfer"]
 
@@ -38,7 +64,7 @@ def test_every_conf_group_is_covered():
     for group, option in group_options():
         found.setdefault(group, []).append(option)
     assert found == OPTIONS, "an option was added or removed: update OPTIONS (and the README's table)"
-    from transferlab.conf_options import group_options as cli_options   # what run.py accepts
+    from transferlab.conf_options import group_options as cli_options  # what run.py accepts
 
     assert cli_options() == OPTIONS | {"experiment": PRESETS}
 
@@ -47,7 +73,7 @@ def test_every_conf_group_is_covered():
 def test_group_option_composes(group, option):
     cfg = compose_config(f"{group}={option}", *REQUIRED_EXTRAS.get((group, option), []))
     OmegaConf.to_container(cfg, resolve=True)  # every interpolation resolves
-    check_config(cfg)                           # and the composed config passes validation
+    check_config(cfg)  # and the composed config passes validation
 
     if group in ("dataset", "model", "strategy"):
         assert cfg[group].name == option
@@ -62,18 +88,51 @@ def test_group_option_composes(group, option):
         assert str(hydra_cfg.mode) == "RunMode.MULTIRUN" and hydra_cfg.sweeper.n_trials == 20
         assert set(hydra_cfg.sweeper.params) == {"trainer.learning_rate", "trainer.batch_size", "model.dropout"}
     elif group == "trainer":
-        assert {k: cfg.trainer[k] for k in ("backend", "device", "precision", "seed", "epochs", "batch_size", "optimizer",
-                                             "learning_rate", "class_weight", "steps_per_execution", "jit_compile", "feed")} == {
-            "backend": "tensorflow", "device": "auto", "precision": "float32", "seed": 42, "epochs": 200, "batch_size": 32,
-            "optimizer": "adam", "learning_rate": 1e-3, "class_weight": "balanced", "steps_per_execution": "auto",
-            "jit_compile": "auto", "feed": "auto"}
+        assert {
+            k: cfg.trainer[k]
+            for k in (
+                "backend",
+                "device",
+                "precision",
+                "seed",
+                "epochs",
+                "batch_size",
+                "optimizer",
+                "learning_rate",
+                "class_weight",
+                "steps_per_execution",
+                "jit_compile",
+                "feed",
+            )
+        } == {
+            "backend": "tensorflow",
+            "device": "auto",
+            "precision": "float32",
+            "seed": 42,
+            "epochs": 200,
+            "batch_size": 32,
+            "optimizer": "adam",
+            "learning_rate": 1e-3,
+            "class_weight": "balanced",
+            "steps_per_execution": "auto",
+            "jit_compile": "auto",
+            "feed": "auto",
+        }
         assert cfg.trainer.compilation_cache_dir == f"{cfg.paths.cache_dir}/jax_compilation"
         assert set(cfg.trainer.callbacks) == {"early_stopping", "progress"}
         assert {k: v for k, v in cfg.trainer.callbacks.early_stopping.items() if k != "_target_"} == {
-            "monitor": "val_loss", "patience": 20, "restore_best_weights": True}
+            "monitor": "val_loss",
+            "patience": 20,
+            "restore_best_weights": True,
+        }
     elif group == "callbacks":  # package trainer.callbacks
-        expected = {"default": {"early_stopping", "progress"}, "none": set(), "trim_heap": {"trim_heap"},
-                    "early_stopping": {"early_stopping"}, "progress": {"progress"}}[option]
+        expected = {
+            "default": {"early_stopping", "progress"},
+            "none": set(),
+            "trim_heap": {"trim_heap"},
+            "early_stopping": {"early_stopping"},
+            "progress": {"progress"},
+        }[option]
         assert set(cfg.trainer.callbacks or {}) == expected
     else:
         assert group == "tracking"

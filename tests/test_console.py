@@ -1,5 +1,6 @@
 """What a user reads: progress on the console, quiet libraries, run names, the MLflow UI's view
 (experiment kind, dataset input) and the Keras callbacks built from the `callbacks` group."""
+
 import io
 import logging
 import re
@@ -9,7 +10,16 @@ import sys
 import numpy as np
 from omegaconf import OmegaConf
 
-from conftest import CLI_TIMEOUT_S, FAST, REPO_ROOT, compose_config, mlflow_client, store_overrides, store_uri, subprocess_env
+from conftest import (
+    CLI_TIMEOUT_S,
+    FAST,
+    REPO_ROOT,
+    compose_config,
+    mlflow_client,
+    store_overrides,
+    store_uri,
+    subprocess_env,
+)
 
 
 class FakeStream(io.StringIO):
@@ -52,9 +62,9 @@ def test_progress_on_a_terminal_redraws_one_line_with_an_eta(caplog):
     with caplog.at_level(logging.INFO, logger="transferlab.progress"):
         fit_with_progress(stream)
     text = stream.getvalue()
-    assert text.count("\n") == 1 and text.endswith("\n")          # one line, closed when training ends
+    assert text.count("\n") == 1 and text.endswith("\n")  # one line, closed when training ends
     draws = [d for d in text.rstrip("\n").split("\r") if d]
-    assert len(draws) >= 3                                           # redrawn (batches and epochs)
+    assert len(draws) >= 3  # redrawn (batches and epochs)
     assert "pretrain [" in draws[0] and "ETA" in draws[0]
     assert re.search(r"epoch 3/3 loss \d\.\d{4} val_loss \d\.\d{4}", draws[-1])
     messages = [r.getMessage() for r in caplog.records if r.name == "transferlab.progress"]
@@ -62,6 +72,7 @@ def test_progress_on_a_terminal_redraws_one_line_with_an_eta(caplog):
 
 
 # --- run names --------------------------------------------------------------------------------
+
 
 def name_in_multirun(tmp_path, overrides, command_line, sweeper_params=None):
     """run_name as a multirun job with `overrides` sees it; `command_line` = the sweep's own
@@ -95,25 +106,48 @@ def open_dict(cfg):
 def test_single_run_is_named_dataset_model_strategy():
     from transferlab.tracking.params import run_name
 
-    assert run_name(compose_config("dataset=pima", "model=autoencoder", "strategy=finetune")) == "pima-autoencoder-finetune"
+    assert (
+        run_name(compose_config("dataset=pima", "model=autoencoder", "strategy=finetune"))
+        == "pima-autoencoder-finetune"
+    )
 
 
 def test_sweep_jobs_are_named_after_what_the_sweep_varies(tmp_path):
     job = ["dataset=pima", "arm=autoencoder_finetune", "trainer.seed=3", "trainer.epochs=2"]
-    assert name_in_multirun(tmp_path, job, ["dataset=pima", "arm=mlp_scratch,autoencoder_finetune", "trainer.seed=3,4", "trainer.epochs=2"]) \
+    assert (
+        name_in_multirun(
+            tmp_path,
+            job,
+            ["dataset=pima", "arm=mlp_scratch,autoencoder_finetune", "trainer.seed=3,4", "trainer.epochs=2"],
+        )
         == "pima-autoencoder_finetune-seed3"
+    )
     # Only the seed varies: model and strategy stay in the name.
-    assert name_in_multirun(tmp_path, ["trainer.seed=1", "model.dropout=0.3"], ["trainer.seed=1,2", "model.dropout=0.3"]) \
+    assert (
+        name_in_multirun(tmp_path, ["trainer.seed=1", "model.dropout=0.3"], ["trainer.seed=1,2", "model.dropout=0.3"])
         == "breast_cancer-mlp-scratch-seed1"
+    )
     # A study's sweep (hydra.sweeper.params); a single value on the command line fixes that key.
     study = {"arm": "mlp_scratch,autoencoder_frozen", "trainer.seed": "42,1"}
-    assert name_in_multirun(tmp_path, ["dataset=pima", "arm=autoencoder_frozen", "trainer.seed=1"], ["dataset=pima"], study) \
+    assert (
+        name_in_multirun(
+            tmp_path, ["dataset=pima", "arm=autoencoder_frozen", "trainer.seed=1"], ["dataset=pima"], study
+        )
         == "pima-autoencoder_frozen-seed1"
-    assert name_in_multirun(tmp_path, ["dataset=pima", "arm=autoencoder_frozen", "trainer.seed=1"], ["dataset=pima", "trainer.seed=1"], study) \
+    )
+    assert (
+        name_in_multirun(
+            tmp_path,
+            ["dataset=pima", "arm=autoencoder_frozen", "trainer.seed=1"],
+            ["dataset=pima", "trainer.seed=1"],
+            study,
+        )
         == "pima-autoencoder_frozen"
+    )
 
 
 # --- MLflow: experiment kind, dataset input ---------------------------------------------------
+
 
 def test_experiments_are_tagged_as_model_development_also_when_they_exist(tmp_path):
     import mlflow
@@ -153,6 +187,7 @@ def test_log_dataset_shows_the_data_with_its_fingerprint_as_digest(tmp_path):
 
 # --- callbacks group ----------------------------------------------------------------------------
 
+
 def callback_types(*overrides, stage="train"):
     from transferlab.config_checks import stage_settings
     from transferlab.training import stage_callbacks
@@ -177,41 +212,67 @@ def test_callbacks_group_builds_the_stage_callbacks():
 def test_early_stopping_settings_per_study_and_per_stage():
     callbacks, _ = callback_types("experiment=higgs_lora", "arm=resnet_mlp_lora", stage="lora")
     assert callbacks[1].patience == 15
-    callbacks, _ = callback_types("strategy=frozen", "+strategy.stages.pretrain.callbacks.early_stopping.patience=4", stage="pretrain")
+    callbacks, _ = callback_types(
+        "strategy=frozen", "+strategy.stages.pretrain.callbacks.early_stopping.patience=4", stage="pretrain"
+    )
     assert callbacks[1].patience == 4
-    callbacks, _ = callback_types("strategy=frozen", "+strategy.stages.pretrain.callbacks.early_stopping.patience=4", stage="frozen")
+    callbacks, _ = callback_types(
+        "strategy=frozen", "+strategy.stages.pretrain.callbacks.early_stopping.patience=4", stage="frozen"
+    )
     assert callbacks[1].patience == 20
 
 
 # --- the console of a real run ------------------------------------------------------------------
 
-NOISE = re.compile(r"tensorflow|absl|oneDNN|cpu_feature_guard|alembic|Creating initial|INFO|WARNING|Warning", re.IGNORECASE)
+NOISE = re.compile(
+    r"tensorflow|absl|oneDNN|cpu_feature_guard|alembic|Creating initial|INFO|WARNING|Warning", re.IGNORECASE
+)
 
 
 def test_a_default_run_prints_progress_and_no_library_noise(tmp_path):
     command = [sys.executable, str(REPO_ROOT / "run.py"), *FAST, *store_overrides(tmp_path)]
-    done = subprocess.run(command, env=subprocess_env(tmp=tmp_path), cwd=REPO_ROOT, capture_output=True, text=True,
-                          timeout=CLI_TIMEOUT_S)
+    done = subprocess.run(
+        command, env=subprocess_env(tmp=tmp_path), cwd=REPO_ROOT, capture_output=True, text=True, timeout=CLI_TIMEOUT_S
+    )
     lines = (done.stdout + done.stderr).splitlines()
     assert done.returncode == 0, "\n".join(lines[-30:])
     assert [line for line in lines if NOISE.search(line)] == []
     assert any(re.search(r"train epoch 1/2 loss \d\.\d{4} val_loss \d\.\d{4}", line) for line in lines), lines
     assert any(re.search(r"train epoch 2/2 loss \d\.\d{4} val_loss \d\.\d{4}", line) for line in lines), lines
-    assert any(re.search(r"MLflow run [0-9a-f]{32} \(breast_cancer-mlp-scratch\).*mlflow ui --backend-store-uri sqlite:.*#/experiments/\d+/runs/[0-9a-f]{32}", line)
-               for line in lines), lines
+    assert any(
+        re.search(
+            r"MLflow run [0-9a-f]{32} \(breast_cancer-mlp-scratch\).*mlflow ui --backend-store-uri sqlite:.*#/experiments/\d+/runs/[0-9a-f]{32}",
+            line,
+        )
+        for line in lines
+    ), lines
     # The job's log file holds our lines (and the libraries' INFO lines that the console leaves out).
     log = (tmp_path / "out" / "cli.log").read_text()
-    assert "stage train: " in log and "train epoch 2/2" in log and "MLflow run " in log and "mlflow.store.db.utils" in log
+    assert (
+        "stage train: " in log and "train epoch 2/2" in log and "MLflow run " in log and "mlflow.store.db.utils" in log
+    )
     # Per-epoch metrics are still in MLflow, one step per epoch.
     client = mlflow_client(tmp_path)
-    stage_run = [r for r in client.search_runs([e.experiment_id for e in client.search_experiments()]) if r.data.tags.get("stage") == "train"][0]
+    stage_run = [
+        r
+        for r in client.search_runs([e.experiment_id for e in client.search_experiments()])
+        if r.data.tags.get("stage") == "train"
+    ][0]
     assert [m.step for m in client.get_metric_history(stage_run.info.run_id, "val_loss")] == [0, 1]
 
 
 def test_verbose_brings_the_library_lines_back(tmp_path):
-    command = [sys.executable, str(REPO_ROOT / "run.py"), *FAST, *store_overrides(tmp_path), "trainer.verbose=1", "trainer.epochs=1"]
-    done = subprocess.run(command, env=subprocess_env(tmp=tmp_path), cwd=REPO_ROOT, capture_output=True, text=True,
-                          timeout=CLI_TIMEOUT_S)
+    command = [
+        sys.executable,
+        str(REPO_ROOT / "run.py"),
+        *FAST,
+        *store_overrides(tmp_path),
+        "trainer.verbose=1",
+        "trainer.epochs=1",
+    ]
+    done = subprocess.run(
+        command, env=subprocess_env(tmp=tmp_path), cwd=REPO_ROOT, capture_output=True, text=True, timeout=CLI_TIMEOUT_S
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Creating initial MLflow database tables" in done.stderr
     assert "oneDNN" in done.stderr
@@ -223,4 +284,6 @@ def test_run_location_names_the_run_page_or_the_command_that_serves_the_store():
     page = "#/experiments/3/runs/abc?workflowType=machine_learning"
     assert run_location("http://tracking:5000/", "3", "abc") == f"http://tracking:5000/{page}"
     local = run_location("sqlite:////data/mlflow.db", "3", "abc")
-    assert "mlflow ui --backend-store-uri sqlite:////data/mlflow.db" in local and local.endswith(f"http://127.0.0.1:5000/{page}")
+    assert "mlflow ui --backend-store-uri sqlite:////data/mlflow.db" in local and local.endswith(
+        f"http://127.0.0.1:5000/{page}"
+    )

@@ -1,4 +1,5 @@
 """HIGGS fast ingest: float32 CSV parsing, the .npy row cache, its invalidation and crash safety."""
+
 import gzip
 import hashlib
 import io
@@ -54,6 +55,7 @@ def cache_files(cache_dir: Path) -> list[str]:
 def forbid_parsing(monkeypatch):
     def parse(*args, **kwargs):
         raise AssertionError("parsed although a trusted cache exists")
+
     monkeypatch.setattr(row_cache, "parse_float_csv", parse)
 
 
@@ -181,10 +183,14 @@ def test_damaged_cache_is_not_trusted(tmp_path, damage):
 
 def test_two_processes_parse_once(tmp_path):
     source, cache_dir = small_gz(tmp_path, n_rows=20_000), tmp_path / "cache"
-    code = ("import sys; from pathlib import Path; from transferlab.data.row_cache import cached_rows; "
-            f"print(cached_rows(Path(sys.argv[1]), Path(sys.argv[2]), {N_COLUMNS}, 0, 'k').from_cache)")
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(source), str(cache_dir)], stdout=subprocess.PIPE, text=True)
-             for _ in range(2)]
+    code = (
+        "import sys; from pathlib import Path; from transferlab.data.row_cache import cached_rows; "
+        f"print(cached_rows(Path(sys.argv[1]), Path(sys.argv[2]), {N_COLUMNS}, 0, 'k').from_cache)"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, str(source), str(cache_dir)], stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
     outputs = sorted(proc.communicate(timeout=60)[0].strip() for proc in procs)
     assert outputs == ["False", "True"]
     assert len(cache_files(cache_dir)) == 2
@@ -193,17 +199,20 @@ def test_two_processes_parse_once(tmp_path):
 _GOOD = "1,2,3\n0,4,5\n"
 
 
-@pytest.mark.parametrize("name, text, expected", [
-    ("columns", _GOOD + "1,2\n", "line 3 has 2 columns, expected 3"),
-    ("first line columns", "1,2,3,4\n" + _GOOD, "line 1 has 4 columns, expected 3"),
-    ("every line short", "1,2\n0,4\n", "line 1 has 2 columns, expected 3"),
-    ("non-numeric", _GOOD + "1,2,abc\n", "line 3, column 2: not a number ('abc')"),
-    ("empty cell", _GOOD + "0,,3\n", "line 3, column 1: empty or missing value"),
-    ("blank line", _GOOD + "\n" + _GOOD, "line 3 is empty"),
-    ("label 2", _GOOD + "2,1,1\n", "line 3, label column 0: value 2, expected 0 or 1"),
-    ("infinite", _GOOD + "1,inf,1\n", "line 3, column 1: infinite value (inf)"),
-    ("empty file", "", "file is empty"),
-])
+@pytest.mark.parametrize(
+    "name, text, expected",
+    [
+        ("columns", _GOOD + "1,2\n", "line 3 has 2 columns, expected 3"),
+        ("first line columns", "1,2,3,4\n" + _GOOD, "line 1 has 4 columns, expected 3"),
+        ("every line short", "1,2\n0,4\n", "line 1 has 2 columns, expected 3"),
+        ("non-numeric", _GOOD + "1,2,abc\n", "line 3, column 2: not a number ('abc')"),
+        ("empty cell", _GOOD + "0,,3\n", "line 3, column 1: empty or missing value"),
+        ("blank line", _GOOD + "\n" + _GOOD, "line 3 is empty"),
+        ("label 2", _GOOD + "2,1,1\n", "line 3, label column 0: value 2, expected 0 or 1"),
+        ("infinite", _GOOD + "1,inf,1\n", "line 3, column 1: infinite value (inf)"),
+        ("empty file", "", "file is empty"),
+    ],
+)
 @pytest.mark.parametrize("suffix", [".csv", ".csv.gz"])
 def test_bad_input_names_the_line(tmp_path, name, text, expected, suffix):
     source = tmp_path / f"bad{suffix}"
@@ -227,7 +236,9 @@ def test_bad_value_far_into_the_file_is_located(tmp_path):
 def test_truncated_gzip(tmp_path):
     source = small_gz(tmp_path)
     source.write_bytes(source.read_bytes()[:-100])
-    with pytest.raises(ConfigError, match=r"cannot read the file \(Compressed file ended before the end-of-stream marker was reached\)"):
+    with pytest.raises(
+        ConfigError, match=r"cannot read the file \(Compressed file ended before the end-of-stream marker was reached\)"
+    ):
         load(source, tmp_path / "cache")
     assert not list((tmp_path / "cache").glob("*.npy"))
 
@@ -235,7 +246,7 @@ def test_truncated_gzip(tmp_path):
 def test_corrupt_gzip(tmp_path):
     source = small_gz(tmp_path)
     data = bytearray(source.read_bytes())
-    data[len(data) // 2:len(data) // 2 + 64] = bytes(64)   # zeroed bytes mid-stream
+    data[len(data) // 2 : len(data) // 2 + 64] = bytes(64)  # zeroed bytes mid-stream
     source.write_bytes(bytes(data))
     with pytest.raises(ConfigError, match=r"HIGGS.csv.gz: cannot read the file \(.+\)"):
         load(source, tmp_path / "cache")
@@ -262,7 +273,9 @@ def test_download_lands_in_the_data_dir_and_is_found_there_next_time(tmp_path):
     x, y = downloaded.read(0, 50)
     np.testing.assert_array_equal(x, source[:, 1:])
     np.testing.assert_array_equal(y, source[:, 0])
-    again = load_higgs(path=None, data_dir=str(data_dir), url="http://127.0.0.1:9/HIGGS.csv.gz", cache_dir=str(cache_dir))
+    again = load_higgs(
+        path=None, data_dir=str(data_dir), url="http://127.0.0.1:9/HIGGS.csv.gz", cache_dir=str(cache_dir)
+    )
     assert again.rows.from_cache and again.rows.sha256 == downloaded.rows.sha256
 
 
@@ -271,5 +284,10 @@ def test_download_into_a_folder_that_cannot_be_created_is_a_clear_error(tmp_path
 
     (tmp_path / "file").write_text("not a folder")
     with pytest.raises(ConfigError) as error:
-        load_higgs(path=None, data_dir=str(tmp_path / "file" / "data"), url="http://127.0.0.1:9/HIGGS.csv.gz", cache_dir=str(tmp_path / "cache"))
+        load_higgs(
+            path=None,
+            data_dir=str(tmp_path / "file" / "data"),
+            url="http://127.0.0.1:9/HIGGS.csv.gz",
+            cache_dir=str(tmp_path / "cache"),
+        )
     assert error.value.key == "dataset.loader.data_dir" and "cannot create" in str(error.value)

@@ -1,14 +1,25 @@
 """HIGGS (seed 001): residual MLP size and saving, native-Keras LoRA counts and merge, the ordered
 split with train-only standardisation, and whole runs of lora / frozen / finetune from the CLI."""
+
 import numpy as np
 import pytest
 from conftest import HIGGS_SAMPLE, all_runs, child_runs, describe, parent_runs
 from model_inputs import table
 
 # The 8,000-row sample of tests/data, split small so a run takes seconds.
-HIGGS_FAST = ("dataset=higgs", "dataset.loader.filename=HIGGS_subset_uci.csv.gz", "dataset.loader.url=null",
-              "dataset.split.n_train=2000", "dataset.split.n_extra=3000", "dataset.split.n_test=3000",
-              "model=resnet_mlp", "trainer.epochs=2", "trainer.batch_size=256", "trainer.class_weight=null", "explainer=none")
+HIGGS_FAST = (
+    "dataset=higgs",
+    "dataset.loader.filename=HIGGS_subset_uci.csv.gz",
+    "dataset.loader.url=null",
+    "dataset.split.n_train=2000",
+    "dataset.split.n_extra=3000",
+    "dataset.split.n_test=3000",
+    "model=resnet_mlp",
+    "trainer.epochs=2",
+    "trainer.batch_size=256",
+    "trainer.class_weight=null",
+    "explainer=none",
+)
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +48,7 @@ def test_resnet_mlp_has_seed_001s_size_and_saves_without_custom_objects(keras_mo
     assert model.count_params() == 78_081
     x = np.random.default_rng(0).normal(size=(64, 28)).astype("float32")
     model.save(tmp_path / "base.keras")
-    loaded = keras_module.saving.load_model(tmp_path / "base.keras")   # no custom_objects
+    loaded = keras_module.saving.load_model(tmp_path / "base.keras")  # no custom_objects
     assert loaded.count_params() == 78_081
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
 
@@ -66,10 +77,12 @@ def test_lora_trains_seed_001s_5748_parameters_and_merges_exactly(keras_module, 
 
     adapted, x, base_predictions = trained_adapted(keras_module)
     counts = parameter_counts(adapted)
-    assert (counts["trainable_params"], counts["total_params"]) == (5_748, 83_829)   # seed 001: 5,748 of 83,829
+    assert (counts["trainable_params"], counts["total_params"]) == (5_748, 83_829)  # seed 001: 5,748 of 83,829
     assert all(layer.lora_enabled for layer in adaptable_layers(adapted)) and len(adaptable_layers(adapted)) == 7
-    assert all(np.any(keras_module.ops.convert_to_numpy(layer.lora_kernel_b) != 0) for layer in adaptable_layers(adapted))
-    assert np.max(np.abs(adapted.predict(x, verbose=0) - base_predictions)) > 1e-3     # the adapters changed the model
+    assert all(
+        np.any(keras_module.ops.convert_to_numpy(layer.lora_kernel_b) != 0) for layer in adaptable_layers(adapted)
+    )
+    assert np.max(np.abs(adapted.predict(x, verbose=0) - base_predictions)) > 1e-3  # the adapters changed the model
 
     merged = merged_copy(adapted)
     assert merged.count_params() == 78_081 and not any(layer.lora_enabled for layer in adaptable_layers(merged))
@@ -89,7 +102,7 @@ def test_merge_parity_under_mixed_precision_is_measured_in_float32(keras_module)
     try:
         adapted, x, _ = trained_adapted(keras_module)
         merged = merged_copy(adapted)
-        assert max_abs_prediction_diff(adapted, merged, {"features": x}) > 1e-4     # bfloat16 rounding alone
+        assert max_abs_prediction_diff(adapted, merged, {"features": x}) > 1e-4  # bfloat16 rounding alone
         assert merge_parity(adapted, merged, {"features": x}) <= 1e-5
     finally:
         keras_module.config.set_dtype_policy("float32")
@@ -111,12 +124,15 @@ def test_lora_rank_bounds(keras_module, rank, ok):
     assert "dense_in: 28->128" in str(caught.value)
 
 
-@pytest.mark.parametrize(("options", "message"), [
-    ({"rank": 4.5}, "strategy.rank=4.5: must be a positive integer"),
-    ({"rank": 0}, "strategy.rank=0: must be a positive integer"),
-    ({"alpha": -1.0}, "strategy.alpha=-1.0: must be a positive number"),
-    ({"source": {"pretrain": "no"}}, "strategy.source.pretrain=no: must be true or false"),
-])
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"rank": 4.5}, "strategy.rank=4.5: must be a positive integer"),
+        ({"rank": 0}, "strategy.rank=0: must be a positive integer"),
+        ({"alpha": -1.0}, "strategy.alpha=-1.0: must be a positive number"),
+        ({"source": {"pretrain": "no"}}, "strategy.source.pretrain=no: must be true or false"),
+    ],
+)
 def test_lora_options_are_validated_when_the_strategy_is_built(keras_module, options, message):
     from transferlab.errors import ConfigError
     from transferlab.strategies.lora import LoRA
@@ -144,10 +160,14 @@ def test_ordered_split_is_seed_001s_and_standardised_on_train_only(compose, tmp_
     np.testing.assert_allclose(data.preprocessors["features"].mean_, mean, rtol=1e-6, atol=1e-6)
     x_train, x_test = data.train.inputs["features"], data.test.inputs["features"]
     np.testing.assert_allclose(x_test, ((test[:, 1:] - mean) / std).astype(np.float32), rtol=1e-5, atol=1e-5)
-    assert abs(x_train.mean()) < 1e-5 and abs(x_test.mean()) > 1e-4   # train statistics, not test's
-    assert all(part.inputs["features"].dtype == np.float32 and part.inputs["features"].flags.c_contiguous
-               for part in (data.train, data.val, data.extra, data.test))
-    pd.testing.assert_frame_equal(data.raw_examples, pd.DataFrame(test[:5, 1:], columns=list(data.specs["features"].columns)))
+    assert abs(x_train.mean()) < 1e-5 and abs(x_test.mean()) > 1e-4  # train statistics, not test's
+    assert all(
+        part.inputs["features"].dtype == np.float32 and part.inputs["features"].flags.c_contiguous
+        for part in (data.train, data.val, data.extra, data.test)
+    )
+    pd.testing.assert_frame_equal(
+        data.raw_examples, pd.DataFrame(test[:5, 1:], columns=list(data.specs["features"].columns))
+    )
 
 
 def test_zero_std_feature_is_left_unscaled(tmp_path):
@@ -155,9 +175,11 @@ def test_zero_std_feature_is_left_unscaled(tmp_path):
 
     rng = np.random.default_rng(0)
     rows = np.column_stack([rng.integers(0, 2, 300), rng.normal(size=(300, 28))])
-    rows[:, 5] = 1.5                                      # constant feature
+    rows[:, 5] = 1.5  # constant feature
     np.savetxt(tmp_path / "HIGGS.csv", rows, fmt="%.18e", delimiter=",")
-    data = load_higgs(str(tmp_path / "HIGGS.csv"), str(tmp_path), None, str(tmp_path / "cache")).prepare(200, 50, val_fraction=0.1)
+    data = load_higgs(str(tmp_path / "HIGGS.csv"), str(tmp_path), None, str(tmp_path / "cache")).prepare(
+        200, 50, val_fraction=0.1
+    )
     assert np.all(np.isfinite(data.test.inputs["features"])) and np.all(data.train.inputs["features"][:, 4] == 0)
 
 
@@ -170,8 +192,13 @@ def test_lora_run_from_the_cli(run_cli, tmp_path, keras_module):
     import mlflow
     import pandas as pd
 
-    result = run_cli(*HIGGS_FAST, "strategy=lora", "tracking.log_model=true", "++strategy.stages.lora.jit_compile=true",
-                     "trainer.feed=batches")
+    result = run_cli(
+        *HIGGS_FAST,
+        "strategy=lora",
+        "tracking.log_model=true",
+        "++strategy.stages.lora.jit_compile=true",
+        "trainer.feed=batches",
+    )
     assert result.returncode == 0, describe(result)
     [run] = parent_runs(tmp_path)
     assert run.info.status == "FINISHED"
@@ -179,8 +206,16 @@ def test_lora_run_from_the_cli(run_cli, tmp_path, keras_module):
     assert (m["trainable_params"], m["total_params"], m["merged_total_params"]) == (5_748, 83_829, 78_081)
     assert m["lora_merge_max_abs_diff"] <= 1e-5
     assert m["n_extra"] == 3000 and m["n_train"] + m["n_val"] == 2000
-    for name in ("test_accuracy", "test_balanced_accuracy", "test_f1", "test_specificity", "test_sensitivity", "train_seconds",
-                 "base_train_seconds", "adapt_train_seconds"):
+    for name in (
+        "test_accuracy",
+        "test_balanced_accuracy",
+        "test_f1",
+        "test_specificity",
+        "test_sensitivity",
+        "train_seconds",
+        "base_train_seconds",
+        "adapt_train_seconds",
+    ):
         assert name in m, name
     assert m["test_balanced_accuracy"] == pytest.approx((m["test_specificity"] + m["test_sensitivity"]) / 2)
     stages = {c.data.tags["stage"]: c.data.params for c in child_runs(tmp_path, run)}
@@ -193,10 +228,11 @@ def test_lora_run_from_the_cli(run_cli, tmp_path, keras_module):
 
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
     exported = mlflow.keras.load_model(f"runs:/{run.info.run_id}/keras_model")
-    assert exported.count_params() == 78_081                     # merged: the base's size
+    assert exported.count_params() == 78_081  # merged: the base's size
     raw = pd.read_csv(HIGGS_SAMPLE, header=None).iloc[-5:]
     pyfunc = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
     from transferlab.data.higgs import COLUMNS
+
     predicted = pyfunc.predict(pd.DataFrame(raw.iloc[:, 1:].to_numpy(np.float32), columns=COLUMNS))
     assert list(predicted.columns) == ["probability_background", "probability_signal", "prediction"]
 
@@ -207,15 +243,22 @@ def test_transfer_arms_start_from_an_earlier_runs_model(run_cli, tmp_path):
     base = run_cli(*HIGGS_FAST, "strategy=scratch", "tracking.log_model=true")
     assert base.returncode == 0, describe(base)
     [base_run] = parent_runs(tmp_path)
-    result = run_cli("-m", *HIGGS_FAST, "strategy=lora,finetune,frozen", f"++strategy.source.run_id={base_run.info.run_id}",  # ++: the sweep first composes the default strategy
-                     "tracking.log_model=false")
+    result = run_cli(
+        "-m",
+        *HIGGS_FAST,
+        "strategy=lora,finetune,frozen",
+        f"++strategy.source.run_id={base_run.info.run_id}",  # ++: the sweep first composes the default strategy
+        "tracking.log_model=false",
+    )
     assert result.returncode == 0, describe(result)
     runs = {r.data.tags["strategy"]: r for r in parent_runs(tmp_path)}
-    assert set(runs) == {"scratch", "lora", "finetune", "frozen"} and all(r.info.status == "FINISHED" for r in runs.values())
+    assert set(runs) == {"scratch", "lora", "finetune", "frozen"} and all(
+        r.info.status == "FINISHED" for r in runs.values()
+    )
     stages = {name: sorted(c.data.tags["stage"] for c in child_runs(tmp_path, run)) for name, run in runs.items()}
     assert stages == {"scratch": ["train"], "lora": ["lora"], "finetune": ["finetune", "frozen"], "frozen": ["frozen"]}
     assert metrics_of(runs["lora"])["trainable_params"] == 5_748
-    assert metrics_of(runs["frozen"])["trainable_params"] == 65          # the new output layer only
+    assert metrics_of(runs["frozen"])["trainable_params"] == 65  # the new output layer only
     assert metrics_of(runs["finetune"])["trainable_params"] == 78_081
     assert "base_train_seconds" not in metrics_of(runs["lora"])
 
@@ -236,8 +279,10 @@ def test_same_seed_same_base_in_every_arm(compose, run_job, tmp_path):
     for strategy in ("scratch", "lora"):
         run_job(compose(*HIGGS_FAST, f"strategy={strategy}", "tracking.log_model=false"))
     runs = {r.data.tags["strategy"]: r for r in parent_runs(tmp_path)}
-    base_stage = {name: [c for c in child_runs(tmp_path, run) if c.data.tags["stage"] in ("train", "pretrain")][0]
-                  for name, run in runs.items()}
+    base_stage = {
+        name: [c for c in child_runs(tmp_path, run) if c.data.tags["stage"] in ("train", "pretrain")][0]
+        for name, run in runs.items()
+    }
     assert base_stage["scratch"].data.metrics["best_val_loss"] == base_stage["lora"].data.metrics["best_val_loss"]
     assert [r for r in all_runs(tmp_path) if r.info.status != "FINISHED"] == []
 
@@ -247,13 +292,27 @@ def test_shrunken_study_and_its_report(run_cli, tmp_path):
     """experiment=higgs_lora end to end (4 arms, one seed, 2 epochs), then the report's tables."""
     from transferlab.report import baseline_table, markdown_table, report_spec, study_runs, summarize
 
-    result = run_cli("experiment=higgs_lora", "trainer.seed=42", "trainer.epochs=2", "tracking.log_model=false",
-                     "explainer.permutation.n_repeats=1", "explainer.permutation.max_samples=500")
+    result = run_cli(
+        "experiment=higgs_lora",
+        "trainer.seed=42",
+        "trainer.epochs=2",
+        "tracking.log_model=false",
+        "explainer.permutation.n_repeats=1",
+        "explainer.permutation.max_samples=500",
+    )
     assert result.returncode == 0, describe(result)
     runs = study_runs("higgs_lora", f"sqlite:///{tmp_path}/mlflow.db")
-    assert sorted(runs["tags.arm"]) == ["resnet_mlp_finetune", "resnet_mlp_frozen", "resnet_mlp_lora", "resnet_mlp_scratch"]
+    assert sorted(runs["tags.arm"]) == [
+        "resnet_mlp_finetune",
+        "resnet_mlp_frozen",
+        "resnet_mlp_lora",
+        "resnet_mlp_scratch",
+    ]
     spec = report_spec("higgs_lora")
     table = markdown_table(summarize(runs, spec["group_by"], spec["metrics"]), spec["metrics"], spec["group_by"])
     assert "| resnet_mlp_lora | 1 |" in table and "5,748" in table and "83,829" in table
     paired = baseline_table(runs, spec["group_by"], spec["baseline_metrics"], spec["baseline"])
-    assert paired.count("| resnet_mlp_lora | test_") == len(spec["baseline_metrics"]) and "resnet_mlp_scratch |" not in paired.split("\n", 2)[2]
+    assert (
+        paired.count("| resnet_mlp_lora | test_") == len(spec["baseline_metrics"])
+        and "resnet_mlp_scratch |" not in paired.split("\n", 2)[2]
+    )

@@ -1,4 +1,5 @@
 """Image loaders: MNIST (.npz), scikit-learn digits and a folder of class subfolders, and their splits."""
+
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +28,12 @@ def row_signatures(images: np.ndarray) -> np.ndarray:
 
 def write_mnist_like(path: Path, pixel: int = 0, **overrides) -> Path:
     rng = np.random.default_rng(1)
-    arrays = {"x_train": rng.integers(0, 256, (40, 28, 28), dtype=np.uint8), "y_train": np.arange(40, dtype=np.uint8) % 10,
-              "x_test": rng.integers(0, 256, (20, 28, 28), dtype=np.uint8), "y_test": np.arange(20, dtype=np.uint8) % 10}
+    arrays = {
+        "x_train": rng.integers(0, 256, (40, 28, 28), dtype=np.uint8),
+        "y_train": np.arange(40, dtype=np.uint8) % 10,
+        "x_test": rng.integers(0, 256, (20, 28, 28), dtype=np.uint8),
+        "y_test": np.arange(20, dtype=np.uint8) % 10,
+    }
     arrays["x_train"][0, 0, 0] = pixel
     arrays.update(overrides)
     np.savez(path, **{name: value for name, value in arrays.items() if value is not None})
@@ -62,9 +67,14 @@ def image_folder(tmp_path) -> tuple[Path, np.ndarray]:
 
 # --- MNIST ------------------------------------------------------------------------------------
 
+
 def test_mnist_full_split_keeps_official_test_and_takes_stratified_validation_from_train(mnist, mnist_file):
     data = mnist.prepare(val_fraction=0.1, test_fraction=None, subset=None, seed=42)
-    assert data.sizes() == {"n_train": 2_700, "n_val": 300, "n_test": 600}  # tests/data: 3,000 training, 600 official test digits
+    assert data.sizes() == {
+        "n_train": 2_700,
+        "n_val": 300,
+        "n_test": 600,
+    }  # tests/data: 3,000 training, 600 official test digits
     for x in (data.train.inputs["image"], data.val.inputs["image"], data.test.inputs["image"]):
         assert x.dtype == np.float32 and x.shape[1:] == (28, 28, 1)
         assert x.min() == 0 and x.max() == 255
@@ -73,9 +83,14 @@ def test_mnist_full_split_keeps_official_test_and_takes_stratified_validation_fr
     np.testing.assert_array_equal(data.test.inputs["image"][..., 0], mnist_file["x_test"])
     np.testing.assert_array_equal(data.test.labels, mnist_file["y_test"])
     # train + val are exactly the official training images, split 90/10 in every class
-    np.testing.assert_array_equal(row_signatures(np.concatenate([data.train.inputs["image"], data.val.inputs["image"]])), row_signatures(mnist_file["x_train"]))
+    np.testing.assert_array_equal(
+        row_signatures(np.concatenate([data.train.inputs["image"], data.val.inputs["image"]])),
+        row_signatures(mnist_file["x_train"]),
+    )
     train_counts = np.bincount(mnist_file["y_train"], minlength=10)
-    np.testing.assert_array_equal(np.bincount(data.train.labels, minlength=10) + np.bincount(data.val.labels, minlength=10), train_counts)
+    np.testing.assert_array_equal(
+        np.bincount(data.train.labels, minlength=10) + np.bincount(data.val.labels, minlength=10), train_counts
+    )
     assert np.abs(np.bincount(data.val.labels, minlength=10) - train_counts * 0.1).max() <= 1
     assert data.class_names == [str(d) for d in range(10)] and data.n_classes == 10
     assert data.specs == {"image": image_input("image", (28, 28, 1))} and data.specs["image"].kind == InputKind.IMAGE
@@ -93,7 +108,9 @@ def test_mnist_subset_is_stratified_seeded_and_shrinks_the_test_set(mnist, mnist
     assert np.abs(np.bincount(data.test.labels, minlength=10) - 200 * test_share).max() <= 1
     official_test = set(row_signatures(mnist_file["x_test"]).tolist())
     assert set(row_signatures(data.test.inputs["image"]).tolist()) <= official_test
-    assert not set(row_signatures(data.val.inputs["image"]).tolist()) & set(row_signatures(data.train.inputs["image"]).tolist())
+    assert not set(row_signatures(data.val.inputs["image"]).tolist()) & set(
+        row_signatures(data.train.inputs["image"]).tolist()
+    )
 
     again, other_seed = mnist.prepare(subset=1000, seed=7), mnist.prepare(subset=1000, seed=8)
     np.testing.assert_array_equal(again.train.inputs["image"], data.train.inputs["image"])
@@ -108,7 +125,11 @@ def test_mnist_fingerprint_is_the_file_sha256_and_changes_with_the_file(mnist, t
     assert load_mnist(path=str(write_mnist_like(tmp_path / "b.npz"))).fingerprint == original
     assert load_mnist(path=str(write_mnist_like(tmp_path / "c.npz", pixel=1))).fingerprint != original
     small = load_mnist(path=str(tmp_path / "a.npz")).prepare(val_fraction=0.25, subset=40)
-    assert small.sizes() == {"n_train": 30, "n_val": 10, "n_test": 20}  # max(40 // 5, 10 per class) > 20: every test image
+    assert small.sizes() == {
+        "n_train": 30,
+        "n_val": 10,
+        "n_test": 20,
+    }  # max(40 // 5, 10 per class) > 20: every test image
     with np.load(tmp_path / "a.npz") as archive:
         np.testing.assert_array_equal(small.test.inputs["image"][..., 0], archive["x_test"])  # untouched, in file order
 
@@ -126,14 +147,17 @@ def test_mnist_cached_in_data_dir_is_found_without_download(tmp_path):
     assert len(load_mnist(data_dir=str(tmp_path), url=UNREACHABLE_URL).y) == 40
 
 
-@pytest.mark.parametrize("overrides, message", [
-    ({"y_test": None}, "has no y_test"),
-    ({"x_train": np.zeros((40, 28, 28), dtype=np.float32)}, "x_train must be uint8 images"),
-    ({"x_test": np.zeros((20, 784), dtype=np.uint8)}, "x_test must be uint8 images (N, H, W)"),
-    ({"y_train": np.zeros(39, dtype=np.uint8)}, "y_train must be 40 integer labels"),
-    ({"y_test": np.full(20, 10)}, "labels outside 0..9"),
-    ({"x_test": np.zeros((20, 32, 32), dtype=np.uint8)}, "x_test images (32, 32)"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"y_test": None}, "has no y_test"),
+        ({"x_train": np.zeros((40, 28, 28), dtype=np.float32)}, "x_train must be uint8 images"),
+        ({"x_test": np.zeros((20, 784), dtype=np.uint8)}, "x_test must be uint8 images (N, H, W)"),
+        ({"y_train": np.zeros(39, dtype=np.uint8)}, "y_train must be 40 integer labels"),
+        ({"y_test": np.full(20, 10)}, "labels outside 0..9"),
+        ({"x_test": np.zeros((20, 32, 32), dtype=np.uint8)}, "x_test images (32, 32)"),
+    ],
+)
 def test_malformed_mnist_file_is_a_config_error(tmp_path, overrides, message):
     file = write_mnist_like(tmp_path / "bad.npz", **overrides)
     with pytest.raises(ConfigError, match="dataset.loader.path=") as error:
@@ -149,31 +173,38 @@ def test_mnist_file_that_is_not_an_npz_is_a_config_error(tmp_path):
 
 # --- split arguments ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("split, key", [
-    ({"val_fraction": 0}, "val_fraction"),
-    ({"val_fraction": 1}, "val_fraction"),
-    ({"val_fraction": -0.1}, "val_fraction"),
-    ({"val_fraction": "0.1"}, "val_fraction"),
-    ({"val_fraction": True}, "val_fraction"),
-    ({"test_fraction": 0.2}, "test_fraction"),   # MNIST has an official test split
-    ({"subset": 60_001}, "subset"),
-    ({"subset": 19}, "subset"),                 # fewer than 2 per class
-    ({"subset": 100.0}, "subset"),
-    ({"subset": True}, "subset"),
-])
+
+@pytest.mark.parametrize(
+    "split, key",
+    [
+        ({"val_fraction": 0}, "val_fraction"),
+        ({"val_fraction": 1}, "val_fraction"),
+        ({"val_fraction": -0.1}, "val_fraction"),
+        ({"val_fraction": "0.1"}, "val_fraction"),
+        ({"val_fraction": True}, "val_fraction"),
+        ({"test_fraction": 0.2}, "test_fraction"),  # MNIST has an official test split
+        ({"subset": 60_001}, "subset"),
+        ({"subset": 19}, "subset"),  # fewer than 2 per class
+        ({"subset": 100.0}, "subset"),
+        ({"subset": True}, "subset"),
+    ],
+)
 def test_bad_split_values_on_mnist(mnist, split, key):
     with pytest.raises(ConfigError) as error:
         mnist.prepare(**split)
     assert error.value.key == f"dataset.split.{key}"
 
 
-@pytest.mark.parametrize("split, key", [
-    ({}, "test_fraction"),                       # no official test split: test_fraction is required
-    ({"test_fraction": 1.5}, "test_fraction"),
-    ({"test_fraction": 0.001}, "test_fraction"),  # 2 test images for 10 classes
-    ({"test_fraction": 0.2, "subset": 1438}, "subset"),  # more than the 1437 training images
-    ({"test_fraction": 0.2, "val_fraction": 0.001}, "val_fraction"),
-])
+@pytest.mark.parametrize(
+    "split, key",
+    [
+        ({}, "test_fraction"),  # no official test split: test_fraction is required
+        ({"test_fraction": 1.5}, "test_fraction"),
+        ({"test_fraction": 0.001}, "test_fraction"),  # 2 test images for 10 classes
+        ({"test_fraction": 0.2, "subset": 1438}, "subset"),  # more than the 1437 training images
+        ({"test_fraction": 0.2, "val_fraction": 0.001}, "val_fraction"),
+    ],
+)
 def test_bad_split_values_on_digits(split, key):
     with pytest.raises(ConfigError) as error:
         load_digits_images().prepare(**split)
@@ -192,6 +223,7 @@ def test_split_error_messages():
 
 
 # --- scikit-learn digits --------------------------------------------------------------------------
+
 
 def test_digits_are_8x8x1_images_rescaled_to_0_255_with_a_stratified_test_split():
     digits = load_digits_images()
@@ -212,6 +244,7 @@ def test_digits_are_8x8x1_images_rescaled_to_0_255_with_a_stratified_test_split(
 
 # --- image folder ---------------------------------------------------------------------------------
 
+
 def test_image_folder_reads_class_subfolders_in_order(image_folder):
     folder, images = image_folder
     arrays = load_image_folder(str(folder), image_size=[10, 12], color_mode="rgb")
@@ -225,7 +258,12 @@ def test_image_folder_reads_class_subfolders_in_order(image_folder):
     assert data.sizes() == {"n_train": 9, "n_val": 3, "n_test": 6}
     for y, per_class in ((data.train.labels, 3), (data.val.labels, 1), (data.test.labels, 2)):
         np.testing.assert_array_equal(np.bincount(y, minlength=3), np.full(3, per_class))
-    np.testing.assert_array_equal(row_signatures(np.concatenate([data.train.inputs["image"], data.val.inputs["image"], data.test.inputs["image"]])), row_signatures(images))
+    np.testing.assert_array_equal(
+        row_signatures(
+            np.concatenate([data.train.inputs["image"], data.val.inputs["image"], data.test.inputs["image"]])
+        ),
+        row_signatures(images),
+    )
     assert data.class_names == list(CLASSES) and data.specs["image"].shape == (10, 12, 3)
 
 
@@ -265,11 +303,14 @@ def test_one_class_folder_is_refused(tmp_path):
         load_image_folder(str(tmp_path), image_size=(4, 4))
 
 
-@pytest.mark.parametrize("layout, message", [
-    ({}, "found 0 classes; need at least 2"),
-    ({"cats": ["a.txt"], "dogs": []}, "no images"),
-    ({"cats": ["a.png", "b.png"], "dogs": ["c.txt"]}, "class folder(s) dogs hold no images"),
-])
+@pytest.mark.parametrize(
+    "layout, message",
+    [
+        ({}, "found 0 classes; need at least 2"),
+        ({"cats": ["a.txt"], "dogs": []}, "no images"),
+        ({"cats": ["a.png", "b.png"], "dogs": ["c.txt"]}, "class folder(s) dogs hold no images"),
+    ],
+)
 def test_folders_without_usable_images_are_refused(tmp_path, layout, message):
     for class_name, files in layout.items():
         (tmp_path / class_name).mkdir()
@@ -283,13 +324,16 @@ def test_folders_without_usable_images_are_refused(tmp_path, layout, message):
     assert error.value.key == "dataset.loader.path" and message in str(error.value)
 
 
-@pytest.mark.parametrize("arguments, key", [
-    ({"path": "/no/such/folder"}, "dataset.loader.path"),
-    ({"image_size": (10,)}, "dataset.loader.image_size"),
-    ({"image_size": (10, 0)}, "dataset.loader.image_size"),
-    ({"image_size": 10}, "dataset.loader.image_size"),
-    ({"color_mode": "cmyk"}, "dataset.loader.color_mode"),
-])
+@pytest.mark.parametrize(
+    "arguments, key",
+    [
+        ({"path": "/no/such/folder"}, "dataset.loader.path"),
+        ({"image_size": (10,)}, "dataset.loader.image_size"),
+        ({"image_size": (10, 0)}, "dataset.loader.image_size"),
+        ({"image_size": 10}, "dataset.loader.image_size"),
+        ({"color_mode": "cmyk"}, "dataset.loader.color_mode"),
+    ],
+)
 def test_bad_image_folder_arguments(image_folder, arguments, key):
     folder, _ = image_folder
     with pytest.raises(ConfigError) as error:
@@ -301,6 +345,8 @@ def test_image_folder_fingerprint_ignores_where_the_folder_lives(tmp_path):
     for place in ("one", "two"):
         for class_name in ("a", "b"):
             (tmp_path / place / class_name).mkdir(parents=True)
-            Image.fromarray(np.full((4, 4, 3), ord(class_name), dtype=np.uint8)).save(tmp_path / place / class_name / "x.png")
+            Image.fromarray(np.full((4, 4, 3), ord(class_name), dtype=np.uint8)).save(
+                tmp_path / place / class_name / "x.png"
+            )
     one = load_image_folder(str(tmp_path / "one"), image_size=(4, 4)).fingerprint
     assert one == load_image_folder(str(tmp_path / "two"), image_size=(4, 4)).fingerprint

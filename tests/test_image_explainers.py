@@ -6,6 +6,7 @@ Run as a script (`KERAS_BACKEND=jax python tests/test_image_explainers.py DIR`) 
 backend-comparison numbers for the models saved in DIR; conftest is imported only inside the test
 that starts it, since conftest fixes the backend to TensorFlow.
 """
+
 import subprocess
 import sys
 from pathlib import Path
@@ -40,7 +41,9 @@ def prepared(x_test: np.ndarray, y_test: np.ndarray, n_classes: int = 10) -> Pre
     specs = images(x_test.shape[1:]) if x_test.ndim == 4 else table(x_test.shape[1])
     (name,) = specs
     split = Examples({name: x_test}, y_test)
-    return PreparedData(split, split, split, specs, [str(k) for k in range(n_classes)], {}, pd.DataFrame(), "test", "test")
+    return PreparedData(
+        split, split, split, specs, [str(k) for k in range(n_classes)], {}, pd.DataFrame(), "test", "test"
+    )
 
 
 def tiny_cnn(shape=(8, 8, 1), n_classes: int = 10, seed: int = 0, activation: str = "relu") -> keras.Model:
@@ -50,7 +53,9 @@ def tiny_cnn(shape=(8, 8, 1), n_classes: int = 10, seed: int = 0, activation: st
 
 def tiny_mobilenet() -> keras.Model:
     keras.utils.set_random_seed(0)
-    return KerasBackbone("mobilenet", weights=None, alpha=0.25, image_size=32, dense_units=(8,)).build_classifier(images((32, 32, 1)), 3)
+    return KerasBackbone("mobilenet", weights=None, alpha=0.25, image_size=32, dense_units=(8,)).build_classifier(
+        images((32, 32, 1)), 3
+    )
 
 
 def dense_only() -> keras.Model:
@@ -87,6 +92,7 @@ def context(model, data: PreparedData, seed: int = 0) -> ExplainContext:
 
 # --- Grad-CAM -------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("n_classes", [3, 2], ids=["softmax", "sigmoid"])
 def test_gradcam_matches_hand_computed_reference(n_classes):
     """classifier = encoder (nested: rescale -> conv) -> global average pool -> Dense output: every
@@ -100,18 +106,18 @@ def test_gradcam_matches_hand_computed_reference(n_classes):
     model = keras.Model(outer, head(keras.layers.GlobalAveragePooling2D()(encoder(outer))))
     x = random_images(5, (6, 6, 1))
 
-    classes = np.arange(len(x)) % n_classes                                   # explained classes, both kinds
-    activations = keras.ops.convert_to_numpy(encoder(x))                       # (n, 6, 6, 3)
+    classes = np.arange(len(x)) % n_classes  # explained classes, both kinds
+    activations = keras.ops.convert_to_numpy(encoder(x))  # (n, 6, 6, 3)
     kernel, bias = (keras.ops.convert_to_numpy(w) for w in head.weights)
     z = activations.mean(axis=(1, 2)) @ kernel + bias
-    if n_classes == 2:   # score p for class 1, 1 - p for class 0
+    if n_classes == 2:  # score p for class 1, 1 - p for class 0
         p = 1 / (1 + np.exp(-z[:, 0]))
         dscore_dz = (np.where(classes == 1, 1.0, -1.0) * p * (1 - p))[:, None]
-    else:                # score p_c: dp_c / dz_j = p_c (delta_cj - p_j)
+    else:  # score p_c: dp_c / dz_j = p_c (delta_cj - p_j)
         p = np.exp(z - z.max(axis=1, keepdims=True))
         p /= p.sum(axis=1, keepdims=True)
         dscore_dz = p[np.arange(len(x)), classes][:, None] * (np.eye(n_classes)[classes] - p)
-    alpha = dscore_dz @ kernel.T / 36                                          # d score / dA, the same at every pixel
+    alpha = dscore_dz @ kernel.T / 36  # d score / dA, the same at every pixel
     reference = np.maximum(np.einsum("nhwk,nk->nhw", activations, alpha), 0)
 
     maps = gradcam_maps(model, conv, {"image": x}, classes)
@@ -131,7 +137,7 @@ def test_a_named_layer_is_used(cnn):
     layer = GradCAM(layer="conv_1").target_layer(cnn)
     assert layer.name == "conv_1"
     maps = gradcam_maps(cnn, layer, {"image": random_images(3)}, np.array([0, 4, 9]))
-    assert maps.shape == (3, 8, 8)          # conv_1 works at full resolution, conv_3 at 2x2
+    assert maps.shape == (3, 8, 8)  # conv_1 works at full resolution, conv_3 at 2x2
 
 
 def test_gradcam_shows_correct_and_wrong_predictions(cnn, half_right):
@@ -156,10 +162,20 @@ def test_gradcam_takes_what_there_is_when_one_side_runs_short(cnn, digits):
 
 # --- integrated gradients, SHAP, LIME, feature maps on images ------------------------------------------
 
+
 def test_integrated_gradients_on_images_are_complete_and_chunk_independent(digits):
     model = tiny_cnn(activation="tanh")
-    explanation = IntegratedGradients(steps=IG_STEPS, n_images=4, chunk_images=IG_STEPS + 1).explain(context(model, digits))
-    assert list(explanation.table.columns) == ["index", "true", "predicted", "probability", "correct", "completeness_gap"]
+    explanation = IntegratedGradients(steps=IG_STEPS, n_images=4, chunk_images=IG_STEPS + 1).explain(
+        context(model, digits)
+    )
+    assert list(explanation.table.columns) == [
+        "index",
+        "true",
+        "predicted",
+        "probability",
+        "correct",
+        "completeness_gap",
+    ]
     assert len(explanation.table) == 4
     assert list(explanation.figures) == ["integrated_gradients.png"]
     assert explanation.metrics["ig_completeness_gap_max"] < 1e-3
@@ -187,7 +203,7 @@ def test_lime_on_images_is_seeded(cnn, half_right):
     assert list(first.table.columns) == ["index", "true", "predicted", "probability", "correct", "local_r2"]
     assert list(first.figures) == ["lime.png"]
     assert first.metrics["lime_local_r2_mean"] == pytest.approx(first.table.local_r2.mean())
-    assert (first.table.local_r2 > 0).all()   # hiding superpixels changed the predictions
+    assert (first.table.local_r2 > 0).all()  # hiding superpixels changed the predictions
 
 
 def test_feature_maps_are_the_first_conv_activations(cnn, digits):
@@ -196,7 +212,9 @@ def test_feature_maps_are_the_first_conv_activations(cnn, digits):
     assert table.layer.tolist() == ["conv_1", "conv_2"]
     assert table[["height", "width", "channels"]].values.tolist() == [[8, 8, 4], [4, 4, 8]]
     encoder = cnn.get_layer("encoder")
-    direct = keras.Model(encoder.inputs, encoder.get_layer("conv_2").output).predict(digits.test.inputs["image"][5:6], verbose=0)
+    direct = keras.Model(encoder.inputs, encoder.get_layer("conv_2").output).predict(
+        digits.test.inputs["image"][5:6], verbose=0
+    )
     assert table.mean_activation.iloc[1] == pytest.approx(float(direct.mean()), rel=1e-5)
     assert list(explanation.figures) == ["feature_maps.png"]
 
@@ -205,7 +223,9 @@ def test_captured_activations_match_the_nested_models_own(cnn):
     x = random_images(3)
     encoder = cnn.get_layer("encoder")
     (conv_2,), output = layer_outputs(cnn, {"image": x}, [encoder.get_layer("conv_2")])
-    np.testing.assert_allclose(conv_2, keras.Model(encoder.inputs, encoder.get_layer("conv_2").output).predict(x, verbose=0), rtol=1e-5)
+    np.testing.assert_allclose(
+        conv_2, keras.Model(encoder.inputs, encoder.get_layer("conv_2").output).predict(x, verbose=0), rtol=1e-5
+    )
     np.testing.assert_allclose(output, cnn.predict({"image": x}, verbose=0), rtol=1e-5)
 
 
@@ -214,23 +234,63 @@ def test_captured_activations_match_the_nested_models_own(cnn):
 
 TABLE = prepared(np.random.default_rng(0).normal(size=(20, 5)).astype("float32"), np.arange(20) % 2, n_classes=2)
 # Two inputs (an image and a table row per example): single-input explainers refuse it.
-TWO_INPUTS = PreparedData(*[Examples({"image": random_images(4), "features": np.zeros((4, 3), "float32")}, np.arange(4))] * 3,
-                          images((8, 8, 1)) | table(3), [str(k) for k in range(10)], {}, pd.DataFrame(), "test", "test")
+TWO_INPUTS = PreparedData(
+    *[Examples({"image": random_images(4), "features": np.zeros((4, 3), "float32")}, np.arange(4))] * 3,
+    images((8, 8, 1)) | table(3),
+    [str(k) for k in range(10)],
+    {},
+    pd.DataFrame(),
+    "test",
+    "test",
+)
 
 
-@pytest.mark.parametrize(("explainer", "data", "model", "expected"), [
-    (GradCAM(), "images", "dense_only", "explainer.gradcam.layer=auto: model dense_only has no convolutional layer"),
-    (GradCAM(layer="conv_9"), "images", "cnn", "explainer.gradcam.layer=conv_9: not a convolutional layer of model cnn; its last ones: conv_1, conv_2, conv_3"),
-    (GradCAM(layer="dense_0"), "images", "cnn", "explainer.gradcam.layer=dense_0: not a convolutional layer"),
-    (GradCAM(), "table", "cnn", "explainer=gradcam: works on images; for tables choose permutation, integrated_gradients or shap"),
-    (LimeImages(), "table", "cnn", "explainer=lime: works on images"),
-    (FeatureMaps(), "table", "cnn", "explainer=feature_maps: works on images"),
-    (PermutationImportance(), "images", "cnn", "explainer=permutation: works on tables; for images choose gradcam, integrated_gradients, shap, lime or feature_maps"),
-    (LimeImages(segmentation={"algorithm": "quickshift", "kernel_size": 4, "max_dist": 200, "ratio": 0.2}), "images", "cnn",
-     "explainer.lime.segmentation={'algorithm': 'quickshift', 'kernel_size': 4, 'max_dist': 200, 'ratio': 0.2}: cuts test image 0 into one superpixel"),
-    (FeatureMaps(index=360), "images", "cnn", "explainer.feature_maps.index=360: must be a test image index, 0..359"),
-    (FeatureMaps(), "images", "dense_only", "explainer=feature_maps: model dense_only has no convolutional layer"),
-], ids=lambda value: type(value).__name__ if not isinstance(value, str) else None)
+@pytest.mark.parametrize(
+    ("explainer", "data", "model", "expected"),
+    [
+        (
+            GradCAM(),
+            "images",
+            "dense_only",
+            "explainer.gradcam.layer=auto: model dense_only has no convolutional layer",
+        ),
+        (
+            GradCAM(layer="conv_9"),
+            "images",
+            "cnn",
+            "explainer.gradcam.layer=conv_9: not a convolutional layer of model cnn; its last ones: conv_1, conv_2, conv_3",
+        ),
+        (GradCAM(layer="dense_0"), "images", "cnn", "explainer.gradcam.layer=dense_0: not a convolutional layer"),
+        (
+            GradCAM(),
+            "table",
+            "cnn",
+            "explainer=gradcam: works on images; for tables choose permutation, integrated_gradients or shap",
+        ),
+        (LimeImages(), "table", "cnn", "explainer=lime: works on images"),
+        (FeatureMaps(), "table", "cnn", "explainer=feature_maps: works on images"),
+        (
+            PermutationImportance(),
+            "images",
+            "cnn",
+            "explainer=permutation: works on tables; for images choose gradcam, integrated_gradients, shap, lime or feature_maps",
+        ),
+        (
+            LimeImages(segmentation={"algorithm": "quickshift", "kernel_size": 4, "max_dist": 200, "ratio": 0.2}),
+            "images",
+            "cnn",
+            "explainer.lime.segmentation={'algorithm': 'quickshift', 'kernel_size': 4, 'max_dist': 200, 'ratio': 0.2}: cuts test image 0 into one superpixel",
+        ),
+        (
+            FeatureMaps(index=360),
+            "images",
+            "cnn",
+            "explainer.feature_maps.index=360: must be a test image index, 0..359",
+        ),
+        (FeatureMaps(), "images", "dense_only", "explainer=feature_maps: model dense_only has no convolutional layer"),
+    ],
+    ids=lambda value: type(value).__name__ if not isinstance(value, str) else None,
+)
 def test_check_names_the_bad_setting(explainer, data, model, expected, cnn, digits):
     with pytest.raises(ConfigError) as error:
         explainer.check(digits if data == "images" else TABLE, cnn if model == "cnn" else dense_only())
@@ -241,18 +301,32 @@ def test_check_names_the_bad_setting(explainer, data, model, expected, cnn, digi
 # What check() accepts, explain() then explains (SHAP's 500 default evaluations take ~30 s here:
 # test_shap_on_images_adds_up_to_the_predicted_probability explains with fewer); what the same
 # explainer refuses: tables, a model without the layer, or one of its settings made invalid.
-IMAGE_DEFAULTS = [(GradCAM(), "table"), (GradCAM(layer="conv_2"), "dense_only"), (IntegratedGradients(), "two_inputs"),
-                  (ShapValues(), "two_inputs"), (LimeImages(), "table"), (FeatureMaps(), "table")]
+IMAGE_DEFAULTS = [
+    (GradCAM(), "table"),
+    (GradCAM(layer="conv_2"), "dense_only"),
+    (IntegratedGradients(), "two_inputs"),
+    (ShapValues(), "two_inputs"),
+    (LimeImages(), "table"),
+    (FeatureMaps(), "table"),
+]
 
 
-@pytest.mark.parametrize(("explainer", "refused"), IMAGE_DEFAULTS, ids=lambda value: type(value).__name__ if not isinstance(value, str) else value)
+@pytest.mark.parametrize(
+    ("explainer", "refused"),
+    IMAGE_DEFAULTS,
+    ids=lambda value: type(value).__name__ if not isinstance(value, str) else value,
+)
 def test_check_accepts_the_defaults_on_images(explainer, refused, cnn, digits):
-    few = prepared(digits.test.inputs["image"][:2], digits.test.labels[:2])   # two images keep the defaults' explain() quick
+    few = prepared(
+        digits.test.inputs["image"][:2], digits.test.labels[:2]
+    )  # two images keep the defaults' explain() quick
     assert explainer.check(digits, cnn) is None and explainer.check(few, cnn) is None
     if not isinstance(explainer, ShapValues):
         explanation = explainer.explain(context(cnn, few))
         assert len(explanation.table) >= 1 and len(explanation.figures) == 1
-    data, model = {"table": (TABLE, cnn), "dense_only": (digits, dense_only()), "two_inputs": (TWO_INPUTS, cnn)}[refused]
+    data, model = {"table": (TABLE, cnn), "dense_only": (digits, dense_only()), "two_inputs": (TWO_INPUTS, cnn)}[
+        refused
+    ]
     with pytest.raises(ConfigError):
         explainer.check(data, model)
 
@@ -264,13 +338,17 @@ def table_model() -> keras.Model:
     return MLP(hidden_units=(4,)).build_classifier(TABLE.specs, 2)
 
 
-@pytest.mark.parametrize("explainer", [PermutationImportance(n_repeats=2), IntegratedGradients(), ShapValues()], ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize(
+    "explainer",
+    [PermutationImportance(n_repeats=2), IntegratedGradients(), ShapValues()],
+    ids=lambda e: type(e).__name__,
+)
 def test_check_accepts_the_table_explainers_on_tables(explainer):
     model = table_model()
     assert explainer.check(TABLE, model) is None
     explanation = explainer.explain(ExplainContext(model, TABLE, np.linspace(0.1, 0.9, 9), 0))
-    assert len(explanation.table) == TABLE.specs["features"].shape[0]   # one row per feature
-    if isinstance(explainer, PermutationImportance):           # the one table-only explainer
+    assert len(explanation.table) == TABLE.specs["features"].shape[0]  # one row per feature
+    if isinstance(explainer, PermutationImportance):  # the one table-only explainer
         with pytest.raises(ConfigError, match="works on tables"):
             explainer.check(prepared(random_images(3), np.arange(3)), model)
 
@@ -281,6 +359,7 @@ def test_gradcam_explain_without_check_is_the_same_one_line_error(digits):
 
 
 # --- TensorFlow and JAX ----------------------------------------------------------------------------------
+
 
 def wrapped_cnn() -> keras.Model:
     """The tiny CNN nested once more: its last conv layer sits two models down (wrapper -> cnn -> encoder)."""
@@ -293,9 +372,12 @@ def backend_numbers(folder: Path) -> dict[str, np.ndarray]:
     model = keras.saving.load_model(folder / "model.keras")
     inputs = np.load(folder / "inputs.npz")
     images, classes = inputs["images"], inputs["classes"]
-    return {"gradcam": gradcam_maps(model, GradCAM().target_layer(model), {"image": images}, classes),
-            "integrated_gradients": integrated_gradients(model, {"image": images}, "image", np.zeros(images.shape[1:], "float32"),
-                                                         classes, IG_STEPS)}
+    return {
+        "gradcam": gradcam_maps(model, GradCAM().target_layer(model), {"image": images}, classes),
+        "integrated_gradients": integrated_gradients(
+            model, {"image": images}, "image", np.zeros(images.shape[1:], "float32"), classes, IG_STEPS
+        ),
+    }
 
 
 @pytest.mark.slow
@@ -305,8 +387,14 @@ def test_tensorflow_and_jax_give_the_same_gradcam_and_ig(tmp_path):
     wrapped_cnn().save(tmp_path / "model.keras")
     np.savez(tmp_path / "inputs.npz", images=random_images(4, seed=1), classes=np.array([0, 3, 5, 9]))
     tensorflow = backend_numbers(tmp_path)
-    result = subprocess.run([sys.executable, __file__, str(tmp_path)], cwd=REPO_ROOT, env=subprocess_env("jax"),
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, __file__, str(tmp_path)],
+        cwd=REPO_ROOT,
+        env=subprocess_env("jax"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-4000:]
     assert "ok backend=jax" in result.stdout
     jax = np.load(tmp_path / "jax.npz")

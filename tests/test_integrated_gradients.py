@@ -1,4 +1,5 @@
 """7. Integrated gradients: completeness and agreement with a per-row reference, on both backends."""
+
 import subprocess
 import sys
 
@@ -7,12 +8,15 @@ import pytest
 from conftest import REPO_ROOT, subprocess_env
 
 
-@pytest.mark.parametrize(("n_outputs", "seed", "baseline"), [
-    pytest.param(1, 0, "zero", id="sigmoid-zero-baseline"),
-    pytest.param(1, 1, "random", id="sigmoid-random-baseline"),
-    pytest.param(3, 2, "zero", id="softmax-zero-baseline"),
-    pytest.param(3, 3, "random", id="softmax-random-baseline"),
-])
+@pytest.mark.parametrize(
+    ("n_outputs", "seed", "baseline"),
+    [
+        pytest.param(1, 0, "zero", id="sigmoid-zero-baseline"),
+        pytest.param(1, 1, "random", id="sigmoid-random-baseline"),
+        pytest.param(3, 2, "zero", id="softmax-zero-baseline"),
+        pytest.param(3, 3, "random", id="softmax-random-baseline"),
+    ],
+)
 def test_integrated_gradients_tensorflow(n_outputs, seed, baseline):
     import keras
 
@@ -24,7 +28,13 @@ def test_integrated_gradients_tensorflow(n_outputs, seed, baseline):
 
 @pytest.mark.slow
 def test_integrated_gradients_jax():
-    result = subprocess.run([sys.executable, str(REPO_ROOT / "tests" / "ig_reference.py")], cwd=REPO_ROOT,
-                            env=subprocess_env("jax"), capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "tests" / "ig_reference.py")],
+        cwd=REPO_ROOT,
+        env=subprocess_env("jax"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-4000:]
     assert "ok backend=jax" in result.stdout

@@ -1,4 +1,5 @@
 """12. Logged models: the pyfunc model takes raw CSV rows; a logged encoder transfers to a new run."""
+
 import sys
 
 import mlflow
@@ -18,7 +19,8 @@ def only_parent(tmp_path, **tags):
 def logged_model_names(tmp_path, run) -> set[str]:
     """Names of the models a run logged (MLflow 3 keeps them outside the run's artifact folder)."""
     models = mlflow_client(tmp_path).search_logged_models(
-        [run.info.experiment_id], filter_string=f"source_run_id = '{run.info.run_id}'")
+        [run.info.experiment_id], filter_string=f"source_run_id = '{run.info.run_id}'"
+    )
     return {m.name for m in models}
 
 

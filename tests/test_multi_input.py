@@ -1,6 +1,7 @@
 """A model of two named inputs, added outside the package (tests/extension), trains through
 strategies scratch, frozen and finetune from run.py, logs a model that predicts from raw rows, and
 the single-input explainers refuse it in check with one line."""
+
 import os
 import subprocess
 import sys
@@ -12,9 +13,13 @@ import pytest
 from conftest import PIMA_CSV, REPO_ROOT, child_runs, describe, parent_runs, rejection, store_overrides, subprocess_env
 
 EXTENSION = REPO_ROOT / "tests" / "extension"
-TWO_INPUTS = ("dataset=pima", "dataset.inputs={vitals:[Glucose,BloodPressure,BMI,SkinThickness,Insulin],"
-              "history:[Pregnancies,Age,DiabetesPedigreeFunction]}",
-              "model=two_tower", f"hydra.searchpath=[file://{EXTENSION / 'conf'}]")
+TWO_INPUTS = (
+    "dataset=pima",
+    "dataset.inputs={vitals:[Glucose,BloodPressure,BMI,SkinThickness,Insulin],"
+    "history:[Pregnancies,Age,DiabetesPedigreeFunction]}",
+    "model=two_tower",
+    f"hydra.searchpath=[file://{EXTENSION / 'conf'}]",
+)
 
 
 @pytest.fixture
@@ -25,8 +30,17 @@ def extension_on_path(monkeypatch):
 
 
 def test_two_input_model_trains_through_scratch_frozen_and_finetune(tmp_path, extension_on_path):
-    command = [sys.executable, "run.py", "-m", *TWO_INPUTS, "strategy=scratch,frozen,finetune", "explainer=none",
-               "trainer.epochs=2", "++strategy.stages.pretrain.epochs=2", *store_overrides(tmp_path)]
+    command = [
+        sys.executable,
+        "run.py",
+        "-m",
+        *TWO_INPUTS,
+        "strategy=scratch,frozen,finetune",
+        "explainer=none",
+        "trainer.epochs=2",
+        "++strategy.stages.pretrain.epochs=2",
+        *store_overrides(tmp_path),
+    ]
     env = subprocess_env(tmp=tmp_path) | {"PYTHONPATH": os.environ["PYTHONPATH"]}
     result = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, describe(result)
@@ -34,8 +48,14 @@ def test_two_input_model_trains_through_scratch_frozen_and_finetune(tmp_path, ex
     runs = {run.data.tags["strategy"]: run for run in parent_runs(tmp_path)}
     assert set(runs) == {"scratch", "frozen", "finetune"}
     assert all(run.info.status == "FINISHED" and run.data.tags["model"] == "two_tower" for run in runs.values())
-    stages = {name: sorted(child.data.tags["stage"] for child in child_runs(tmp_path, run)) for name, run in runs.items()}
-    assert stages == {"scratch": ["train"], "frozen": ["frozen", "pretrain"], "finetune": ["finetune", "pretrain"]}  # a supervised base is fine-tuned whole
+    stages = {
+        name: sorted(child.data.tags["stage"] for child in child_runs(tmp_path, run)) for name, run in runs.items()
+    }
+    assert stages == {
+        "scratch": ["train"],
+        "frozen": ["frozen", "pretrain"],
+        "finetune": ["finetune", "pretrain"],
+    }  # a supervised base is fine-tuned whole
     assert runs["frozen"].data.metrics["trainable_params"] < runs["frozen"].data.metrics["total_params"]
 
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
@@ -46,11 +66,20 @@ def test_two_input_model_trains_through_scratch_frozen_and_finetune(tmp_path, ex
     assert {tensor.name: tuple(tensor.shape[1:]) for tensor in network.inputs} == {"vitals": (5,), "history": (3,)}
 
 
-@pytest.mark.parametrize(("explainer", "expected"), [
-    ("permutation", "error: explainer=permutation: explains a model with one input; this dataset has 2: "
-                    "vitals (table, 5), history (table, 3)"),
-    ("gradcam", "error: explainer=gradcam: works on images; for tables choose permutation, integrated_gradients or shap"),
-])
+@pytest.mark.parametrize(
+    ("explainer", "expected"),
+    [
+        (
+            "permutation",
+            "error: explainer=permutation: explains a model with one input; this dataset has 2: "
+            "vitals (table, 5), history (table, 3)",
+        ),
+        (
+            "gradcam",
+            "error: explainer=gradcam: works on images; for tables choose permutation, integrated_gradients or shap",
+        ),
+    ],
+)
 def test_single_input_explainers_refuse_two_inputs_in_check(tmp_path, extension_on_path, explainer, expected):
     assert rejection(tmp_path, *TWO_INPUTS, f"explainer={explainer}") == expected
 
@@ -58,4 +87,5 @@ def test_single_input_explainers_refuse_two_inputs_in_check(tmp_path, extension_
 def test_a_single_input_model_refuses_two_inputs(tmp_path):
     assert rejection(tmp_path, *TWO_INPUTS[:2], "model=mlp") == (
         "error: model=mlp: takes one table input, the dataset has 2: vitals (table, 5), history (table, 3); "
-        "choose a model with one branch per input")
+        "choose a model with one branch per input"
+    )

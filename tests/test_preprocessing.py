@@ -1,4 +1,5 @@
 """9. Splits are the seed-000 splits, and preprocessing is fitted on training rows only."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -110,11 +111,14 @@ def test_columns_grouped_into_named_inputs_each_fitted_on_train(pima):
     assert list(data.raw_examples.columns) == ["Glucose", "BMI", "Pregnancies", "Age"]
 
 
-@pytest.mark.parametrize(("inputs", "message"), [
-    ({"a": ["Glucose"], "b": ["Glucose"]}, "dataset.inputs.b=Glucose: already in input a"),
-    ({"a": ["Glucose", "Outcome"]}, "dataset.inputs.a=Outcome: not a feature column of"),
-    ({"a": []}, r"dataset.inputs.a=\[\]: list at least one feature column"),
-])
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ({"a": ["Glucose"], "b": ["Glucose"]}, "dataset.inputs.b=Glucose: already in input a"),
+        ({"a": ["Glucose", "Outcome"]}, "dataset.inputs.a=Outcome: not a feature column of"),
+        ({"a": []}, r"dataset.inputs.a=\[\]: list at least one feature column"),
+    ],
+)
 def test_bad_input_groups_are_one_line_errors(pima, inputs, message):
     table, split, _ = pima
     with pytest.raises(ConfigError, match=message):
@@ -124,23 +128,43 @@ def test_bad_input_groups_are_one_line_errors(pima, inputs, message):
 def test_extreme_test_rows_do_not_move_fitted_statistics():
     """Synthetic split: test rows are huge, missing values and zeros in every split."""
     rng = np.random.default_rng(0)
-    train = pd.DataFrame({"a": rng.normal(size=50), "z": rng.integers(1, 10, size=50).astype(float),
-                          "c": rng.choice(["x", "y"], size=50)})
+    train = pd.DataFrame(
+        {
+            "a": rng.normal(size=50),
+            "z": rng.integers(1, 10, size=50).astype(float),
+            "c": rng.choice(["x", "y"], size=50),
+        }
+    )
     train.loc[[0, 1], "a"] = np.nan
     train.loc[[2, 3], "z"] = 0.0
     val = train.iloc[:10].copy()
     test = pd.DataFrame({"a": [1e6, 2e6, np.nan], "z": [0.0, 5e5, 6e5], "c": ["w", "w", "w"]})
     features = pd.concat([train, val, test], ignore_index=True)
-    table = Table("synthetic", features, np.zeros(len(features), dtype="int64"), ["0", "1"],
-                  categorical=["c"], zeros_as_missing=["z"])
+    table = Table(
+        "synthetic",
+        features,
+        np.zeros(len(features), dtype="int64"),
+        ["0", "1"],
+        categorical=["c"],
+        zeros_as_missing=["z"],
+    )
     split = Split(train, val, test, np.zeros(50), np.zeros(10), np.zeros(3))
     data = prepare(table, split)
 
-    assert step(data.preprocessors["features"], "numeric", "simpleimputer").statistics_ == pytest.approx([train.a.median()])
-    assert step(data.preprocessors["features"], "numeric", "standardscaler").mean_ == pytest.approx([train.a.fillna(train.a.median()).mean()])
+    assert step(data.preprocessors["features"], "numeric", "simpleimputer").statistics_ == pytest.approx(
+        [train.a.median()]
+    )
+    assert step(data.preprocessors["features"], "numeric", "standardscaler").mean_ == pytest.approx(
+        [train.a.fillna(train.a.median()).mean()]
+    )
     nonzero_z = train.z[train.z != 0]
-    assert step(data.preprocessors["features"], "zeros_as_missing", "simpleimputer-2").statistics_ == pytest.approx([nonzero_z.median()])
-    assert list(step(data.preprocessors["features"], "categorical", "onehotencoder").categories_[0]) == ["x", "y"]  # no "w"
+    assert step(data.preprocessors["features"], "zeros_as_missing", "simpleimputer-2").statistics_ == pytest.approx(
+        [nonzero_z.median()]
+    )
+    assert list(step(data.preprocessors["features"], "categorical", "onehotencoder").categories_[0]) == [
+        "x",
+        "y",
+    ]  # no "w"
     names = list(data.specs["features"].columns)
     x_train, x_test = data.train.inputs["features"], data.test.inputs["features"]
     assert np.all(x_test[:, [names.index("c_x"), names.index("c_y")]] == 0)  # unseen category

@@ -1,4 +1,5 @@
 """10. The same config and seed give the same metrics (in-process, TensorFlow)."""
+
 import pytest
 
 from conftest import FAST, child_runs, parent_runs

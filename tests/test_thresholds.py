@@ -1,4 +1,5 @@
 """8. The vectorised F-beta threshold search equals a brute-force loop over scikit-learn metrics."""
+
 import numpy as np
 import pytest
 from sklearn.metrics import confusion_matrix, fbeta_score
@@ -32,8 +33,10 @@ def brute_best(y, scores, beta):
     return GRID[first], values[first]
 
 
-CASES = [pytest.param(seed, n, p, id=f"seed{seed}-n{n}-p{p}") for seed, n, p in
-         [(0, 60, 0.3), (1, 200, 0.5), (2, 37, 0.1), (3, 500, 0.35), (4, 15, 0.6)]]
+CASES = [
+    pytest.param(seed, n, p, id=f"seed{seed}-n{n}-p{p}")
+    for seed, n, p in [(0, 60, 0.3), (1, 200, 0.5), (2, 37, 0.1), (3, 500, 0.35), (4, 15, 0.6)]
+]
 
 
 @pytest.mark.parametrize(("seed", "n", "positive_rate"), CASES)
@@ -87,8 +90,18 @@ def test_threshold_table_matches_brute_force(seed):
     p_test = np.clip(np.round(0.3 * y_test + rng.random(120) * 0.7, 2), 0, 1)
     table = threshold_table(y_val, p_val, y_test, p_test, [1, 2, 5], GRID)
 
-    assert list(table.columns) == ["beta", "threshold", "val_fbeta", "test_fbeta", "tn", "fp", "fn", "tp",
-                                   "oracle_threshold", "oracle_test_fbeta"]
+    assert list(table.columns) == [
+        "beta",
+        "threshold",
+        "val_fbeta",
+        "test_fbeta",
+        "tn",
+        "fp",
+        "fn",
+        "tp",
+        "oracle_threshold",
+        "oracle_test_fbeta",
+    ]
     assert list(table.beta) == [1, 2, 5]
     for row in table.itertuples():
         threshold, val_f = brute_best(y_val, p_val, row.beta)

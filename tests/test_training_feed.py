@@ -1,5 +1,6 @@
 """How training rows reach Keras (trainer.feed) and batch-wise prediction: the memory-lean paths
 give the same rows and the same outputs as the plain ones."""
+
 import numpy as np
 import pytest
 
@@ -23,16 +24,16 @@ def test_array_batches_cover_every_row_once_per_epoch_in_a_new_seeded_order():
     assert len(batches) == 11
     first = epoch_rows(batches)
     assert [len(b) for b in first] == [100] * 10 + [3]
-    assert np.array_equal(np.sort(np.concatenate(first)), y)                 # every row exactly once
+    assert np.array_equal(np.sort(np.concatenate(first)), y)  # every row exactly once
     for i, rows in enumerate(first):
-        assert np.all(np.diff(rows) > 0)                                     # gathered in ascending order
+        assert np.all(np.diff(rows) > 0)  # gathered in ascending order
         xb, yb = batches[i]
-        assert np.array_equal(xb[:, 0], 2 * yb)                              # features stay with their label
-    assert not np.array_equal(np.concatenate(first), y)                      # shuffled
+        assert np.array_equal(xb[:, 0], 2 * yb)  # features stay with their label
+    assert not np.array_equal(np.concatenate(first), y)  # shuffled
     batches.on_epoch_end()
     second = epoch_rows(batches)
     assert np.array_equal(np.sort(np.concatenate(second)), y)
-    assert not all(np.array_equal(a, b) for a, b in zip(first, second))      # reshuffled each epoch
+    assert not all(np.array_equal(a, b) for a, b in zip(first, second))  # reshuffled each epoch
     again = ArrayBatches(x, y, batch_size=100, seed=7)
     assert all(np.array_equal(a, b) for a, b in zip(first, epoch_rows(again)))  # seeded
 
@@ -84,18 +85,18 @@ def test_fit_on_array_batches_learns_like_fit_on_arrays():
     y = (x[:, 0] + x[:, 1] > 0).astype(np.int32)
 
     def fit(**inputs):
-        keras.utils.set_random_seed(0)   # the same initial weights for every feed
+        keras.utils.set_random_seed(0)  # the same initial weights for every feed
         model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
         model.compile(optimizer=keras.optimizers.Adam(0.05), loss="binary_crossentropy", metrics=["accuracy"])
         history = model.fit(**inputs, epochs=5, verbose=0, class_weight={0: 1.0, 1: 1.0}).history
         return history, [keras.ops.convert_to_numpy(w) for w in model.weights]
 
-    class Consecutive(keras.utils.PyDataset):   # the reference: the arrays cut into consecutive batches
+    class Consecutive(keras.utils.PyDataset):  # the reference: the arrays cut into consecutive batches
         def __len__(self):
             return -(-len(x) // 256)
 
         def __getitem__(self, i):
-            return x[i * 256:(i + 1) * 256], y[i * 256:(i + 1) * 256]
+            return x[i * 256 : (i + 1) * 256], y[i * 256 : (i + 1) * 256]
 
     # Unshuffled, ArrayBatches trains exactly as the arrays' own batches in order do...
     batches, batches_weights = fit(x=ArrayBatches(x, y, batch_size=256, seed=None))
@@ -128,7 +129,9 @@ def test_fit_inputs_feed_batches_through_tf_data_on_tensorflow_and_learn():
     inputs = fit_inputs(data, OmegaConf.create({"batch_size": 256, "seed": 0}), "batches")
     assert isinstance(inputs["x"], tf.data.Dataset) and isinstance(inputs["validation_data"], tf.data.Dataset)
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
-    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="binary_crossentropy", metrics=["accuracy"], steps_per_execution=4)
+    model.compile(
+        optimizer=keras.optimizers.Adam(0.05), loss="binary_crossentropy", metrics=["accuracy"], steps_per_execution=4
+    )
     history = model.fit(**inputs, epochs=5, verbose=0, class_weight={0: 1.0, 1: 1.0})
     assert len(history.history["val_loss"]) == 5
     assert history.history["val_accuracy"][-1] > 0.95
@@ -171,7 +174,9 @@ def test_array_batches_and_tf_data_take_the_same_rows_of_every_named_input():
     xb, yb = batches[3]
     assert set(xb) == {"a", "b"} and len(xb["a"]) == len(xb["b"]) == len(yb) == 100
     rows = np.sort(batches.order[300:400])
-    assert np.array_equal(xb["a"], x["a"][rows]) and np.array_equal(xb["b"], x["b"][rows]) and np.array_equal(yb, y[rows])
+    assert (
+        np.array_equal(xb["a"], x["a"][rows]) and np.array_equal(xb["b"], x["b"][rows]) and np.array_equal(yb, y[rows])
+    )
     dataset = tensorflow_dataset(ArrayBatches(x, y, batch_size=100, seed=5))
     got = [(xb, yb) for xb, yb in dataset]
     assert len(got) == 11 and set(got[3][0]) == {"a", "b"}
@@ -189,7 +194,9 @@ def test_fit_inputs_take_named_inputs_and_learn(how):
     x, y = two_input_rows(5000)
     train = {name: a[:4000] for name, a in x.items()}
     val = {name: a[4000:] for name, a in x.items()}
-    inputs = fit_inputs(StageData(train, y[:4000], val, y[4000:]), OmegaConf.create({"batch_size": 256, "seed": 0}), how)
+    inputs = fit_inputs(
+        StageData(train, y[:4000], val, y[4000:]), OmegaConf.create({"batch_size": 256, "seed": 0}), how
+    )
     if how == "batches":
         assert isinstance(inputs["x"], tf.data.Dataset) and isinstance(inputs["validation_data"], tf.data.Dataset)
     history = two_input_model().fit(**inputs, epochs=5, verbose=0)

@@ -11,6 +11,7 @@ Model inputs are one array or a mapping input name -> array (several inputs of o
 {"features": x}); every array has one row per label, and rows are taken from each alike
 (`keras.tree`), so a batch keeps the structure Keras was given.
 """
+
 import itertools
 import math
 
@@ -84,9 +85,14 @@ def tensorflow_dataset(batches: ArrayBatches):
         for index in range(len(batches)):
             yield batches[index]
 
-    signature = keras.tree.map_structure(lambda a: tf.TensorSpec((None, *a.shape[1:]), tf.as_dtype(a.dtype)), (batches.x, batches.y))
+    signature = keras.tree.map_structure(
+        lambda a: tf.TensorSpec((None, *a.shape[1:]), tf.as_dtype(a.dtype)), (batches.x, batches.y)
+    )
     options = tf.data.Options()
     options.autotune.enabled = False
     dataset = tf.data.Dataset.from_generator(one_epoch, output_signature=signature)
-    return (dataset.apply(tf.data.experimental.assert_cardinality(len(batches)))
-            .prefetch(PREFETCH_BATCHES).with_options(options))
+    return (
+        dataset.apply(tf.data.experimental.assert_cardinality(len(batches)))
+        .prefetch(PREFETCH_BATCHES)
+        .with_options(options)
+    )

@@ -1,4 +1,5 @@
 """Command line: compose the Hydra config, run one job, report bad input on one line."""
+
 import sys
 from pathlib import Path
 
@@ -78,8 +79,15 @@ def check_command_line(argv: list[str]) -> None:
 
     args, _ = get_args_parser().parse_known_args(argv)
     check_group_choices(args.overrides)
-    if not (args.help or args.hydra_help or args.info or args.shell_completion or args.config_path or args.config_dir
-            or args.config_name not in (None, "config")):
+    if not (
+        args.help
+        or args.hydra_help
+        or args.info
+        or args.shell_completion
+        or args.config_path
+        or args.config_dir
+        or args.config_name not in (None, "config")
+    ):
         check_keys(args.overrides)
 
 

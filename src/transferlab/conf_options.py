@@ -1,4 +1,5 @@
 """Where the Hydra config lives, and which options each config group offers."""
+
 from transferlab import PROJECT_ROOT
 
 CONF_DIR = PROJECT_ROOT / "conf"
@@ -17,8 +18,11 @@ def group_options(search_path: tuple[str, ...] = ()) -> dict[str, list[str]]:
 
     def listing() -> dict[str, list[str]]:
         loader = GlobalHydra.instance().config_loader()
-        return {group: sorted(loader.get_group_options(group, config_name="config", overrides=list(search_path)))
-                for group in loader.list_groups("") if group != "hydra"}
+        return {
+            group: sorted(loader.get_group_options(group, config_name="config", overrides=list(search_path)))
+            for group in loader.list_groups("")
+            if group != "hydra"
+        }
 
     if GlobalHydra.instance().is_initialized():
         options = listing()

@@ -5,6 +5,7 @@ evaluation/settings.py, data/split_settings.py, explainers/settings.py) and is a
 part of the config. Checks that need the data or a built model are the components' own check()
 methods, and `check_task` below.
 """
+
 from omegaconf import DictConfig, OmegaConf
 
 from transferlab.conf_options import group_options
@@ -18,7 +19,12 @@ from transferlab.validation import validate
 
 def check_positive(key: str, value, kind=float) -> None:
     """ConfigError unless value is a positive number (kind=int: a positive integer)."""
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0 or (kind is int and value != int(value)):
+    if (
+        not isinstance(value, (int, float))
+        or isinstance(value, bool)
+        or value <= 0
+        or (kind is int and value != int(value))
+    ):
         raise ConfigError(key, value, f"must be a positive {'integer' if kind is int else 'number'}")
 
 
@@ -33,7 +39,9 @@ def stage_settings(cfg: DictConfig, stage: str) -> DictConfig:
     overrides = cfg.strategy.stages.get(stage) or {}
     unknown = set(overrides) - set(cfg.trainer)
     if unknown:
-        raise ConfigError(f"strategy.stages.{stage}", sorted(unknown)[0], "not a trainer setting; allowed: " + ", ".join(cfg.trainer))
+        raise ConfigError(
+            f"strategy.stages.{stage}", sorted(unknown)[0], "not a trainer setting; allowed: " + ", ".join(cfg.trainer)
+        )
     return OmegaConf.merge(cfg.trainer, overrides)
 
 
@@ -54,7 +62,9 @@ def check_explainers(explainer: DictConfig) -> None:
             raise ConfigError("explainer", name, "not an explainer; choose one of " + ", ".join(known))
     for name, node in selected.items():
         if name in EXPLAINER_SETTINGS:
-            settings = {key: value for key, value in OmegaConf.to_container(node, resolve=True).items() if key != "_target_"}
+            settings = {
+                key: value for key, value in OmegaConf.to_container(node, resolve=True).items() if key != "_target_"
+            }
             validate(EXPLAINER_SETTINGS[name], settings, f"explainer.{name}")
 
 

@@ -8,6 +8,7 @@ job's log file (`<output dir>/cli.log`, with logger names and levels). Other lib
 `trainer.verbose` is 1 or more; `setup` applies that setting. No Keras import here: the CLI calls
 this before the backend is chosen.
 """
+
 import logging
 import os
 import sys
@@ -52,7 +53,11 @@ def setup(verbose: int, backend: str) -> None:
     show_library_lines = bool(verbose)
     logging.captureWarnings(True)  # warnings become py.warnings records: in the log file, filtered on the console
     mlflow_logger = logging.getLogger("mlflow")
-    for handler in [h for h in mlflow_logger.handlers if getattr(h, "stream", None) is not None and "MlflowLoggingStream" in type(h.stream).__name__]:
+    for handler in [
+        h
+        for h in mlflow_logger.handlers
+        if getattr(h, "stream", None) is not None and "MlflowLoggingStream" in type(h.stream).__name__
+    ]:
         mlflow_logger.removeHandler(handler)  # MLflow imported before prepare() (tests): same routing
     mlflow_logger.propagate = True
     if backend == "tensorflow" and "tensorflow" not in sys.modules and not verbose:

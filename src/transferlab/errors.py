@@ -1,4 +1,5 @@
 """The one error type for bad user input, rendered as a single line by the CLI."""
+
 import difflib
 import re
 from pathlib import Path
@@ -60,6 +61,7 @@ def closest_name(name: str, names: list[str]) -> str | None:
     """The name in `names` that `name` most likely abbreviates or misspells: the same name in another
     case or spelling of separators (learningRate, learning-rate), initials of a snake_case name
     (lr -> learning_rate), a prefix (max_row -> max_rows), else difflib's closest (ratio >= 0.6)."""
+
     def plain(text: str) -> str:
         return re.sub(r"[-_ ]", "", text).lower()
 

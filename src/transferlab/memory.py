@@ -1,4 +1,5 @@
 """Resident memory of this process, which every run logs so data-size regressions show up in MLflow."""
+
 import ctypes
 import gc
 import os

@@ -3,6 +3,7 @@
 Every step is one function; this module only wires them. Called by cli.run_hydra_job after Hydra
 composed the config; importing it imports Keras, so the backend must already be chosen.
 """
+
 import logging
 import sys
 from dataclasses import dataclass
@@ -51,10 +52,18 @@ def build_model(node: DictConfig) -> ModelBuilder:
 
 def run_tags(cfg: DictConfig, builder: ModelBuilder, data: PreparedData, device: str) -> dict[str, str]:
     return {
-        "initial_weights": builder.initial_weights, "dataset": cfg.dataset.name, "model": cfg.model.name, "strategy": cfg.strategy.name,
-        "explainer": "+".join(selected_explainers(cfg.explainer)) or "none", "study": str(cfg.study), "git_commit": git_commit(),
-        "data_fingerprint": data.fingerprint, "backend": keras.backend.backend(), "device": device,
-        "keras_version": keras.__version__, **hydra_job_tags(),
+        "initial_weights": builder.initial_weights,
+        "dataset": cfg.dataset.name,
+        "model": cfg.model.name,
+        "strategy": cfg.strategy.name,
+        "explainer": "+".join(selected_explainers(cfg.explainer)) or "none",
+        "study": str(cfg.study),
+        "git_commit": git_commit(),
+        "data_fingerprint": data.fingerprint,
+        "backend": keras.backend.backend(),
+        "device": device,
+        "keras_version": keras.__version__,
+        **hydra_job_tags(),
     }
 
 
@@ -64,7 +73,10 @@ def training_seconds(stage_metrics: dict[str, dict[str, float]]) -> dict[str, fl
     seconds = {stage: metrics["train_seconds"] for stage, metrics in stage_metrics.items()}
     total = {"train_seconds": sum(seconds.values())}
     if "pretrain" in seconds:
-        total |= {"base_train_seconds": seconds["pretrain"], "adapt_train_seconds": total["train_seconds"] - seconds["pretrain"]}
+        total |= {
+            "base_train_seconds": seconds["pretrain"],
+            "adapt_train_seconds": total["train_seconds"] - seconds["pretrain"],
+        }
     return total
 
 
@@ -93,8 +105,11 @@ def build_explainers(cfg: DictConfig, data: PreparedData, model: keras.Model) ->
     the run's architecture (e.g. Grad-CAM needs a convolutional layer)."""
     selected = selected_explainers(cfg.explainer)
     for name in cfg.explainer.keys() - selected.keys():
-        print(f"note: explainer.{name}: settings ignored, {name} is not among the selected explainers "
-              f"({', '.join(selected) or 'none'})", file=sys.stderr)
+        print(
+            f"note: explainer.{name}: settings ignored, {name} is not among the selected explainers "
+            f"({', '.join(selected) or 'none'})",
+            file=sys.stderr,
+        )
     explainers = {name: instantiate(node) for name, node in selected.items()}
     for explainer in explainers.values():
         explainer.check(data, model)
@@ -136,7 +151,7 @@ def checked_job(cfg: DictConfig) -> CheckedJob:
     # The tracking store and the loader's libraries (e.g. pyarrow) are set up first, so that
     # memory growth above this baseline is what the data and the training cost.
     experiment_id = use_experiment(cfg.tracking.uri, cfg.tracking.experiment, cfg.tracking.artifact_root)
-    strategy = build_strategy(cfg.strategy)   # its options are checked here, before any data is loaded
+    strategy = build_strategy(cfg.strategy)  # its options are checked here, before any data is loaded
     builder = strategy.starting_builder(build_model(cfg.model))
     get_method(cfg.dataset.loader._target_)
     memory_start_mb = rss_mb()
@@ -168,14 +183,21 @@ def run_job(cfg: DictConfig) -> float:
     seed_everything(cfg.trainer.seed)
     name = run_name(cfg)
     with tracked_run(name, run_tags(cfg, job.builder, job.data, job.device), experiment_id=job.experiment_id) as run:
-        logger.info("MLflow run %s (%s) in experiment %s: %s", run.info.run_id, name, cfg.tracking.experiment,
-                    run_location(mlflow.get_tracking_uri(), job.experiment_id, run.info.run_id))
+        logger.info(
+            "MLflow run %s (%s) in experiment %s: %s",
+            run.info.run_id,
+            name,
+            cfg.tracking.experiment,
+            run_location(mlflow.get_tracking_uri(), job.experiment_id, run.info.run_id),
+        )
         log_run_inputs(cfg, job.data)
         trained = job.strategy.train(job.builder, job.data, lambda stage: stage_settings(cfg, stage))
         release_free_memory()
         grid = threshold_grid(**cfg.evaluation.threshold_grid)
         evaluation = evaluate(trained.deployable, job.data, cfg.evaluation.betas, grid)
-        evaluation.metrics |= parameter_counts(trained.classifier) | training_seconds(trained.stage_metrics) | trained.metrics
+        evaluation.metrics |= (
+            parameter_counts(trained.classifier) | training_seconds(trained.stage_metrics) | trained.metrics
+        )
         log_evaluation(evaluation)
         release_free_memory()
         explain(job.explainers, ExplainContext(trained.deployable, job.data, grid, cfg.trainer.seed))
@@ -184,6 +206,8 @@ def run_job(cfg: DictConfig) -> float:
         mlflow.log_metrics(memory_metrics(job.memory_start_mb))
     keras.backend.clear_session()
     objective = float(evaluation.metrics[cfg.objective.metric])
-    print(f"run {run.info.run_id} ({name}) finished: {cfg.objective.metric}={objective:.4f} "
-          f"test_roc_auc={evaluation.metrics.get('test_roc_auc', float('nan')):.4f} test_f1={evaluation.metrics['test_f1']:.4f}")
+    print(
+        f"run {run.info.run_id} ({name}) finished: {cfg.objective.metric}={objective:.4f} "
+        f"test_roc_auc={evaluation.metrics.get('test_roc_auc', float('nan')):.4f} test_f1={evaluation.metrics['test_f1']:.4f}"
+    )
     return objective

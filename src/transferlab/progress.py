@@ -6,6 +6,7 @@ treats every POSIX process as a terminal), so a CI log gets one unreadable line.
 draws one updating line on a terminal and logs one plain line per epoch anywhere else, through
 the `transferlab.progress` logger (so the job's log file has them too).
 """
+
 import logging
 import math
 import sys
@@ -71,8 +72,15 @@ class EpochProgress(keras.callbacks.Callback):
         if self.tty:
             self.draw(epoch + 1, logs)
         else:
-            logger.info("%s epoch %d/%d loss %s val_loss %s %s", self.stage, epoch + 1, self.epochs,
-                        number(logs.get("loss")), number(logs.get("val_loss")), duration(time.perf_counter() - self.epoch_started))
+            logger.info(
+                "%s epoch %d/%d loss %s val_loss %s %s",
+                self.stage,
+                epoch + 1,
+                self.epochs,
+                number(logs.get("loss")),
+                number(logs.get("val_loss")),
+                duration(time.perf_counter() - self.epoch_started),
+            )
 
     def on_train_end(self, logs=None):
         if self.tty and self.drawn:
@@ -84,8 +92,15 @@ class EpochProgress(keras.callbacks.Callback):
         val = [h.get("val_loss", math.nan) for h in self.history]
         best = min(range(trained), key=lambda i: (math.isnan(val[i]), val[i]))
         stopped = f", stopped early (of {self.epochs})" if trained < self.epochs else ""
-        logger.info("%s: %d epochs in %s%s, best val_loss %s at epoch %d", self.stage, trained,
-                    duration(time.perf_counter() - self.started), stopped, number(val[best]), best + 1)
+        logger.info(
+            "%s: %d epochs in %s%s, best val_loss %s at epoch %d",
+            self.stage,
+            trained,
+            duration(time.perf_counter() - self.started),
+            stopped,
+            number(val[best]),
+            best + 1,
+        )
 
     def draw(self, epochs_done: float, logs: dict) -> None:
         """`\\r` + bar over the stage's epochs, epoch k/N, loss, val_loss, ETA."""
@@ -94,10 +109,12 @@ class EpochProgress(keras.callbacks.Callback):
         filled = int(self.width * min(share, 1.0))
         eta = elapsed / epochs_done * (self.epochs - epochs_done) if epochs_done else None
         loss = logs.get("loss")
-        text = (f"{self.stage} [{'#' * filled}{'.' * (self.width - filled)}] epoch {min(self.epoch + 1, self.epochs)}/{self.epochs}"
-                f" loss {number(None if loss is None else float(loss))}"
-                + (f" val_loss {number(logs['val_loss'])}" if "val_loss" in logs else "")
-                + (f" ETA {duration(eta)}" if eta is not None else ""))
+        text = (
+            f"{self.stage} [{'#' * filled}{'.' * (self.width - filled)}] epoch {min(self.epoch + 1, self.epochs)}/{self.epochs}"
+            f" loss {number(None if loss is None else float(loss))}"
+            + (f" val_loss {number(logs['val_loss'])}" if "val_loss" in logs else "")
+            + (f" ETA {duration(eta)}" if eta is not None else "")
+        )
         self.out.write("\r" + text + "\x1b[K")  # \x1b[K: clear what a longer previous line left
         self.out.flush()
         self.drawn = True

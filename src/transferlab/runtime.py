@@ -1,4 +1,5 @@
 """Process-wide settings that must be fixed before or right after Keras is imported."""
+
 import os
 import sys
 
@@ -19,7 +20,8 @@ def select_backend(backend: str, device: str) -> None:
 
         if keras.backend.backend() != backend:
             raise ConfigError(
-                "trainer.backend", backend,
+                "trainer.backend",
+                backend,
                 f"Keras is already running on {keras.backend.backend()} in this process; "
                 f"start a new process or set KERAS_BACKEND={backend}",
             )

@@ -1,5 +1,6 @@
 """Trainer settings (conf/trainer/*.yaml, and each strategy stage's merge of them with
 strategy.stages.<stage>): types, ranges and choices, checked before anything is loaded."""
+
 from typing import Any, Literal
 
 from omegaconf import DictConfig, OmegaConf
@@ -49,7 +50,7 @@ class TrainerSettings(Settings):
     jit_compile: Literal["auto", True, False] = "auto"
     feed: Literal["auto", "arrays", "batches"] = "auto"
     compilation_cache_dir: FolderOrNull = None
-    callbacks: dict[str, Any] | None = Field(None, strict=False)   # name -> node with _target_, or null (off)
+    callbacks: dict[str, Any] | None = Field(None, strict=False)  # name -> node with _target_, or null (off)
     verbose: int = 0
 
 
@@ -60,7 +61,11 @@ def check_trainer(trainer: DictConfig, key: str = "trainer") -> None:
         if node is None:
             continue
         if "_target_" not in node:
-            raise ConfigError(f"{key}.callbacks.{name}", OmegaConf.to_container(node), "needs a _target_ (the callback class), or null")
+            raise ConfigError(
+                f"{key}.callbacks.{name}",
+                OmegaConf.to_container(node),
+                "needs a _target_ (the callback class), or null",
+            )
         if name in CALLBACK_SETTINGS:
             settings = {k: v for k, v in OmegaConf.to_container(node, resolve=True).items() if k != "_target_"}
             validate(CALLBACK_SETTINGS[name], settings, f"{key}.callbacks.{name}")

@@ -1,4 +1,5 @@
 """Train one stage of a strategy as its own MLflow child run."""
+
 import logging
 import time
 from dataclasses import dataclass
@@ -75,7 +76,11 @@ def balanced_class_weight(y: np.ndarray) -> dict[int, float]:
 def parameter_counts(model: keras.Model) -> dict[str, float]:
     trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
     total = model.count_params()
-    return {"trainable_params": trainable, "total_params": total, "frozen_fraction": 1 - trainable / total if total else 0.0}
+    return {
+        "trainable_params": trainable,
+        "total_params": total,
+        "frozen_fraction": 1 - trainable / total if total else 0.0,
+    }
 
 
 def steps_per_execution(setting, rows: int) -> int:
@@ -98,8 +103,13 @@ def feed(setting: str, rows: int) -> str:
 def fit_inputs(data: StageData, settings: DictConfig, how: str) -> dict:
     """fit() arguments for the training and validation rows, fed as `how` (see feed)."""
     if how == "arrays":
-        return {"x": data.x, "y": data.y, "batch_size": settings.batch_size, "shuffle": True,
-                "validation_data": (data.x_val, data.y_val)}
+        return {
+            "x": data.x,
+            "y": data.y,
+            "batch_size": settings.batch_size,
+            "shuffle": True,
+            "validation_data": (data.x_val, data.y_val),
+        }
     train = ArrayBatches(data.x, data.y, settings.batch_size, seed=settings.seed)
     val = ArrayBatches(data.x_val, data.y_val, settings.batch_size, seed=None)
     if keras.backend.backend() == "tensorflow":
@@ -121,7 +131,9 @@ def stage_callbacks(settings: DictConfig, stage: str) -> list:
     return callbacks
 
 
-def fit_stage(model: keras.Model, stage: str, data: StageData, settings: DictConfig, loss: str, classify: bool = True) -> dict[str, float]:
+def fit_stage(
+    model: keras.Model, stage: str, data: StageData, settings: DictConfig, loss: str, classify: bool = True
+) -> dict[str, float]:
     """Compile and fit `model` with the stage's settings inside a child run; return its summary metrics.
     The stage's training curves go to the parent run as training_curves/<stage>.png."""
     parent = mlflow.active_run()
@@ -129,22 +141,56 @@ def fit_stage(model: keras.Model, stage: str, data: StageData, settings: DictCon
         rows = n_rows(data.y)
         steps = steps_per_execution(settings.steps_per_execution, rows)
         how = feed(settings.feed, rows)
-        optimizer = keras.optimizers.get({"class_name": settings.optimizer, "config": {"learning_rate": settings.learning_rate}})
-        model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"] if classify else [],
-                      steps_per_execution=steps, jit_compile=settings.jit_compile)
+        optimizer = keras.optimizers.get(
+            {"class_name": settings.optimizer, "config": {"learning_rate": settings.learning_rate}}
+        )
+        model.compile(
+            optimizer=optimizer,
+            loss=loss,
+            metrics=["accuracy"] if classify else [],
+            steps_per_execution=steps,
+            jit_compile=settings.jit_compile,
+        )
         # steps_per_execution, jit_compile and feed as resolved ("auto" becomes what Keras/we chose).
-        mlflow.log_params({f"stage.{k}": v for k, v in settings.items() if k in ("epochs", "batch_size", "optimizer", "learning_rate", "class_weight")}
-                          | {"stage.steps_per_execution": steps, "stage.jit_compile": model.jit_compile, "stage.feed": how})
+        mlflow.log_params(
+            {
+                f"stage.{k}": v
+                for k, v in settings.items()
+                if k in ("epochs", "batch_size", "optimizer", "learning_rate", "class_weight")
+            }
+            | {"stage.steps_per_execution": steps, "stage.jit_compile": model.jit_compile, "stage.feed": how}
+        )
         class_weight = balanced_class_weight(data.y) if classify and settings.class_weight == "balanced" else None
-        logger.info("stage %s: %s rows, %s validation, up to %d epochs, batch %d, %s lr %g", stage, f"{rows:,}",
-                    f"{n_rows(data.y_val):,}", settings.epochs, settings.batch_size, settings.optimizer, settings.learning_rate)
+        logger.info(
+            "stage %s: %s rows, %s validation, up to %d epochs, batch %d, %s lr %g",
+            stage,
+            f"{rows:,}",
+            f"{n_rows(data.y_val):,}",
+            settings.epochs,
+            settings.batch_size,
+            settings.optimizer,
+            settings.learning_rate,
+        )
         started = time.perf_counter()
-        history = model.fit(**fit_inputs(data, settings, how), epochs=settings.epochs, class_weight=class_weight,
-                            callbacks=stage_callbacks(settings, stage), verbose=0)
-        summary = {"train_seconds": time.perf_counter() - started, "epochs_trained": len(history.history["loss"]),
-                   "best_val_loss": float(np.min(history.history["val_loss"])), **parameter_counts(model)}
+        history = model.fit(
+            **fit_inputs(data, settings, how),
+            epochs=settings.epochs,
+            class_weight=class_weight,
+            callbacks=stage_callbacks(settings, stage),
+            verbose=0,
+        )
+        summary = {
+            "train_seconds": time.perf_counter() - started,
+            "epochs_trained": len(history.history["loss"]),
+            "best_val_loss": float(np.min(history.history["val_loss"])),
+            **parameter_counts(model),
+        }
         mlflow.log_metrics(summary)
     release_free_memory()
     if parent is not None:
-        log_figure(training_curves(history.history, f"stage {stage}"), f"training_curves/{stage}.png", run_id=parent.info.run_id)
+        log_figure(
+            training_curves(history.history, f"stage {stage}"),
+            f"training_curves/{stage}.png",
+            run_id=parent.info.run_id,
+        )
     return summary

@@ -7,6 +7,7 @@ Composition is Hydra's own (hydra.compose), so its semantics hold: `+new.key=...
 of the swept config-group choices (which decide what keys exist), with the first value of each
 other swept key.
 """
+
 import itertools
 import re
 
@@ -18,7 +19,10 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from transferlab.conf_options import CONF_DIR, group_options
 from transferlab.errors import UnknownKeyError
 
-MISSING_KEY = (r"Could not override '(?P<override>[^']+)'", r"Could not delete from config\. '(?P<delete>[^']+)' does not exist")
+MISSING_KEY = (
+    r"Could not override '(?P<override>[^']+)'",
+    r"Could not delete from config\. '(?P<delete>[^']+)' does not exist",
+)
 
 
 def check_keys(overrides: list[str], config_name: str = "config") -> None:
@@ -35,7 +39,7 @@ def job_overrides(overrides: list[str]) -> list[list[str]]:
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
     except HydraException:
-        return [overrides]   # Hydra reports malformed overrides itself
+        return [overrides]  # Hydra reports malformed overrides itself
     groups = group_options()
     choices = []
     for text, override in zip(overrides, parsed):
@@ -113,7 +117,12 @@ def option_hint(group: str, key: str, cfg: DictConfig) -> str | None:
         chosen = names[0] if len(names) == 1 else "[" + ",".join(names) + "]"
     for option in options:
         path = CONF_DIR / group / f"{option}.yaml"
-        if option == chosen or (chosen and option in str(chosen).strip("[]").split(",")) or not path.is_file() or "@package _global_" in path.read_text().split("\n", 1)[0]:
+        if (
+            option == chosen
+            or (chosen and option in str(chosen).strip("[]").split(","))
+            or not path.is_file()
+            or "@package _global_" in path.read_text().split("\n", 1)[0]
+        ):
             continue
         node = OmegaConf.load(path)
         if not isinstance(node, DictConfig):

@@ -7,6 +7,7 @@ pydantic states declaratively beside each component (see README, "Validation").
 Constrained types (`PositiveInt`, `Fraction`, ...) are built with `rule`, so their errors use the
 project's wording (`must be a positive integer`) rather than pydantic's.
 """
+
 import math
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, TypeVar, get_args
@@ -29,6 +30,7 @@ class Settings(BaseModel):
 def rule(test: Callable[[Any], bool], allowed: str, base: Any = Any) -> Any:
     """A type whose values pass `test`; any other value fails with `allowed`, e.g.
     ``PositiveInt = rule(lambda v: is_int(v) and v > 0, "must be a positive integer", int)``."""
+
     def check(value):
         if test(value):
             return value
@@ -49,13 +51,20 @@ PositiveInt = rule(lambda v: is_int(v) and v > 0, "must be a positive integer", 
 PositiveNumber = rule(lambda v: is_number(v) and v > 0, "must be a positive number", float)
 NonNegativeInt = rule(lambda v: is_int(v) and v >= 0, "must be an integer >= 0", int)
 Fraction = rule(lambda v: is_number(v) and 0 < v < 1, "must be a fraction in (0, 1)", float)
-OptionalPositiveInt = rule(lambda v: v is None or (is_int(v) and v > 0), "must be null or a positive integer", int | None)
+OptionalPositiveInt = rule(
+    lambda v: v is None or (is_int(v) and v > 0), "must be null or a positive integer", int | None
+)
 
 
 def describe(error: dict) -> str:
     """What is allowed, in the project's words, for one pydantic error."""
     kind, context = error["type"], error.get("ctx") or {}
-    bounds = {"greater_than": "> {gt}", "greater_than_equal": ">= {ge}", "less_than": "< {lt}", "less_than_equal": "<= {le}"}
+    bounds = {
+        "greater_than": "> {gt}",
+        "greater_than_equal": ">= {ge}",
+        "less_than": "< {lt}",
+        "less_than_equal": "<= {le}",
+    }
     if kind in bounds:
         return "must be " + bounds[kind].format(**context)
     if kind == "literal_error":

@@ -4,6 +4,7 @@
 
 Every output is a copy or a seeded, deterministic cut of a shared file; see tests/data/README.md.
 """
+
 import gzip
 import shutil
 import sys
@@ -14,8 +15,8 @@ import numpy as np
 OUT = Path(__file__).resolve().parent
 SHARED = Path(sys.argv[1]) if len(sys.argv) > 1 else OUT.parents[2] / "shared" / "data"
 
-HIGGS_ROWS = 8000                 # >= the test splits (2000 + 3000 + 3000) and higgs_lora's 3000 + 4000
-MNIST_TRAIN, MNIST_TEST = 3000, 600   # = mnist_transfer_quick's subset and its test images
+HIGGS_ROWS = 8000  # >= the test splits (2000 + 3000 + 3000) and higgs_lora's 3000 + 4000
+MNIST_TRAIN, MNIST_TEST = 3000, 600  # = mnist_transfer_quick's subset and its test images
 HAM_IMAGES, HAM_MIN_PER_CLASS = 300, 15
 SEED = 0
 
@@ -49,8 +50,10 @@ def higgs() -> None:
         lines = [source.readline() for _ in range(HIGGS_ROWS)]
     assert all(line.endswith(b"\n") for line in lines)
     (OUT / "higgs").mkdir(exist_ok=True)
-    with open(OUT / "higgs" / "HIGGS_subset_uci.csv.gz", "wb") as raw, \
-            gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0) as out:
+    with (
+        open(OUT / "higgs" / "HIGGS_subset_uci.csv.gz", "wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0) as out,
+    ):
         out.write(b"".join(lines))
 
 
@@ -62,8 +65,13 @@ def mnist() -> None:
     train = stratified_positions(full["y_train"], proportional_quota(full["y_train"], MNIST_TRAIN), rng)
     test = stratified_positions(full["y_test"], proportional_quota(full["y_test"], MNIST_TEST), rng)
     (OUT / "mnist").mkdir(exist_ok=True)
-    np.savez_compressed(OUT / "mnist" / "mnist.npz", x_train=full["x_train"][train], y_train=full["y_train"][train],
-                        x_test=full["x_test"][test], y_test=full["y_test"][test])
+    np.savez_compressed(
+        OUT / "mnist" / "mnist.npz",
+        x_train=full["x_train"][train],
+        y_train=full["y_train"][train],
+        x_test=full["x_test"][test],
+        y_test=full["y_test"][test],
+    )
 
 
 def ham10000() -> None:

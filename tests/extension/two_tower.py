@@ -1,6 +1,7 @@
 """A model added from outside the package, as a user would: one Dense branch per table input,
 concatenated, then a head. tests/test_multi_input.py runs it through run.py with
 `hydra.searchpath` pointing at tests/extension/conf and this folder on PYTHONPATH."""
+
 import keras
 
 from transferlab.data.inputs import InputKind
@@ -11,7 +12,7 @@ from transferlab.models.layers import classification_output, encoder_features, n
 
 class TwoTower(ModelBuilder):
     accepts = (InputKind.TABLE,)
-    pretraining = Pretraining.SUPERVISED   # frozen/finetune pretrain the whole classifier first
+    pretraining = Pretraining.SUPERVISED  # frozen/finetune pretrain the whole classifier first
 
     def __init__(self, name: str = "two_tower", branch_units: int = 8, head_units: int = 8):
         super().__init__(name)
@@ -24,8 +25,14 @@ class TwoTower(ModelBuilder):
     def build_encoder(self, specs) -> keras.Model:
         """One branch per input (its own nested model), concatenated."""
         inputs = named_inputs(specs)
-        branches = [keras.Model(inputs[name], keras.layers.Dense(self.branch_units, activation="relu")(inputs[name]),
-                                name=f"{name}_branch")(inputs[name]) for name in specs]
+        branches = [
+            keras.Model(
+                inputs[name],
+                keras.layers.Dense(self.branch_units, activation="relu")(inputs[name]),
+                name=f"{name}_branch",
+            )(inputs[name])
+            for name in specs
+        ]
         return keras.Model(inputs, keras.layers.Concatenate(name="towers")(branches), name="encoder")
 
     def build_classifier(self, specs, n_classes: int, encoder=None) -> keras.Model:

@@ -1,4 +1,5 @@
 """Any CSV file as a Table, with checks that name the offending column and value."""
+
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,9 @@ from transferlab.errors import ConfigError
 KEY = "dataset.loader"
 
 
-def load_csv(path: str, target: str, features=None, categorical=(), zeros_as_missing=(), sep: str = ",", name: str = "csv") -> Table:
+def load_csv(
+    path: str, target: str, features=None, categorical=(), zeros_as_missing=(), sep: str = ",", name: str = "csv"
+) -> Table:
     """Read a user CSV; `path` must exist."""
     if not Path(path).expanduser().is_file():
         raise ConfigError(f"{KEY}.path", path, "file does not exist")
@@ -30,14 +33,17 @@ def _numeric_column(column: pd.Series, source: str) -> pd.Series:
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise ConfigError(
-            f"{KEY}.path", source,
+            f"{KEY}.path",
+            source,
             f"column '{column.name}' has non-numeric value '{column.iloc[row]}' (data row {row + 1}); "
             f"clean it or list the column in {KEY}.categorical",
         )
     return converted
 
 
-def table_from_frame(frame, target, features=None, categorical=(), zeros_as_missing=(), name="csv", source="<frame>") -> Table:
+def table_from_frame(
+    frame, target, features=None, categorical=(), zeros_as_missing=(), name="csv", source="<frame>"
+) -> Table:
     """Validate columns, encode the target as 0..K-1 and convert numeric columns."""
     columns = list(frame.columns)
     if target not in columns:
@@ -46,7 +52,9 @@ def table_from_frame(frame, target, features=None, categorical=(), zeros_as_miss
     for key, listed in (("features", features), ("categorical", categorical), ("zeros_as_missing", zeros_as_missing)):
         missing = [c for c in listed if c not in columns or c == target]
         if missing:
-            raise ConfigError(f"{KEY}.{key}", missing[0], f"not a feature column of {source}; columns: {', '.join(map(str, columns))}")
+            raise ConfigError(
+                f"{KEY}.{key}", missing[0], f"not a feature column of {source}; columns: {', '.join(map(str, columns))}"
+            )
     labels = frame[target]
     if labels.isna().any():
         raise ConfigError(f"{KEY}.target", target, f"{int(labels.isna().sum())} rows have no label in {source}")
@@ -61,5 +69,12 @@ def table_from_frame(frame, target, features=None, categorical=(), zeros_as_miss
             table_features[column] = values.astype(object).where(values.notna(), np.nan)
         else:
             table_features[column] = _numeric_column(table_features[column], source)
-    return Table(name, table_features, codes.astype("int64"), [str(c) for c in classes], list(categorical), list(zeros_as_missing),
-                 source=source)
+    return Table(
+        name,
+        table_features,
+        codes.astype("int64"),
+        [str(c) for c in classes],
+        list(categorical),
+        list(zeros_as_missing),
+        source=source,
+    )

@@ -1,4 +1,5 @@
 """scikit-learn's bundled 8x8 handwritten digits (1797 images, classes 0..9): no download."""
+
 import hashlib
 
 import numpy as np

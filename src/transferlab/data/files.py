@@ -1,4 +1,5 @@
 """Find a dataset file: an explicit path, the local data directory, or a download into it."""
+
 import os
 from pathlib import Path
 

@@ -1,4 +1,5 @@
 """Labelled images held as numpy arrays, and their seeded stratified train / validation / test splits."""
+
 from dataclasses import dataclass
 from numbers import Integral
 
@@ -26,16 +27,17 @@ class ImageArrays:
     the first n test rows) mixes classes; an official test set keeps its file order unless `subset` shrinks it.
     """
 
-    x: np.ndarray                     # the training images, or every image without an official test split
+    x: np.ndarray  # the training images, or every image without an official test split
     y: np.ndarray
     class_names: list[str]
-    fingerprint: str                  # sha256 naming the source data
-    source: str                       # what errors call the data, e.g. "mnist.npz"
+    fingerprint: str  # sha256 naming the source data
+    source: str  # what errors call the data, e.g. "mnist.npz"
     x_test: np.ndarray | None = None
     y_test: np.ndarray | None = None
 
-    def prepare(self, val_fraction: float = 0.1, test_fraction: float | None = None, subset: int | None = None,
-                seed: int = 42) -> PreparedData:
+    def prepare(
+        self, val_fraction: float = 0.1, test_fraction: float | None = None, subset: int | None = None, seed: int = 42
+    ) -> PreparedData:
         """Test split (official, or a stratified `test_fraction` of everything), then an optional
         stratified `subset` of the training images (the test set shrunk to match), then a stratified
         `val_fraction` of the training images for validation."""
@@ -46,7 +48,9 @@ class ImageArrays:
             x_test, y_test = self.x, self.y
         else:
             if test_fraction is not None:
-                raise ConfigError(f"{KEY}.test_fraction", test_fraction, f"must be null: {self.source} has an official test split")
+                raise ConfigError(
+                    f"{KEY}.test_fraction", test_fraction, f"must be null: {self.source} has an official test split"
+                )
             train_idx, test_idx = np.arange(len(self.y)), np.arange(len(self.y_test))
             x_test, y_test = self.x_test, self.y_test
         if subset is not None:
@@ -55,23 +59,39 @@ class ImageArrays:
         fit_idx, val_idx = train_idx[fit_pos], train_idx[val_pos]
         spec = image_input(INPUT, self.x.shape[1:])
         return PreparedData(
-            Examples({INPUT: pixels(self.x, fit_idx)}, self.y[fit_idx]), Examples({INPUT: pixels(self.x, val_idx)}, self.y[val_idx]),
+            Examples({INPUT: pixels(self.x, fit_idx)}, self.y[fit_idx]),
+            Examples({INPUT: pixels(self.x, val_idx)}, self.y[val_idx]),
             Examples({INPUT: pixels(x_test, test_idx)}, y_test[test_idx]),
-            specs={INPUT: spec}, class_names=list(self.class_names), preprocessors={}, raw_examples=pd.DataFrame(),
-            fingerprint=self.fingerprint, source=self.source,
+            specs={INPUT: spec},
+            class_names=list(self.class_names),
+            preprocessors={},
+            raw_examples=pd.DataFrame(),
+            fingerprint=self.fingerprint,
+            source=self.source,
         )
 
-    def subset_indices(self, subset, train_idx: np.ndarray, test_idx: np.ndarray, y_test: np.ndarray,
-                       seed: int) -> tuple[np.ndarray, np.ndarray]:
+    def subset_indices(
+        self, subset, train_idx: np.ndarray, test_idx: np.ndarray, y_test: np.ndarray, seed: int
+    ) -> tuple[np.ndarray, np.ndarray]:
         """`subset` training images and at most max(subset // 5, 10 per class) test images, both stratified."""
         n_classes = len(self.class_names)
-        if isinstance(subset, bool) or not isinstance(subset, Integral) or not 2 * n_classes <= subset <= len(train_idx):
-            raise ConfigError(f"{KEY}.subset", subset, f"must be null or an integer from {2 * n_classes} (2 per class) "
-                                                       f"to {len(train_idx)} (the training images of {self.source})")
+        if (
+            isinstance(subset, bool)
+            or not isinstance(subset, Integral)
+            or not 2 * n_classes <= subset <= len(train_idx)
+        ):
+            raise ConfigError(
+                f"{KEY}.subset",
+                subset,
+                f"must be null or an integer from {2 * n_classes} (2 per class) "
+                f"to {len(train_idx)} (the training images of {self.source})",
+            )
         n_test = min(len(test_idx), max(subset // 5, 10 * n_classes))
         try:
-            return (train_idx[stratified_take(self.y[train_idx], subset, seed)],
-                    test_idx[stratified_take(y_test[test_idx], n_test, seed)])
+            return (
+                train_idx[stratified_take(self.y[train_idx], subset, seed)],
+                test_idx[stratified_take(y_test[test_idx], n_test, seed)],
+            )
         except ValueError as err:  # some class has a single image
             raise ConfigError(f"{KEY}.subset", subset, f"cannot take a stratified subset: {first_line(err)}") from err
 
@@ -81,7 +101,9 @@ def stratified_split(labels: np.ndarray, fraction: float, seed: int, name: str) 
     try:
         return train_test_split(np.arange(len(labels)), test_size=fraction, random_state=seed, stratify=labels)
     except ValueError as err:  # too few images of some class, or fewer held-out images than classes
-        raise ConfigError(f"{KEY}.{name}", fraction, f"cannot split {len(labels)} images stratified: {first_line(err)}") from err
+        raise ConfigError(
+            f"{KEY}.{name}", fraction, f"cannot split {len(labels)} images stratified: {first_line(err)}"
+        ) from err
 
 
 def stratified_take(labels: np.ndarray, n: int, seed: int) -> np.ndarray:

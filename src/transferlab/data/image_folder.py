@@ -1,4 +1,5 @@
 """A user's folder of images, one subfolder per class, read with Keras' directory reader."""
+
 import hashlib
 from pathlib import Path
 
@@ -28,7 +29,9 @@ def load_image_folder(path: str | None, image_size=(224, 224), color_mode: str =
     images, labels, files, class_names = read_images(folder, size, color_mode)
     empty = [name for name, count in zip(class_names, np.bincount(labels, minlength=len(class_names))) if count == 0]
     if empty:
-        raise ConfigError(f"{KEY}.path", path, f"class folder(s) {', '.join(empty)} hold no images ({' '.join(IMAGE_SUFFIXES)})")
+        raise ConfigError(
+            f"{KEY}.path", path, f"class folder(s) {', '.join(empty)} hold no images ({' '.join(IMAGE_SUFFIXES)})"
+        )
     return ImageArrays(images, labels, class_names, files_sha256(folder, files), source=str(folder))
 
 
@@ -48,17 +51,28 @@ def check_class_folders(folder: Path, path: str) -> None:
         raise ConfigError(f"{KEY}.path", path, "folder does not exist")
     classes = sorted(entry.name for entry in folder.iterdir() if entry.is_dir() and not entry.name.startswith("."))
     if len(classes) < 2:
-        found = f"{len(classes)} class{'' if len(classes) == 1 else 'es'}" + (f": {', '.join(classes)}" if classes else "")
+        found = f"{len(classes)} class{'' if len(classes) == 1 else 'es'}" + (
+            f": {', '.join(classes)}" if classes else ""
+        )
         raise ConfigError(f"{KEY}.path", path, f"found {found}; need at least 2 class subfolders")
     if not any(file.suffix.lower() in IMAGE_SUFFIXES for name in classes for file in (folder / name).rglob("*")):
         raise ConfigError(f"{KEY}.path", path, f"no images ({' '.join(IMAGE_SUFFIXES)}) in its class subfolders")
 
 
-def read_images(folder: Path, size: tuple[int, int], color_mode: str) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+def read_images(
+    folder: Path, size: tuple[int, int], color_mode: str
+) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
     """float32 images (N, H, W, C), int64 labels, the files read and the class names."""
     dataset = keras.utils.image_dataset_from_directory(
-        folder, labels="inferred", label_mode="int", color_mode=color_mode, image_size=size, batch_size=READ_BATCH,
-        shuffle=False, data_format="channels_last", verbose=False,
+        folder,
+        labels="inferred",
+        label_mode="int",
+        color_mode=color_mode,
+        image_size=size,
+        batch_size=READ_BATCH,
+        shuffle=False,
+        data_format="channels_last",
+        verbose=False,
     )
     images, labels = [], []
     batches = dataset.as_numpy_iterator()
@@ -69,7 +83,7 @@ def read_images(folder: Path, size: tuple[int, int], color_mode: str) -> tuple[n
             break
         except Exception as err:  # tf.data's InvalidArgumentError, which does not name the file
             start = len(images) * READ_BATCH
-            raise undecodable(folder, dataset.file_paths[start:start + READ_BATCH], err) from err
+            raise undecodable(folder, dataset.file_paths[start : start + READ_BATCH], err) from err
         images.append(batch_images)
         labels.append(batch_labels)
     return np.concatenate(images), np.concatenate(labels).astype(np.int64), dataset.file_paths, dataset.class_names
@@ -82,7 +96,11 @@ def undecodable(folder: Path, batch_files: list[str], err: Exception) -> ConfigE
             keras.utils.load_img(file)
         except Exception:  # PIL raises OSError, SyntaxError or ValueError depending on the damage
             return ConfigError(f"{KEY}.path", folder, f"cannot decode image {file}")
-    return ConfigError(f"{KEY}.path", folder, f"cannot decode one of the images {batch_files[0]} .. {batch_files[-1]}: {first_line(err)}")
+    return ConfigError(
+        f"{KEY}.path",
+        folder,
+        f"cannot decode one of the images {batch_files[0]} .. {batch_files[-1]}: {first_line(err)}",
+    )
 
 
 def files_sha256(folder: Path, files: list[str]) -> str:

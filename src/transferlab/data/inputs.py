@@ -5,6 +5,7 @@ input, `features`; an image dataset `image`; a multimodal one several). Models d
 `keras.Input(name=...)` per name, so Keras routes each array to its branch. Row counts and row
 selection live here, so no other code calls `len()` on, or slices, what may be a mapping.
 """
+
 from dataclasses import dataclass
 from enum import Enum
 

@@ -1,4 +1,5 @@
 """From a dataset config to PreparedData, whatever kind of source the loader returns."""
+
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 

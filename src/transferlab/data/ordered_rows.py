@@ -3,6 +3,7 @@
 Rows are read chunk by chunk into preallocated float32 arrays and scaled in place, so a run holds
 one float32 copy of the rows it uses (no float64 DataFrame, no memory-mapped pages kept resident).
 """
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,18 +31,30 @@ class OrderedRanges:
     test: tuple[int, int]
 
 
-def ordered_ranges(n_rows: int, n_train: int, n_test: int, n_extra: int | None, val_fraction: float, source: str) -> OrderedRanges:
+def ordered_ranges(
+    n_rows: int, n_train: int, n_test: int, n_extra: int | None, val_fraction: float, source: str
+) -> OrderedRanges:
     """First n_train rows train (their last val_fraction validate), last n_test rows test, and the
     next n_extra rows after train (default: all rows in between) form the extra pool."""
     extra = n_rows - n_train - n_test if n_extra is None else n_extra
     used = n_train + max(extra, 0) + n_test
     if used > n_rows:
-        parts = f"n_train + n_extra + n_test = {n_train} + {extra} + {n_test}" if n_extra is not None else f"n_train + n_test = {n_train} + {n_test}"
+        parts = (
+            f"n_train + n_extra + n_test = {n_train} + {extra} + {n_test}"
+            if n_extra is not None
+            else f"n_train + n_test = {n_train} + {n_test}"
+        )
         raise ConfigError(f"{KEY}.n_train", n_train, f"{parts} = {used} exceeds the {n_rows} rows of {source}")
     n_val = round(n_train * val_fraction)
     if not 1 <= n_val < n_train:
-        raise ConfigError(f"{KEY}.val_fraction", val_fraction, f"leaves {n_val} validation rows out of n_train={n_train}; need at least 1 of each")
-    return OrderedRanges((0, n_train - n_val), (n_train - n_val, n_train), (n_train, n_train + extra), (n_rows - n_test, n_rows))
+        raise ConfigError(
+            f"{KEY}.val_fraction",
+            val_fraction,
+            f"leaves {n_val} validation rows out of n_train={n_train}; need at least 1 of each",
+        )
+    return OrderedRanges(
+        (0, n_train - n_val), (n_train - n_val, n_train), (n_train, n_train + extra), (n_rows - n_test, n_rows)
+    )
 
 
 @dataclass
@@ -63,8 +76,8 @@ class LabelledRows:
         for begin in range(start, stop, CHUNK_ROWS):
             end = min(begin + CHUNK_ROWS, stop)
             block = read_rows(self.rows, begin, end, out=buffer[: end - begin])
-            np.take(block, features, axis=1, out=x[begin - start:end - start])
-            y[begin - start:end - start] = block[:, self.label_column]
+            np.take(block, features, axis=1, out=x[begin - start : end - start])
+            y[begin - start : end - start] = block[:, self.label_column]
         return x, y
 
     def fit_scaler(self, x: np.ndarray) -> StandardScaler:
@@ -72,10 +85,12 @@ class LabelledRows:
         partial_fit); zero-std features get scale 1."""
         scaler = StandardScaler()
         for begin in range(0, len(x), CHUNK_ROWS):
-            scaler.partial_fit(pd.DataFrame(x[begin:begin + CHUNK_ROWS], columns=self.feature_names, copy=False))
+            scaler.partial_fit(pd.DataFrame(x[begin : begin + CHUNK_ROWS], columns=self.feature_names, copy=False))
         return scaler
 
-    def prepare(self, n_train: int, n_test: int, n_extra: int | None = None, val_fraction: float = 0.05) -> PreparedData:
+    def prepare(
+        self, n_train: int, n_test: int, n_extra: int | None = None, val_fraction: float = 0.05
+    ) -> PreparedData:
         ranges = ordered_ranges(self.rows.n_rows, n_train, n_test, n_extra, val_fraction, self.source)
         x_block, y_block = self.read(0, n_train)
         n_fit = ranges.fit[1]
@@ -90,8 +105,14 @@ class LabelledRows:
             x -= mean
             x /= scale
         return PreparedData(
-            Examples({INPUT: x_block[:n_fit]}, y_block[:n_fit]), Examples({INPUT: x_block[n_fit:]}, y_block[n_fit:]),
-            Examples({INPUT: x_test}, y_test), specs={INPUT: table_input(INPUT, self.feature_names, self.feature_names)},
-            class_names=self.class_names, preprocessors={INPUT: scaler}, raw_examples=raw_examples,
-            fingerprint=self.rows.sha256, source=self.source, extra=Examples({INPUT: x_extra}, y_extra),
+            Examples({INPUT: x_block[:n_fit]}, y_block[:n_fit]),
+            Examples({INPUT: x_block[n_fit:]}, y_block[n_fit:]),
+            Examples({INPUT: x_test}, y_test),
+            specs={INPUT: table_input(INPUT, self.feature_names, self.feature_names)},
+            class_names=self.class_names,
+            preprocessors={INPUT: scaler},
+            raw_examples=raw_examples,
+            fingerprint=self.rows.sha256,
+            source=self.source,
+            extra=Examples({INPUT: x_extra}, y_extra),
         )

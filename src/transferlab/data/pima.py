@@ -1,11 +1,22 @@
 """Pima Indians Diabetes (NIDDK; Kaggle uciml/pima-indians-diabetes-database layout)."""
+
 import pandas as pd
 
 from transferlab.data.csv_table import table_from_frame
 from transferlab.data.files import locate_file
 from transferlab.data.table import Table
 
-COLUMNS = ["Pregnancies", "Glucose", "BloodPressure", "SkinThickness", "Insulin", "BMI", "DiabetesPedigreeFunction", "Age", "Outcome"]
+COLUMNS = [
+    "Pregnancies",
+    "Glucose",
+    "BloodPressure",
+    "SkinThickness",
+    "Insulin",
+    "BMI",
+    "DiabetesPedigreeFunction",
+    "Age",
+    "Outcome",
+]
 
 
 def load_pima(path, data_dir, url, zeros_as_missing) -> Table:

@@ -1,4 +1,5 @@
 """What every dataset hands to strategies, evaluation and explainers: named float32 model inputs."""
+
 from dataclasses import dataclass
 
 import pandas as pd
@@ -22,9 +23,9 @@ class PreparedData:
     specs: dict[str, InputSpec]
     class_names: list[str]
     preprocessors: dict[str, object]
-    raw_examples: pd.DataFrame   # a few raw test rows of the table inputs: the logged model's input example
-    fingerprint: str             # sha256 naming the source data, logged as a run tag
-    source: str                  # where the data came from (a file, a library), as MLflow's dataset source
+    raw_examples: pd.DataFrame  # a few raw test rows of the table inputs: the logged model's input example
+    fingerprint: str  # sha256 naming the source data, logged as a run tag
+    source: str  # where the data came from (a file, a library), as MLflow's dataset source
     extra: Examples | None = None
 
     @property

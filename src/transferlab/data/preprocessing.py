@@ -1,4 +1,5 @@
 """Tabular preprocessing fitted on training rows only, and the named inputs models train on."""
+
 from collections.abc import Mapping
 
 from sklearn.compose import ColumnTransformer
@@ -26,10 +27,23 @@ def build_preprocessor(table: Table, columns: list[str]) -> ColumnTransformer:
     parts = [
         # NaN -> 0, then every 0 imputed with the median of the non-zero training values: the same
         # as "0 means missing", in stock scikit-learn steps (the logged model unpickles them without transferlab).
-        ("zeros_as_missing", make_pipeline(SimpleImputer(strategy="constant", fill_value=0), SimpleImputer(missing_values=0, strategy="median"),
-                                           StandardScaler()), zero_cols),
+        (
+            "zeros_as_missing",
+            make_pipeline(
+                SimpleImputer(strategy="constant", fill_value=0),
+                SimpleImputer(missing_values=0, strategy="median"),
+                StandardScaler(),
+            ),
+            zero_cols,
+        ),
         ("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), plain_cols),
-        ("categorical", make_pipeline(SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore", sparse_output=False)), categorical),
+        (
+            "categorical",
+            make_pipeline(
+                SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore", sparse_output=False)
+            ),
+            categorical,
+        ),
     ]
     return ColumnTransformer([p for p in parts if p[2]], verbose_feature_names_out=False)
 
@@ -45,9 +59,15 @@ def input_columns(table: Table, inputs: Mapping[str, list[str]] | None) -> dict[
             raise ConfigError(f"dataset.inputs.{name}", columns, "list at least one feature column")
         for column in columns:
             if column not in available:
-                raise ConfigError(f"dataset.inputs.{name}", column, f"not a feature column of {table.source}; columns: {', '.join(map(str, available))}")
+                raise ConfigError(
+                    f"dataset.inputs.{name}",
+                    column,
+                    f"not a feature column of {table.source}; columns: {', '.join(map(str, available))}",
+                )
             if column in seen:
-                raise ConfigError(f"dataset.inputs.{name}", column, f"already in input {seen[column]}; a column feeds one input")
+                raise ConfigError(
+                    f"dataset.inputs.{name}", column, f"already in input {seen[column]}; a column feeds one input"
+                )
             seen[column] = name
     return {name: list(columns) for name, columns in inputs.items()}
 
@@ -58,12 +78,22 @@ def prepare(table: Table, split: Split, inputs: Mapping[str, list[str]] | None =
     preprocessors = {name: build_preprocessor(table, cols).fit(split.x_train[cols]) for name, cols in columns.items()}
 
     def examples(frame, labels) -> Examples:
-        return Examples({name: p.transform(frame[columns[name]]).astype("float32") for name, p in preprocessors.items()}, labels)
+        return Examples(
+            {name: p.transform(frame[columns[name]]).astype("float32") for name, p in preprocessors.items()}, labels
+        )
 
-    specs = {name: table_input(name, list(p.get_feature_names_out()), columns[name]) for name, p in preprocessors.items()}
+    specs = {
+        name: table_input(name, list(p.get_feature_names_out()), columns[name]) for name, p in preprocessors.items()
+    }
     used = [c for cols in columns.values() for c in cols]
     return PreparedData(
-        examples(split.x_train, split.y_train), examples(split.x_val, split.y_val), examples(split.x_test, split.y_test),
-        specs=specs, class_names=table.class_names, preprocessors=preprocessors,
-        raw_examples=split.x_test[used].head(RAW_EXAMPLE_ROWS), fingerprint=table.fingerprint(), source=table.source,
+        examples(split.x_train, split.y_train),
+        examples(split.x_val, split.y_val),
+        examples(split.x_test, split.y_test),
+        specs=specs,
+        class_names=table.class_names,
+        preprocessors=preprocessors,
+        raw_examples=split.x_test[used].head(RAW_EXAMPLE_ROWS),
+        fingerprint=table.fingerprint(),
+        source=table.source,
     )

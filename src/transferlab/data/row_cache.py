@@ -18,6 +18,7 @@ atomically) because that caches a function's return value: the whole parsed arra
 memory before being written (1.2 GB for HIGGS), where streaming batches into the .npy keeps parse
 memory near one batch.
 """
+
 import hashlib
 import json
 import os
@@ -42,12 +43,12 @@ _DESCR = np.lib.format.dtype_to_descr(np.dtype(np.float32))
 class CachedRows:
     """Where a source's rows live on disk, and how they were obtained."""
 
-    path: Path          # the .npy
+    path: Path  # the .npy
     n_rows: int
     n_columns: int
-    sha256: str         # full content sha256 of the source file
-    header_bytes: int   # byte offset of row 0 in the .npy
-    from_cache: bool    # True when no parsing happened in this call
+    sha256: str  # full content sha256 of the source file
+    header_bytes: int  # byte offset of row 0 in the .npy
+    from_cache: bool  # True when no parsing happened in this call
 
 
 def cached_rows(source: Path, cache_dir: Path, n_columns: int, label_column: int | None, key: str) -> CachedRows:
@@ -170,8 +171,9 @@ class _NpyWriter:
         os.fsync(self._file.fileno())
 
 
-def _write_cache(source: Path, cache_dir: Path, cache_key: str, n_columns: int, label_column: int | None,
-                 key: str) -> CachedRows:
+def _write_cache(
+    source: Path, cache_dir: Path, cache_key: str, n_columns: int, label_column: int | None, key: str
+) -> CachedRows:
     """Parse `source` into a new trusted cache, then drop older caches and temp files of that source."""
     npy, meta_path = _cache_paths(cache_dir, source.name, cache_key)
     tag = f".tmp-{os.getpid()}-{secrets.token_hex(4)}-"
@@ -184,10 +186,18 @@ def _write_cache(source: Path, cache_dir: Path, cache_key: str, n_columns: int, 
         if source_key(source, n_columns, label_column) != cache_key:
             raise ConfigError(key, source, "the file changed while it was being read; run again")
         stat = source.stat()
-        meta = {"format": FORMAT_VERSION, "source": str(source.resolve()), "size": stat.st_size,
-                "mtime_ns": stat.st_mtime_ns, "key": cache_key, "sha256": parsed.sha256,
-                "n_rows": parsed.n_rows, "n_columns": n_columns, "label_column": label_column,
-                "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        meta = {
+            "format": FORMAT_VERSION,
+            "source": str(source.resolve()),
+            "size": stat.st_size,
+            "mtime_ns": stat.st_mtime_ns,
+            "key": cache_key,
+            "sha256": parsed.sha256,
+            "n_rows": parsed.n_rows,
+            "n_columns": n_columns,
+            "label_column": label_column,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
         with open(tmp_meta, "w") as file:
             json.dump(meta, file, indent=1)
             file.flush()

@@ -4,14 +4,19 @@
 Checks that need the data (enough rows, a stratifiable class count, an official test split) stay
 with the source's own prepare().
 """
+
 import ast
 import importlib.util
 
 from transferlab.validation import Fraction, OptionalPositiveInt, PositiveInt, Settings, is_int, rule
 
-OptionalFraction = rule(lambda v: v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < 1),
-                        "must be null or a fraction in (0, 1)")
-ExtraRows = rule(lambda v: v is None or (is_int(v) and v >= 0), "must be null (all rows between train and test) or an integer >= 0")
+OptionalFraction = rule(
+    lambda v: v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < 1),
+    "must be null or a fraction in (0, 1)",
+)
+ExtraRows = rule(
+    lambda v: v is None or (is_int(v) and v >= 0), "must be null (all rows between train and test) or an integer >= 0"
+)
 
 
 class TableSplit(Settings):
@@ -28,7 +33,7 @@ class ImageSplit(Settings):
 
     val_fraction: Fraction = 0.1
     test_fraction: OptionalFraction = None
-    subset: OptionalPositiveInt = None   # its range (2 per class .. the training images) needs the data
+    subset: OptionalPositiveInt = None  # its range (2 per class .. the training images) needs the data
     seed: int = 42
 
 

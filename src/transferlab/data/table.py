@@ -1,4 +1,5 @@
 """The in-memory form every tabular loader returns."""
+
 import hashlib
 from dataclasses import dataclass, field
 
@@ -16,7 +17,7 @@ class Table:
     class_names: list[str]
     categorical: list[str] = field(default_factory=list)
     zeros_as_missing: list[str] = field(default_factory=list)
-    source: str = "<frame>"      # where the rows came from (a file path, a library), for tracking
+    source: str = "<frame>"  # where the rows came from (a file path, a library), for tracking
 
     @property
     def numeric(self) -> list[str]:

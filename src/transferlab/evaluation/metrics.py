@@ -1,4 +1,5 @@
 """Classification metrics with stable MLflow names (test_accuracy, test_roc_auc, ...)."""
+
 import keras
 import numpy as np
 from sklearn import metrics as skm
@@ -25,8 +26,15 @@ def predict_array(model, inputs: dict, batch_size: int | None = None) -> np.ndar
     batch_size = batch_size or (8192 if all(np.ndim(array) == 2 for array in inputs.values()) else 128)
     if rows <= batch_size:
         return keras.ops.convert_to_numpy(model(model_input(model, inputs), training=False)).astype("float64")
-    return np.concatenate([np.asarray(model.predict_on_batch(model_input(model, take_rows(inputs, slice(start, start + batch_size)))),
-                                      dtype="float64") for start in range(0, rows, batch_size)])
+    return np.concatenate(
+        [
+            np.asarray(
+                model.predict_on_batch(model_input(model, take_rows(inputs, slice(start, start + batch_size)))),
+                dtype="float64",
+            )
+            for start in range(0, rows, batch_size)
+        ]
+    )
 
 
 def class_probabilities(model, inputs: dict) -> np.ndarray:
@@ -59,12 +67,15 @@ def classification_metrics(y_true, probabilities: np.ndarray, prefix: str) -> di
             values["pr_auc"] = skm.average_precision_score(y_true, probabilities[:, 1])
         else:
             values["roc_auc"] = skm.roc_auc_score(y_true, probabilities, multi_class="ovr", labels=labels)
-            values["pr_auc"] = skm.average_precision_score(label_binarize(y_true, classes=labels), probabilities, average="macro")
+            values["pr_auc"] = skm.average_precision_score(
+                label_binarize(y_true, classes=labels), probabilities, average="macro"
+            )
     return {f"{prefix}_{name}": float(value) for name, value in values.items()}
 
 
 def probability_scorer(name: str):
     """A metric of (y_true, probabilities) for permutation importance; higher is better."""
+
     def score(y_true, probabilities):
         metric = classification_metrics(y_true, probabilities, "m")
         return -metric["m_log_loss"] if name == "log_loss" else metric[f"m_{name}"]

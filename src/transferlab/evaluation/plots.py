@@ -1,4 +1,5 @@
 """Evaluation figures (matplotlib, no display needed)."""
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -14,7 +15,9 @@ def confusion_matrices(y_true, probabilities, class_names, thresholds: dict[str,
         rules.update({f"{name} @ {t:.2f}": (probabilities[:, 1] >= t).astype(int) for name, t in thresholds.items()})
     figure, axes = plt.subplots(1, len(rules), figsize=(4 * len(rules), 4.3), squeeze=False, layout="constrained")
     for ax, (title, predicted) in zip(axes[0], rules.items()):
-        ConfusionMatrixDisplay.from_predictions(y_true, predicted, labels=np.arange(len(class_names)), display_labels=class_names, ax=ax, colorbar=False)
+        ConfusionMatrixDisplay.from_predictions(
+            y_true, predicted, labels=np.arange(len(class_names)), display_labels=class_names, ax=ax, colorbar=False
+        )
         ax.set_title(title)
     return figure
 
@@ -68,8 +71,11 @@ def example_predictions(images, y_true, probabilities, class_names, n: int = 16)
             continue
         show_image(ax, images[i])
         right = predicted[i] == y_true[i]
-        ax.set_title(f"pred {class_names[predicted[i]]} ({probabilities[i, predicted[i]]:.0%})\ntrue {class_names[y_true[i]]}",
-                     fontsize=8, color="green" if right else "red")
+        ax.set_title(
+            f"pred {class_names[predicted[i]]} ({probabilities[i, predicted[i]]:.0%})\ntrue {class_names[y_true[i]]}",
+            fontsize=8,
+            color="green" if right else "red",
+        )
     return figure
 
 

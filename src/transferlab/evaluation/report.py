@@ -1,4 +1,5 @@
 """Everything a run reports about its trained model on validation and test data."""
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,22 +34,31 @@ def evaluate(model, data: PreparedData, betas, thresholds: np.ndarray) -> Evalua
     p_val, p_test = class_probabilities(model, val.inputs), class_probabilities(model, test.inputs)
     metrics = classification_metrics(val.labels, p_val, "val") | classification_metrics(test.labels, p_test, "test")
     names = data.class_names
-    report = classification_report(test.labels, p_test.argmax(axis=1), labels=np.arange(len(names)), target_names=names, zero_division=0)
+    report = classification_report(
+        test.labels, p_test.argmax(axis=1), labels=np.arange(len(names)), target_names=names, zero_division=0
+    )
     evaluation = Evaluation(metrics, texts={"classification_report.txt": report})
     chosen: dict[str, float] = {}
     if len(names) == 2:
         table = threshold_table(val.labels, p_val[:, 1], test.labels, p_test[:, 1], betas, thresholds)
         for row in table.itertuples():
             name = beta_name(row.beta)
-            metrics |= {f"threshold_{name}": row.threshold, f"val_{name}": row.val_fbeta, f"test_{name}": row.test_fbeta,
-                        f"oracle_threshold_{name}": row.oracle_threshold, f"oracle_test_{name}": row.oracle_test_fbeta}
+            metrics |= {
+                f"threshold_{name}": row.threshold,
+                f"val_{name}": row.val_fbeta,
+                f"test_{name}": row.test_fbeta,
+                f"oracle_threshold_{name}": row.oracle_threshold,
+                f"oracle_test_{name}": row.oracle_test_fbeta,
+            }
             chosen[name.upper()] = row.threshold
         evaluation.tables["threshold_table.csv"] = table
     evaluation.figures["confusion_matrix.png"] = plots.confusion_matrices(test.labels, p_test, names, chosen)
     evaluation.figures["roc_pr_curves.png"] = plots.roc_and_pr_curves(test.labels, p_test, names)
     images = data.inputs_of_kind(InputKind.IMAGE)
     if len(images) == 1:
-        evaluation.figures["example_predictions.png"] = plots.example_predictions(test.inputs[images[0].name], test.labels, p_test, names)
+        evaluation.figures["example_predictions.png"] = plots.example_predictions(
+            test.inputs[images[0].name], test.labels, p_test, names
+        )
     return evaluation
 
 
@@ -58,5 +68,9 @@ def metric_names(n_classes: int, betas) -> list[str]:
     names = [f"{split}_{m}" for split in ("val", "test") for m in base]
     if n_classes == 2:
         names += [f"{split}_{m}" for split in ("val", "test") for m in ("specificity", "sensitivity")]
-        names += [f"{kind}_{beta_name(b)}" for b in betas for kind in ("val", "test", "threshold", "oracle_test", "oracle_threshold")]
+        names += [
+            f"{kind}_{beta_name(b)}"
+            for b in betas
+            for kind in ("val", "test", "threshold", "oracle_test", "oracle_threshold")
+        ]
     return names

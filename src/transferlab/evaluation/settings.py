@@ -1,4 +1,5 @@
 """Evaluation and objective settings (`evaluation`, `objective` in conf/config.yaml)."""
+
 from typing import Literal
 
 from pydantic import model_validator
@@ -9,8 +10,11 @@ from transferlab.validation import PositiveInt, PositiveNumber, Settings, is_num
 
 OBJECTIVE_PREFIXES = ("val_", "test_", "oracle_test_", "threshold_")
 # The exact names logged depend on the task: ObjectiveSettings.check_logged, once the data is loaded.
-MetricName = rule(lambda v: isinstance(v, str) and v.startswith(OBJECTIVE_PREFIXES),
-                  "must be a logged val_*/test_* metric, e.g. val_roc_auc, val_f2", str)
+MetricName = rule(
+    lambda v: isinstance(v, str) and v.startswith(OBJECTIVE_PREFIXES),
+    "must be a logged val_*/test_* metric, e.g. val_roc_auc, val_f2",
+    str,
+)
 
 
 class ThresholdGrid(Settings):
@@ -23,12 +27,14 @@ class ThresholdGrid(Settings):
     @model_validator(mode="after")
     def inside_0_1(self):
         if not (is_number(self.start) and is_number(self.stop) and 0 <= self.start < self.stop <= 1):
-            raise PydanticCustomError("transferlab_rule", "need 0 <= start < stop <= 1", {"value": f"{self.start}..{self.stop}"})
+            raise PydanticCustomError(
+                "transferlab_rule", "need 0 <= start < stop <= 1", {"value": f"{self.start}..{self.stop}"}
+            )
         return self
 
 
 class EvaluationSettings(Settings):
-    betas: list[PositiveNumber] = [1, 2, 5]   # F-beta scores and thresholds reported for binary tasks
+    betas: list[PositiveNumber] = [1, 2, 5]  # F-beta scores and thresholds reported for binary tasks
     threshold_grid: ThresholdGrid = ThresholdGrid()
 
 
@@ -42,4 +48,6 @@ class ObjectiveSettings(Settings):
 def check_objective_logged(metric: str, logged_metrics: list[str]) -> None:
     """objective.metric must be logged for the task: which metrics are depends on the data's classes."""
     if metric not in logged_metrics:
-        raise ConfigError("objective.metric", metric, "not logged for this task; choose one of " + ", ".join(logged_metrics))
+        raise ConfigError(
+            "objective.metric", metric, "not logged for this task; choose one of " + ", ".join(logged_metrics)
+        )

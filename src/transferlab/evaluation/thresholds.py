@@ -1,4 +1,5 @@
 """F-beta threshold search (seed 000's comp_fbeta), vectorised over all candidate thresholds."""
+
 import numpy as np
 import pandas as pd
 
@@ -13,7 +14,7 @@ def confusion_at_thresholds(y_true, scores, thresholds) -> dict[str, np.ndarray]
     order = np.argsort(scores, kind="stable")
     sorted_scores = np.asarray(scores)[order]
     positives_below = np.concatenate([[0], np.cumsum(y_true[order])])  # positives among the k lowest
-    below = np.searchsorted(sorted_scores, thresholds, side="left")     # rows predicted negative
+    below = np.searchsorted(sorted_scores, thresholds, side="left")  # rows predicted negative
     fn = positives_below[below]
     tp = y_true.sum() - fn
     tn = below - fn
@@ -49,6 +50,15 @@ def threshold_table(y_val, p_val, y_test, p_test, betas, thresholds) -> pd.DataF
         threshold, val_f = best_threshold(y_val, p_val, beta, thresholds)
         test_f, counts = fbeta_at(y_test, p_test, beta, threshold)
         oracle_threshold, oracle_f = best_threshold(y_test, p_test, beta, thresholds)
-        rows.append({"beta": beta, "threshold": threshold, "val_fbeta": val_f, "test_fbeta": test_f, **counts,
-                     "oracle_threshold": oracle_threshold, "oracle_test_fbeta": oracle_f})
+        rows.append(
+            {
+                "beta": beta,
+                "threshold": threshold,
+                "val_fbeta": val_f,
+                "test_fbeta": test_f,
+                **counts,
+                "oracle_threshold": oracle_threshold,
+                "oracle_test_fbeta": oracle_f,
+            }
+        )
     return pd.DataFrame(rows)

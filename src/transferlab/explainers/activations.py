@@ -5,6 +5,7 @@ Keras 3 cannot build `keras.Model(outer.inputs, nested_layer.output)` (the graph
 So the model is re-run through its own functional graph with the chosen layers' outputs passed
 through edit functions, which reads activations and lets gradients flow into them (see gradients.py).
 """
+
 import keras
 from keras.src.models.functional import Functional, operation_fn, unpack_singleton
 
@@ -24,8 +25,11 @@ def required_conv_layers(model, key: str, value, needs: str) -> list:
     (`needs`: who needs one, e.g. "Grad-CAM needs one")."""
     convs = conv_layers(model)
     if not convs:
-        raise ConfigError(key, value, f"model {model.name} has no convolutional layer; {needs} "
-                                      "(choose integrated_gradients, shap or lime)")
+        raise ConfigError(
+            key,
+            value,
+            f"model {model.name} has no convolutional layer; {needs} (choose integrated_gradients, shap or lime)",
+        )
     return convs
 
 
@@ -42,6 +46,7 @@ def call_with_edits(model, x, edits: dict):
     Functional.call itself uses (`_run_through_graph`, `operation_fn`) and recurses into nested
     functional models that contain an edited layer.
     """
+
     def run(op):
         call = operation_fn(op, training=False)
         if op in edits:
@@ -61,6 +66,7 @@ def layer_outputs(model, inputs: dict, layers: list):
         def edit(activation):
             captured[layer] = activation
             return activation
+
         return edit
 
     output = call_with_edits(model, model_tensors(model, inputs), {layer: keep(layer) for layer in layers})

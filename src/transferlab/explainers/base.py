@@ -4,6 +4,7 @@ An explainer is built by Hydra from conf/explainer/<name>.yaml. `check(data, mod
 ConfigError before any MLflow run exists (called on a freshly built model of the run's
 architecture); `explain(context)` runs after training.
 """
+
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
@@ -18,9 +19,9 @@ from transferlab.evaluation.thresholds import best_threshold
 
 @dataclass
 class ExplainContext:
-    model: keras.Model          # the trained network, called with the dataset's named inputs
+    model: keras.Model  # the trained network, called with the dataset's named inputs
     data: PreparedData
-    thresholds: np.ndarray      # candidate decision thresholds
+    thresholds: np.ndarray  # candidate decision thresholds
     seed: int
 
     def validation_threshold(self, beta: float) -> float:

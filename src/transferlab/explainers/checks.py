@@ -1,10 +1,13 @@
 """Checks explainers run before any MLflow run exists (their `check(data, model)` methods)."""
+
 from transferlab.data.inputs import InputKind, InputSpec
 from transferlab.data.prepared import PreparedData
 from transferlab.errors import ConfigError
 
-EXPLAINERS_FOR = {InputKind.IMAGE: "gradcam, integrated_gradients, shap, lime or feature_maps",
-                  InputKind.TABLE: "permutation, integrated_gradients or shap"}
+EXPLAINERS_FOR = {
+    InputKind.IMAGE: "gradcam, integrated_gradients, shap, lime or feature_maps",
+    InputKind.TABLE: "permutation, integrated_gradients or shap",
+}
 
 
 def explained_input(data: PreparedData, name: str, kinds: tuple[InputKind, ...]) -> InputSpec:
@@ -15,8 +18,11 @@ def explained_input(data: PreparedData, name: str, kinds: tuple[InputKind, ...])
     """
     spec = data.single_input()
     if spec is None:
-        raise ConfigError("explainer", name, f"explains a model with one input; this dataset has {len(data.specs)}: "
-                                             f"{data.describe_inputs()}")
+        raise ConfigError(
+            "explainer",
+            name,
+            f"explains a model with one input; this dataset has {len(data.specs)}: {data.describe_inputs()}",
+        )
     if spec.kind not in kinds:
         works_on = " or ".join("tables" if kind == InputKind.TABLE else f"{kind.value}s" for kind in kinds)
         other = f"; for {spec.kind.value}s choose {EXPLAINERS_FOR[spec.kind]}" if spec.kind in EXPLAINERS_FOR else ""
@@ -33,4 +39,3 @@ def image_input(data: PreparedData, name: str) -> InputSpec:
     if len(images) > 1:
         raise ConfigError("explainer", name, f"explains one image input; this dataset has {data.describe_inputs()}")
     return images[0]
-

@@ -1,4 +1,5 @@
 """Feature maps of the first convolutional layers for one test image (seed 004, section 8)."""
+
 import keras
 import pandas as pd
 
@@ -18,7 +19,7 @@ class FeatureMaps(Explainer):
     """Activations of the first `k` convolutional layers (searched through nested models) for test
     image `index`, the first `max_channels` channels of each."""
 
-    settings = FeatureMapsSettings   # validated before anything is loaded (config_checks)
+    settings = FeatureMapsSettings  # validated before anything is loaded (config_checks)
 
     def __init__(self, k: int = 4, max_channels: int = 8, index: int = 0):
         self.k, self.max_channels, self.index = k, max_channels, index
@@ -41,10 +42,18 @@ class FeatureMaps(Explainer):
         maps = {layer.name: activation[0] for layer, activation in zip(layers, activations)}
         probabilities = class_probabilities(context.model, example.inputs)[0]
         predicted = int(probabilities.argmax())
-        title = (f"Feature maps, test image {self.index}: true {data.class_names[example.labels[0]]}, "
-                 f"predicted {data.class_names[predicted]} ({probabilities[predicted]:.2f})")
-        table = pd.DataFrame({"layer": list(maps), "height": [m.shape[0] for m in maps.values()],
-                              "width": [m.shape[1] for m in maps.values()], "channels": [m.shape[2] for m in maps.values()],
-                              "mean_activation": [float(m.mean()) for m in maps.values()],
-                              "zero_fraction": [float((m == 0).mean()) for m in maps.values()]})
+        title = (
+            f"Feature maps, test image {self.index}: true {data.class_names[example.labels[0]]}, "
+            f"predicted {data.class_names[predicted]} ({probabilities[predicted]:.2f})"
+        )
+        table = pd.DataFrame(
+            {
+                "layer": list(maps),
+                "height": [m.shape[0] for m in maps.values()],
+                "width": [m.shape[1] for m in maps.values()],
+                "channels": [m.shape[2] for m in maps.values()],
+                "mean_activation": [float(m.mean()) for m in maps.values()],
+                "zero_fraction": [float((m == 0).mean()) for m in maps.values()],
+            }
+        )
         return Explanation(table, {"feature_maps.png": feature_map_grid(image, maps, self.max_channels, title)})

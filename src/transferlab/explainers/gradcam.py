@@ -3,6 +3,7 @@
 Written here because no maintained library does Grad-CAM for Keras 3 on both TensorFlow and JAX
 (tf-keras-vis and tf-explain are TensorFlow/tf.keras only); the gradients come from gradients.py.
 """
+
 import keras
 import numpy as np
 
@@ -38,7 +39,9 @@ def gradcam_maps(model, layer, inputs: dict, classes: np.ndarray) -> np.ndarray:
 
 def upsampled(maps: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Maps resized (bilinear) to `size` and scaled to 0..1 per image (all-zero maps stay zero)."""
-    resized = keras.ops.convert_to_numpy(keras.ops.image.resize(maps[..., None], size, interpolation="bilinear"))[..., 0]
+    resized = keras.ops.convert_to_numpy(keras.ops.image.resize(maps[..., None], size, interpolation="bilinear"))[
+        ..., 0
+    ]
     peak = resized.max(axis=(1, 2), keepdims=True)
     return np.divide(resized, peak, out=np.zeros_like(resized), where=peak > 0)
 
@@ -50,7 +53,7 @@ class GradCAM(Explainer):
     alpha: the heatmap's opacity over the image (jet colormap, as seed 003).
     """
 
-    settings = GradCAMSettings   # validated before anything is loaded (config_checks)
+    settings = GradCAMSettings  # validated before anything is loaded (config_checks)
 
     def __init__(self, layer: str | None = None, n_images: int = 8, alpha: float = 0.5):
         self.layer, self.n_images, self.alpha = layer, n_images, alpha
@@ -62,8 +65,12 @@ class GradCAM(Explainer):
             return convs[-1]
         named = [layer for layer in convs if layer.name == self.layer]
         if not named:
-            raise ConfigError(f"{KEY}.layer", self.layer, f"not a convolutional layer of model {model.name}; its last ones: "
-                                                          + ", ".join(layer.name for layer in convs[-3:]))
+            raise ConfigError(
+                f"{KEY}.layer",
+                self.layer,
+                f"not a convolutional layer of model {model.name}; its last ones: "
+                + ", ".join(layer.name for layer in convs[-3:]),
+            )
         return named[0]
 
     def check(self, data: PreparedData, model: keras.Model) -> None:
@@ -76,6 +83,13 @@ class GradCAM(Explainer):
         sample = sample_test_images(model, context.data, self.n_images, context.seed)
         heatmaps = upsampled(gradcam_maps(model, layer, sample.inputs, sample.predicted), sample.images.shape[1:3])
         class_names = context.data.class_names
-        figure = overlay_grid(sample.images, heatmaps, sample.titles(class_names), sample.correct,
-                              f"Grad-CAM of the predicted class, layer {layer.name} (true/pred (prob))", "jet", self.alpha)
+        figure = overlay_grid(
+            sample.images,
+            heatmaps,
+            sample.titles(class_names),
+            sample.correct,
+            f"Grad-CAM of the predicted class, layer {layer.name} (true/pred (prob))",
+            "jet",
+            self.alpha,
+        )
         return Explanation(sample.table(class_names).assign(layer=layer.name), {"gradcam.png": figure})

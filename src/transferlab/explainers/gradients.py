@@ -1,4 +1,5 @@
 """The one place that takes gradients, dispatching on the Keras backend."""
+
 import keras
 import numpy as np
 
@@ -33,7 +34,9 @@ def input_gradients(model, inputs: dict, name: str, output_weights: np.ndarray) 
     """d/dx of sum_i sum_k output_weights[i, k] * model(inputs)[i, k] for the input x = inputs[name]
     (the others held fixed), evaluated in inference mode."""
     others = {key: keras.ops.convert_to_tensor(array) for key, array in inputs.items() if key != name}
-    return gradients(lambda x: model(model_input(model, others | {name: x}), training=False), inputs[name], output_weights)
+    return gradients(
+        lambda x: model(model_input(model, others | {name: x}), training=False), inputs[name], output_weights
+    )
 
 
 def activation_gradients(model, inputs: dict, layer, output_weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,4 +1,5 @@
 """Which test images image explainers show: a seeded mix of correct and wrong predictions."""
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -8,17 +9,17 @@ from transferlab.data.inputs import InputKind
 from transferlab.data.prepared import PreparedData
 from transferlab.evaluation.metrics import class_probabilities
 
-SEARCHED = 2048   # test images searched for examples: bounds the prediction cost on large test sets
+SEARCHED = 2048  # test images searched for examples: bounds the prediction cost on large test sets
 
 
 @dataclass
 class ImageSample:
-    index: np.ndarray         # positions in the test split
-    inputs: dict              # every input's rows of these examples (what the model is called with)
-    image_name: str           # the image input among them
+    index: np.ndarray  # positions in the test split
+    inputs: dict  # every input's rows of these examples (what the model is called with)
+    image_name: str  # the image input among them
     true: np.ndarray
     predicted: np.ndarray
-    probability: np.ndarray   # of the predicted class
+    probability: np.ndarray  # of the predicted class
 
     @property
     def images(self) -> np.ndarray:
@@ -30,14 +31,24 @@ class ImageSample:
         return self.true == self.predicted
 
     def titles(self, class_names: list[str]) -> list[str]:
-        """"true/pred (prob)" per image."""
-        return [f"{class_names[t]}/{class_names[p]} ({q:.2f})" for t, p, q in zip(self.true, self.predicted, self.probability)]
+        """ "true/pred (prob)" per image."""
+        return [
+            f"{class_names[t]}/{class_names[p]} ({q:.2f})"
+            for t, p, q in zip(self.true, self.predicted, self.probability)
+        ]
 
     def table(self, class_names: list[str]) -> pd.DataFrame:
         """One row per image: test index, true and predicted class, its probability, correct."""
         names = np.asarray(class_names)
-        return pd.DataFrame({"index": self.index, "true": names[self.true], "predicted": names[self.predicted],
-                             "probability": self.probability, "correct": self.correct})
+        return pd.DataFrame(
+            {
+                "index": self.index,
+                "true": names[self.true],
+                "predicted": names[self.predicted],
+                "probability": self.probability,
+                "correct": self.correct,
+            }
+        )
 
 
 def sample_test_images(model, data: PreparedData, n: int, seed: int) -> ImageSample:
@@ -55,4 +66,11 @@ def sample_test_images(model, data: PreparedData, n: int, seed: int) -> ImageSam
     rng = np.random.default_rng(seed)
     picks = ((correct, n_correct), (wrong, n_wrong))
     index = np.concatenate([np.sort(rng.choice(group, size, replace=False)) for group, size in picks])
-    return ImageSample(index, searched.take(index).inputs, image.name, y[index], predicted[index], probabilities[index, predicted[index]])
+    return ImageSample(
+        index,
+        searched.take(index).inputs,
+        image.name,
+        y[index],
+        predicted[index],
+        probabilities[index, predicted[index]],
+    )

@@ -3,6 +3,7 @@
 No maintained library computes IG for Keras 3 on both TensorFlow and JAX (shap has expected
 gradients, alibi/tf-explain are TensorFlow-only), so it is written here on top of one helper.
 """
+
 import numpy as np
 import pandas as pd
 
@@ -18,8 +19,9 @@ from transferlab.explainers.image_samples import sample_test_images
 from transferlab.explainers.settings import IntegratedGradientsSettings
 
 
-def integrated_gradients(model, inputs: dict, name: str, baseline: np.ndarray, target: np.ndarray, steps: int = 64,
-                         chunk_rows: int = 65536) -> np.ndarray:
+def integrated_gradients(
+    model, inputs: dict, name: str, baseline: np.ndarray, target: np.ndarray, steps: int = 64, chunk_rows: int = 65536
+) -> np.ndarray:
     """IG attributions of output `target[i]` to input `name` (same shape as inputs[name], any
     example shape) for every row, the model's other inputs held at each row's values; trapezoid rule.
 
@@ -35,12 +37,13 @@ def integrated_gradients(model, inputs: dict, name: str, baseline: np.ndarray, t
     for start in range(0, len(x), rows_per_chunk):
         rows = slice(start, start + rows_per_chunk)
         delta = x[rows] - baseline
-        path = baseline + alphas * delta[:, None]                                 # (rows, steps+1, *example)
+        path = baseline + alphas * delta[:, None]  # (rows, steps+1, *example)
         path_inputs = {key: np.repeat(array[rows], steps + 1, axis=0) for key, array in others.items()}
         weights = np.eye(n_outputs, dtype="float32")[target[rows]]
-        grads = input_gradients(model, path_inputs | {name: path.reshape(-1, *x.shape[1:])}, name,
-                                np.repeat(weights, steps + 1, axis=0)).reshape(path.shape)
-        mean_grads = (grads[:, :-1] + grads[:, 1:]).mean(axis=1) / 2.0           # trapezoid rule
+        grads = input_gradients(
+            model, path_inputs | {name: path.reshape(-1, *x.shape[1:])}, name, np.repeat(weights, steps + 1, axis=0)
+        ).reshape(path.shape)
+        mean_grads = (grads[:, :-1] + grads[:, 1:]).mean(axis=1) / 2.0  # trapezoid rule
         attributions[rows] = delta * mean_grads
     return attributions
 
@@ -58,7 +61,9 @@ def explained_outputs(model, inputs: dict, predicted: np.ndarray | None = None) 
     return predicted if predicted is not None else class_probabilities(model, inputs).argmax(axis=1)
 
 
-def completeness_gaps(model, inputs: dict, name: str, baseline: np.ndarray, target: np.ndarray, attributions: np.ndarray) -> np.ndarray:
+def completeness_gaps(
+    model, inputs: dict, name: str, baseline: np.ndarray, target: np.ndarray, attributions: np.ndarray
+) -> np.ndarray:
     """|sum(IG) - (f(x) - f(baseline))| per row, where only input `name` moves to its baseline."""
     at_baseline = inputs | {name: np.repeat(baseline[None], len(target), axis=0)}
     expected = model_outputs(model, inputs, target) - model_outputs(model, at_baseline, target)
@@ -75,9 +80,11 @@ class IntegratedGradients(Explainer):
     correct and wrong test predictions, summed over channels and shown over the images;
     `chunk_images` interpolated images per model call (chunk_rows is the tables' equivalent)."""
 
-    settings = IntegratedGradientsSettings   # validated before anything is loaded (config_checks)
+    settings = IntegratedGradientsSettings  # validated before anything is loaded (config_checks)
 
-    def __init__(self, steps: int = 64, max_rows=None, chunk_rows: int = 65536, n_images: int = 8, chunk_images: int = 256):
+    def __init__(
+        self, steps: int = 64, max_rows=None, chunk_rows: int = 65536, n_images: int = 8, chunk_images: int = 256
+    ):
         self.steps, self.max_rows, self.chunk_rows = steps, max_rows, chunk_rows
         self.n_images, self.chunk_images = n_images, chunk_images
 
@@ -96,9 +103,13 @@ class IntegratedGradients(Explainer):
         attributions = integrated_gradients(model, inputs, name, baseline, target, self.steps, self.chunk_rows)
         gap = completeness_gaps(model, inputs, name, baseline, target, attributions)
         names = context.data.specs[name].columns
-        table = pd.DataFrame({"feature": names, "ig_importance": np.abs(attributions).mean(axis=0), "ig_mean": attributions.mean(axis=0)})
+        table = pd.DataFrame(
+            {"feature": names, "ig_importance": np.abs(attributions).mean(axis=0), "ig_mean": attributions.mean(axis=0)}
+        )
         table = table.sort_values("ig_importance", ascending=False, ignore_index=True)
-        figure = importance_bars(table.feature, table.ig_importance, "Integrated gradients: mean |IG| (test)", "mean |IG|")
+        figure = importance_bars(
+            table.feature, table.ig_importance, "Integrated gradients: mean |IG| (test)", "mean |IG|"
+        )
         return Explanation(table, {"importance.png": figure}, gap_metrics(gap))
 
     def explain_images(self, context: ExplainContext) -> Explanation:
@@ -106,10 +117,19 @@ class IntegratedGradients(Explainer):
         sample = sample_test_images(model, context.data, self.n_images, context.seed)
         target = explained_outputs(model, sample.inputs, sample.predicted)
         baseline = np.zeros(sample.images.shape[1:], dtype="float32")
-        attributions = integrated_gradients(model, sample.inputs, sample.image_name, baseline, target, self.steps, self.chunk_images)
+        attributions = integrated_gradients(
+            model, sample.inputs, sample.image_name, baseline, target, self.steps, self.chunk_images
+        )
         gap = completeness_gaps(model, sample.inputs, sample.image_name, baseline, target, attributions)
-        figure = overlay_grid(sample.images, attributions.sum(axis=-1), sample.titles(class_names), sample.correct,
-                              "Integrated gradients from a black image, summed over channels (red +, blue -)",
-                              cmap="bwr", alpha=0.6, symmetric=True)
+        figure = overlay_grid(
+            sample.images,
+            attributions.sum(axis=-1),
+            sample.titles(class_names),
+            sample.correct,
+            "Integrated gradients from a black image, summed over channels (red +, blue -)",
+            cmap="bwr",
+            alpha=0.6,
+            symmetric=True,
+        )
         table = sample.table(class_names).assign(completeness_gap=gap)
         return Explanation(table, {"integrated_gradients.png": figure}, gap_metrics(gap))

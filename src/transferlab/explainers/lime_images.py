@@ -1,4 +1,5 @@
 """LIME image explanations (lime.lime_image): which superpixels speak for and against the prediction."""
+
 import numpy as np
 from lime.lime_image import LimeImageExplainer
 from lime.wrappers.scikit_image import SegmentationAlgorithm
@@ -29,10 +30,17 @@ class LimeImages(Explainer):
     lime's SegmentationAlgorithm (algorithm + its scikit-image arguments). Seeded with the run's seed.
     """
 
-    settings = LimeSettings   # validated before anything is loaded (config_checks)
+    settings = LimeSettings  # validated before anything is loaded (config_checks)
 
-    def __init__(self, n_images: int = 4, num_samples: int = 1000, num_features: int = 5, hide_color=0.0,
-                 batch_size: int = 64, segmentation=None):
+    def __init__(
+        self,
+        n_images: int = 4,
+        num_samples: int = 1000,
+        num_features: int = 5,
+        hide_color=0.0,
+        batch_size: int = 64,
+        segmentation=None,
+    ):
         self.n_images, self.num_samples, self.num_features = n_images, num_samples, num_features
         self.hide_color, self.batch_size = hide_color, batch_size
         self.segmentation = dict(segmentation or {"algorithm": "slic", "n_segments": 50, "compactness": 10})
@@ -51,8 +59,11 @@ class LimeImages(Explainer):
         except (TypeError, ValueError) as error:
             raise ConfigError(f"{KEY}.segmentation", self.segmentation, first_line(error)) from error
         if n_segments < 2:
-            raise ConfigError(f"{KEY}.segmentation", self.segmentation, "cuts test image 0 into one superpixel; LIME needs "
-                                                                        "several (e.g. algorithm slic with n_segments 50)")
+            raise ConfigError(
+                f"{KEY}.segmentation",
+                self.segmentation,
+                "cuts test image 0 into one superpixel; LIME needs several (e.g. algorithm slic with n_segments 50)",
+            )
 
     def explain(self, context: ExplainContext) -> Explanation:
         model, class_names = context.model, context.data.class_names
@@ -67,14 +78,31 @@ class LimeImages(Explainer):
         hide = None if self.hide_color is None else self.hide_color / 255.0
         masks, scores = [], []
         for image, label in zip(lime_rgb(sample.images), sample.predicted):  # lime explains one image per call
-            explanation = explainer.explain_instance(image, classify, labels=(label,), hide_color=hide, top_labels=None,
-                                                     num_samples=self.num_samples, batch_size=self.batch_size,
-                                                     segmentation_fn=self.segmenter(context.seed))
+            explanation = explainer.explain_instance(
+                image,
+                classify,
+                labels=(label,),
+                hide_color=hide,
+                top_labels=None,
+                num_samples=self.num_samples,
+                batch_size=self.batch_size,
+                segmentation_fn=self.segmenter(context.seed),
+            )
             _, mask = explanation.get_image_and_mask(label, positive_only=False, num_features=self.num_features)
             masks.append(np.where(mask == 0, np.nan, mask))
             scores.append(explanation.score)
-        figure = overlay_grid(sample.images, masks, sample.titles(class_names), sample.correct,
-                              f"LIME: the {self.num_features} strongest superpixels for (green) and against (red) the prediction",
-                              cmap="RdYlGn", alpha=0.45, symmetric=True)
-        return Explanation(sample.table(class_names).assign(local_r2=scores), {"lime.png": figure},
-                           {"lime_local_r2_mean": float(np.mean(scores))})
+        figure = overlay_grid(
+            sample.images,
+            masks,
+            sample.titles(class_names),
+            sample.correct,
+            f"LIME: the {self.num_features} strongest superpixels for (green) and against (red) the prediction",
+            cmap="RdYlGn",
+            alpha=0.45,
+            symmetric=True,
+        )
+        return Explanation(
+            sample.table(class_names).assign(local_r2=scores),
+            {"lime.png": figure},
+            {"lime_local_r2_mean": float(np.mean(scores))},
+        )

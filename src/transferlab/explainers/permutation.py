@@ -1,4 +1,5 @@
 """Permutation importance (scikit-learn) with a configurable probability-based scorer."""
+
 import re
 
 import pandas as pd
@@ -22,7 +23,7 @@ class PermutationImportance(Explainer):
     chosen on validation (seed 000 used F2, 10 repeats, but picked the threshold on test).
     """
 
-    settings = PermutationSettings   # validated before anything is loaded (config_checks)
+    settings = PermutationSettings  # validated before anything is loaded (config_checks)
 
     def __init__(self, scoring: str = "f2", n_repeats: int = 10, max_samples=None):
         self.scoring, self.n_repeats, self.max_samples = scoring, n_repeats, max_samples
@@ -30,8 +31,11 @@ class PermutationImportance(Explainer):
     def check(self, data, model) -> None:
         explained_input(data, "permutation", (InputKind.TABLE,))
         if data.n_classes > 2 and self.scoring.startswith("f"):
-            raise ConfigError("explainer.permutation.scoring", self.scoring, f"F-beta needs a binary target, this one has "
-                                                                             f"{data.n_classes} classes; use " + ", ".join(SCORINGS))
+            raise ConfigError(
+                "explainer.permutation.scoring",
+                self.scoring,
+                f"F-beta needs a binary target, this one has {data.n_classes} classes; use " + ", ".join(SCORINGS),
+            )
 
     def samples_per_repeat(self, n_rows: int):
         """scikit-learn's max_samples: a fraction, or a row count capped at the test size."""
@@ -51,11 +55,28 @@ class PermutationImportance(Explainer):
 
     def explain(self, context: ExplainContext) -> Explanation:
         spec, test = explained_input(context.data, "permutation", (InputKind.TABLE,)), context.data.test
-        result = permutation_importance(context.model, test.inputs[spec.name], test.labels, scoring=self.scorer(context, spec.name),
-                                        n_repeats=self.n_repeats, random_state=context.seed,
-                                        max_samples=self.samples_per_repeat(test.n_rows))
-        table = pd.DataFrame({"feature": spec.columns, "importance_mean": result.importances_mean, "importance_std": result.importances_std})
+        result = permutation_importance(
+            context.model,
+            test.inputs[spec.name],
+            test.labels,
+            scoring=self.scorer(context, spec.name),
+            n_repeats=self.n_repeats,
+            random_state=context.seed,
+            max_samples=self.samples_per_repeat(test.n_rows),
+        )
+        table = pd.DataFrame(
+            {
+                "feature": spec.columns,
+                "importance_mean": result.importances_mean,
+                "importance_std": result.importances_std,
+            }
+        )
         table = table.sort_values("importance_mean", ascending=False, ignore_index=True)
-        figure = importance_bars(table.feature, table.importance_mean, f"Permutation importance (scoring = {self.scoring})",
-                                 f"mean drop in {self.scoring}", errors=table.importance_std)
+        figure = importance_bars(
+            table.feature,
+            table.importance_mean,
+            f"Permutation importance (scoring = {self.scoring})",
+            f"mean drop in {self.scoring}",
+            errors=table.importance_std,
+        )
         return Explanation(table, {"importance.png": figure})

@@ -4,6 +4,7 @@ are checked before the backend is chosen. Checks that need the data or the model
 index, a convolutional layer, how a segmentation cuts a test image) are each explainer's check().
 Each explainer class names its model (`settings`) and takes exactly its fields (tested).
 """
+
 import importlib.util
 import re
 from typing import Annotated, Literal
@@ -14,14 +15,21 @@ from pydantic_core import PydanticCustomError
 from transferlab.validation import Fraction, OptionalPositiveInt, PositiveInt, Settings, is_int, is_number, rule
 
 SCORINGS = ("roc_auc", "pr_auc", "accuracy", "balanced_accuracy", "log_loss")
-OPENCV_MASKS = r"blur\(\d+, *\d+\)|inpaint_telea|inpaint_ns"   # shap computes these with OpenCV
+OPENCV_MASKS = r"blur\(\d+, *\d+\)|inpaint_telea|inpaint_ns"  # shap computes these with OpenCV
 MASK_VALUES = "a pixel value 0..255, blur(<k>,<k>), inpaint_telea or inpaint_ns"
 
-Scoring = rule(lambda v: v in SCORINGS or bool(re.fullmatch(r"f\d+(\.\d+)?", str(v))),
-               "allowed: f<beta> (e.g. f2), " + ", ".join(SCORINGS), str)
-MaxSamples = rule(lambda v: v is None or (is_int(v) and v > 0) or (is_number(v) and not is_int(v) and 0 < v <= 1),
-                  "must be null, a row count >= 1 or a fraction in (0, 1]")
-HideColor = rule(lambda v: v is None or (is_number(v) and 0 <= v <= 255), "must be null (superpixel mean) or a pixel value 0..255")
+Scoring = rule(
+    lambda v: v in SCORINGS or bool(re.fullmatch(r"f\d+(\.\d+)?", str(v))),
+    "allowed: f<beta> (e.g. f2), " + ", ".join(SCORINGS),
+    str,
+)
+MaxSamples = rule(
+    lambda v: v is None or (is_int(v) and v > 0) or (is_number(v) and not is_int(v) and 0 < v <= 1),
+    "must be null, a row count >= 1 or a fraction in (0, 1]",
+)
+HideColor = rule(
+    lambda v: v is None or (is_number(v) and 0 <= v <= 255), "must be null (superpixel mean) or a pixel value 0..255"
+)
 
 
 def mask_value(value):
@@ -30,7 +38,9 @@ def mask_value(value):
         if not re.fullmatch(OPENCV_MASKS, value):
             raise PydanticCustomError("transferlab_rule", f"allowed: {MASK_VALUES}")
         if importlib.util.find_spec("cv2") is None:
-            raise PydanticCustomError("transferlab_rule", "needs OpenCV (pip install opencv-python-headless); or use a pixel value, e.g. 0")
+            raise PydanticCustomError(
+                "transferlab_rule", "needs OpenCV (pip install opencv-python-headless); or use a pixel value, e.g. 0"
+            )
     elif not (is_number(value) and 0 <= value <= 255):
         raise PydanticCustomError("transferlab_rule", f"must be {MASK_VALUES}")
     return value
@@ -88,11 +98,15 @@ class LimeSettings(Settings):
 class FeatureMapsSettings(Settings):
     k: PositiveInt = 4
     max_channels: PositiveInt = 8
-    index: rule(lambda v: is_int(v) and v >= 0, "must be a test image index >= 0", int) = 0   # upper bound: check()
+    index: rule(lambda v: is_int(v) and v >= 0, "must be a test image index >= 0", int) = 0  # upper bound: check()
 
 
 # conf/explainer/<name>.yaml -> its settings model
 EXPLAINER_SETTINGS: dict[str, type[Settings]] = {
-    "permutation": PermutationSettings, "integrated_gradients": IntegratedGradientsSettings, "shap": ShapSettings,
-    "gradcam": GradCAMSettings, "lime": LimeSettings, "feature_maps": FeatureMapsSettings,
+    "permutation": PermutationSettings,
+    "integrated_gradients": IntegratedGradientsSettings,
+    "shap": ShapSettings,
+    "gradcam": GradCAMSettings,
+    "lime": LimeSettings,
+    "feature_maps": FeatureMapsSettings,
 }

@@ -4,6 +4,7 @@ Tables: an Independent masker over training rows. Images: an Image masker (hidde
 filled with `mask_value`) and shap's Partition explainer. Maskers, not DeepExplainer or
 GradientExplainer, because those are fragile on Keras 3 and TensorFlow-only; masking works on JAX too.
 """
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -27,10 +28,17 @@ class ShapValues(Explainer):
     "inpaint_telea" / "inpaint_ns" (these need OpenCV: pip install opencv-python-headless).
     """
 
-    settings = ShapSettings   # validated before anything is loaded (config_checks)
+    settings = ShapSettings  # validated before anything is loaded (config_checks)
 
-    def __init__(self, background_rows: int = 100, max_rows: int = 200, algorithm: str = "auto",
-                 n_images: int = 4, max_evals: int = 500, mask_value=0.0):
+    def __init__(
+        self,
+        background_rows: int = 100,
+        max_rows: int = 200,
+        algorithm: str = "auto",
+        n_images: int = 4,
+        max_evals: int = 500,
+        mask_value=0.0,
+    ):
         self.background_rows, self.max_rows, self.algorithm = background_rows, max_rows, algorithm
         self.n_images, self.max_evals, self.mask_value = n_images, max_evals, mask_value
 
@@ -53,12 +61,19 @@ class ShapValues(Explainer):
             probabilities = class_probabilities(model, {name: np.asarray(x, dtype="float32")})
             return probabilities[:, 1] if probabilities.shape[1] == 2 else probabilities
 
-        explainer = shap.Explainer(predict, shap.maskers.Independent(background), algorithm=self.algorithm,
-                                   feature_names=feature_names, seed=context.seed)
+        explainer = shap.Explainer(
+            predict,
+            shap.maskers.Independent(background),
+            algorithm=self.algorithm,
+            feature_names=feature_names,
+            seed=context.seed,
+        )
         values = explainer(data.test.head(self.max_rows).inputs[name])
         magnitude = np.abs(values.values)
         per_feature = magnitude.mean(axis=(0, 2)) if magnitude.ndim == 3 else magnitude.mean(axis=0)
-        table = pd.DataFrame({"feature": feature_names, "mean_abs_shap": per_feature}).sort_values("mean_abs_shap", ascending=False, ignore_index=True)
+        table = pd.DataFrame({"feature": feature_names, "mean_abs_shap": per_feature}).sort_values(
+            "mean_abs_shap", ascending=False, ignore_index=True
+        )
         shown = values if values.values.ndim == 2 else values[..., int(np.argmax(np.bincount(data.test.labels)))]
         figures = {}
         for name, plot in (("bar.png", shap.plots.bar), ("beeswarm.png", shap.plots.beeswarm)):
@@ -71,11 +86,17 @@ class ShapValues(Explainer):
         model, class_names = context.model, context.data.class_names
         sample = sample_test_images(model, context.data, self.n_images, context.seed)
         masker = shap.maskers.Image(self.mask_value, sample.images.shape[1:])
-        explainer = shap.Explainer(lambda x: class_probabilities(model, {sample.image_name: np.asarray(x, dtype="float32")}), masker,
-                                   algorithm="partition", output_names=class_names, seed=context.seed)
+        explainer = shap.Explainer(
+            lambda x: class_probabilities(model, {sample.image_name: np.asarray(x, dtype="float32")}),
+            masker,
+            algorithm="partition",
+            output_names=class_names,
+            seed=context.seed,
+        )
         values = explainer(sample.images, max_evals=self.max_evals, outputs=shap.Explanation.argsort.flip[:1])
         labels = np.array([[f"pred {class_names[p]} ({q:.2f})"] for p, q in zip(sample.predicted, sample.probability)])
         shap.image_plot(values, labels=labels, true_labels=[class_names[t] for t in sample.true], show=False)
-        table = sample.table(class_names).assign(base_value=values.base_values[:, 0],
-                                                 shap_sum=values.values.reshape(len(sample.index), -1).sum(axis=1))
+        table = sample.table(class_names).assign(
+            base_value=values.base_values[:, 0], shap_sum=values.values.reshape(len(sample.index), -1).sum(axis=1)
+        )
         return Explanation(table, {"image_plot.png": plt.gcf()})

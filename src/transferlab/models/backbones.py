@@ -1,4 +1,5 @@
 """ImageNet backbones from keras.applications with a new classification head (seed 004)."""
+
 import copy
 import os
 import re
@@ -9,17 +10,29 @@ from transferlab.data.inputs import InputKind
 from transferlab.errors import ConfigError, first_line
 from transferlab.models.base import ModelBuilder
 from transferlab.models.image_preprocessing import (
-    augment, augmentation_layers, grayscale_to_rgb, preprocessing_layer, resize)
+    augment,
+    augmentation_layers,
+    grayscale_to_rgb,
+    preprocessing_layer,
+    resize,
+)
 from transferlab.models.layers import classification_output, encoder_features, named_inputs
 
-APPLICATIONS = {"vgg16": keras.applications.VGG16, "resnet50": keras.applications.ResNet50,
-                "mobilenet_v2": keras.applications.MobileNetV2, "efficientnet_b0": keras.applications.EfficientNetB0,
-                "mobilenet": keras.applications.MobileNet}
+APPLICATIONS = {
+    "vgg16": keras.applications.VGG16,
+    "resnet50": keras.applications.ResNet50,
+    "mobilenet_v2": keras.applications.MobileNetV2,
+    "efficientnet_b0": keras.applications.EfficientNetB0,
+    "mobilenet": keras.applications.MobileNet,
+}
 
 # Widths that have ImageNet weights (the architectures that take `alpha`).
 IMAGENET_ALPHAS = {"mobilenet": (0.25, 0.5, 0.75, 1.0), "mobilenet_v2": (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)}
-POOLING = {"avg": keras.layers.GlobalAveragePooling2D, "max": keras.layers.GlobalMaxPooling2D,
-           "flatten": keras.layers.Flatten}
+POOLING = {
+    "avg": keras.layers.GlobalAveragePooling2D,
+    "max": keras.layers.GlobalMaxPooling2D,
+    "flatten": keras.layers.Flatten,
+}
 MIN_SIZE = 32  # the smallest input keras.applications accept
 
 
@@ -38,9 +51,19 @@ class KerasBackbone(ModelBuilder):
 
     accepts = (InputKind.IMAGE,)
 
-    def __init__(self, architecture: str, name: str | None = None, weights: str | None = "imagenet", image_size: int | None = 32,
-                 alpha: float = 1.0, pooling: str = "avg", dense_units=(256,), dropout=0.5, activation: str = "relu",
-                 augmentation=()):
+    def __init__(
+        self,
+        architecture: str,
+        name: str | None = None,
+        weights: str | None = "imagenet",
+        image_size: int | None = 32,
+        alpha: float = 1.0,
+        pooling: str = "avg",
+        dense_units=(256,),
+        dropout=0.5,
+        activation: str = "relu",
+        augmentation=(),
+    ):
         super().__init__(name or architecture)
         self.architecture, self.weights, self.image_size, self.alpha = architecture, weights, image_size, alpha
         self.pooling, self.dense_units, self.activation = pooling, list(dense_units), activation
@@ -75,21 +98,34 @@ class KerasBackbone(ModelBuilder):
         if self.pooling not in POOLING:
             raise ConfigError("model.pooling", self.pooling, f"allowed: {', '.join(POOLING)}")
         if len(self.dropout) != len(self.dense_units) + 1:
-            raise ConfigError("model.dropout", self.dropout, f"one rate, or {len(self.dense_units) + 1} "
-                                                             "(before each Dense layer and before the output)")
+            raise ConfigError(
+                "model.dropout",
+                self.dropout,
+                f"one rate, or {len(self.dense_units) + 1} (before each Dense layer and before the output)",
+            )
         augmentation_layers(self.augmentation)
         height, width, channels = input_shape
         if channels not in (1, 3):
             raise ConfigError("model.architecture", arch, f"needs 1- or 3-channel images, the data has {channels}")
         if self.image_size is None and min(height, width) < MIN_SIZE:
-            raise ConfigError("model.image_size", None, f"{arch} needs images of at least {MIN_SIZE}x{MIN_SIZE}, the data is "
-                                                        f"{height}x{width}; set model.image_size={MIN_SIZE} (or larger)")
+            raise ConfigError(
+                "model.image_size",
+                None,
+                f"{arch} needs images of at least {MIN_SIZE}x{MIN_SIZE}, the data is "
+                f"{height}x{width}; set model.image_size={MIN_SIZE} (or larger)",
+            )
         if self.image_size is not None and self.image_size < MIN_SIZE:
-            raise ConfigError("model.image_size", self.image_size, f"{arch} needs images of at least {MIN_SIZE}x{MIN_SIZE}; "
-                                                                   f"set model.image_size={MIN_SIZE} (or larger)")
+            raise ConfigError(
+                "model.image_size",
+                self.image_size,
+                f"{arch} needs images of at least {MIN_SIZE}x{MIN_SIZE}; set model.image_size={MIN_SIZE} (or larger)",
+            )
         if self.weights == "imagenet" and arch in IMAGENET_ALPHAS and self.alpha not in IMAGENET_ALPHAS[arch]:
-            raise ConfigError("model.alpha", self.alpha, f"{arch} has ImageNet weights for alpha in "
-                                                         f"{', '.join(map(str, IMAGENET_ALPHAS[arch]))}")
+            raise ConfigError(
+                "model.alpha",
+                self.alpha,
+                f"{arch} has ImageNet weights for alpha in {', '.join(map(str, IMAGENET_ALPHAS[arch]))}",
+            )
         if self.weights not in (None, "imagenet") and not os.path.isfile(os.path.expanduser(self.weights)):
             raise ConfigError("model.weights", self.weights, "file does not exist")
 
@@ -129,7 +165,9 @@ class KerasBackbone(ModelBuilder):
         return keras.layers.Dropout(rate, name=f"dropout_{i}")(x) if rate > 0 else x
 
     def _describe(self) -> str:
-        return f"{self.architecture} (alpha={self.alpha})" if self.architecture in IMAGENET_ALPHAS else self.architecture
+        return (
+            f"{self.architecture} (alpha={self.alpha})" if self.architecture in IMAGENET_ALPHAS else self.architecture
+        )
 
     def _application(self, input_shape: tuple) -> keras.Model:
         """The keras.applications model, with its weights; never a silent random init."""
@@ -145,14 +183,20 @@ class KerasBackbone(ModelBuilder):
             except Exception as error:  # keras.utils.get_file raises a bare Exception when a download fails
                 found = re.search(r"[\w.-]+\.h5", str(error))
                 expected = found.group(0) if found else f"the {self.architecture} no-top weights file"
-                raise ConfigError("model.weights", "imagenet", f"could not download the ImageNet weights for "
-                                  f"{self._describe()} (no network?); put {expected} in ~/.keras/models "
-                                  "(or $KERAS_HOME/models) or set model.weights=<path to .h5>") from error
+                raise ConfigError(
+                    "model.weights",
+                    "imagenet",
+                    f"could not download the ImageNet weights for "
+                    f"{self._describe()} (no network?); put {expected} in ~/.keras/models "
+                    "(or $KERAS_HOME/models) or set model.weights=<path to .h5>",
+                ) from error
         # A path: build the architecture, then load, so any alpha works and a mismatch is clearly the file's.
         model = build(weights=None, **kwargs)
         if self.weights is not None:
             try:
                 model.load_weights(os.path.expanduser(self.weights))
             except (ValueError, OSError) as error:
-                raise ConfigError("model.weights", self.weights, f"does not fit {self._describe()}: {first_line(error)}") from error
+                raise ConfigError(
+                    "model.weights", self.weights, f"does not fit {self._describe()}: {first_line(error)}"
+                ) from error
         return model

@@ -4,6 +4,7 @@ A builder is configured by conf/model/<name>.yaml (built with hydra.utils.instan
 Keras functional models whose inputs are named after the dataset's inputs (`keras.Input(name=)`),
 called with a mapping `input name -> array`.
 """
+
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from enum import Enum
@@ -15,16 +16,18 @@ from transferlab.data.inputs import Examples, InputKind, InputSpec
 from transferlab.errors import ConfigError
 
 # What the one-line error suggests when a single-input model meets inputs of another kind.
-MODELS_FOR = {InputKind.TABLE: "mlp, autoencoder or resnet_mlp",
-              InputKind.IMAGE: "cnn or a keras.applications backbone (vgg16, resnet50, mobilenet_v2, efficientnet_b0, mobilenet)"}
+MODELS_FOR = {
+    InputKind.TABLE: "mlp, autoencoder or resnet_mlp",
+    InputKind.IMAGE: "cnn or a keras.applications backbone (vgg16, resnet50, mobilenet_v2, efficientnet_b0, mobilenet)",
+}
 
 
 class Pretraining(str, Enum):
     """How transfer strategies pretrain the encoder on the training split when no source is given."""
 
-    NONE = "none"                       # it cannot: a source run or pretrained weights are needed
-    SUPERVISED = "supervised"           # the whole classifier, with labels
-    RECONSTRUCTION = "reconstruction"   # unlabelled, through build_pretrainer
+    NONE = "none"  # it cannot: a source run or pretrained weights are needed
+    SUPERVISED = "supervised"  # the whole classifier, with labels
+    RECONSTRUCTION = "reconstruction"  # unlabelled, through build_pretrainer
 
 
 class ModelBuilder(ABC):
@@ -35,7 +38,7 @@ class ModelBuilder(ABC):
     branches are per input. `name` is the model option's name, used in error messages.
     """
 
-    accepts: tuple[InputKind, ...] = ()     # the input kinds the model takes
+    accepts: tuple[InputKind, ...] = ()  # the input kinds the model takes
     pretraining: Pretraining = Pretraining.NONE
 
     def __init__(self, name: str):
@@ -65,12 +68,20 @@ class ModelBuilder(ABC):
         kinds = " or ".join(kind.value for kind in self.accepts)
         described = ", ".join(spec.describe() for spec in specs.values())
         if len(specs) != 1:
-            raise ConfigError("model", self.name, f"takes one {kinds} input, the dataset has {len(specs)}: {described}; "
-                                                  "choose a model with one branch per input")
+            raise ConfigError(
+                "model",
+                self.name,
+                f"takes one {kinds} input, the dataset has {len(specs)}: {described}; "
+                "choose a model with one branch per input",
+            )
         spec = next(iter(specs.values()))
         if spec.kind not in self.accepts:
-            raise ConfigError("model", self.name, f"takes {kinds} inputs, but the dataset's input is {described}; "
-                                                  f"choose {MODELS_FOR.get(spec.kind, f'a model for {spec.kind.value} inputs')}")
+            raise ConfigError(
+                "model",
+                self.name,
+                f"takes {kinds} inputs, but the dataset's input is {described}; "
+                f"choose {MODELS_FOR.get(spec.kind, f'a model for {spec.kind.value} inputs')}",
+            )
         return spec
 
     @abstractmethod
@@ -78,7 +89,9 @@ class ModelBuilder(ABC):
         """Named inputs -> features; None for an architecture without a separate encoder."""
 
     @abstractmethod
-    def build_classifier(self, specs: Mapping[str, InputSpec], n_classes: int, encoder: keras.Model | None = None) -> keras.Model:
+    def build_classifier(
+        self, specs: Mapping[str, InputSpec], n_classes: int, encoder: keras.Model | None = None
+    ) -> keras.Model:
         """Named inputs -> class probabilities, on `encoder` when given (else a fresh one)."""
 
     def build_pretrainer(self, encoder: keras.Model, specs: Mapping[str, InputSpec]) -> keras.Model:

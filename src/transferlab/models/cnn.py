@@ -1,4 +1,5 @@
 """Small CNN trained from scratch (seed 004's baseline), for raw images with pixel values 0..255."""
+
 import keras
 
 from transferlab.data.inputs import InputKind
@@ -19,8 +20,17 @@ class CNN(ModelBuilder):
 
     accepts = (InputKind.IMAGE,)
 
-    def __init__(self, name: str = "cnn", filters=(32, 64, 128), kernel_size: int = 3, dense_units=(256,), dropout: float = 0.5,
-                 activation: str = "relu", image_size: int | None = None, augmentation=()):
+    def __init__(
+        self,
+        name: str = "cnn",
+        filters=(32, 64, 128),
+        kernel_size: int = 3,
+        dense_units=(256,),
+        dropout: float = 0.5,
+        activation: str = "relu",
+        image_size: int | None = None,
+        augmentation=(),
+    ):
         super().__init__(name)
         self.filters, self.kernel_size, self.dense_units = list(filters), kernel_size, list(dense_units)
         self.dropout, self.activation, self.image_size = dropout, activation, image_size
@@ -33,10 +43,16 @@ class CNN(ModelBuilder):
         augmentation_layers(self.augmentation)
         smallest = 2 ** (len(self.filters) - 1)
         if self.image_size is not None and self.image_size < smallest:
-            raise ConfigError("model.image_size", self.image_size, f"must be >= {smallest} for {len(self.filters)} conv layers")
+            raise ConfigError(
+                "model.image_size", self.image_size, f"must be >= {smallest} for {len(self.filters)} conv layers"
+            )
         if self.image_size is None and min(height, width) < smallest:
-            raise ConfigError("model.image_size", None, f"the data is {height}x{width}, too small for {len(self.filters)} "
-                                                        f"conv layers; set model.image_size={smallest} (or larger)")
+            raise ConfigError(
+                "model.image_size",
+                None,
+                f"the data is {height}x{width}, too small for {len(self.filters)} "
+                f"conv layers; set model.image_size={smallest} (or larger)",
+            )
 
     def build_encoder(self, specs) -> keras.Model:
         """Raw image -> the last convolution's feature map."""
@@ -47,7 +63,9 @@ class CNN(ModelBuilder):
         for i, width in enumerate(self.filters):
             if i > 0:
                 x = keras.layers.MaxPooling2D(2, name=f"pool_{i}")(x)
-            x = keras.layers.Conv2D(width, self.kernel_size, padding="same", activation=self.activation, name=f"conv_{i + 1}")(x)
+            x = keras.layers.Conv2D(
+                width, self.kernel_size, padding="same", activation=self.activation, name=f"conv_{i + 1}"
+            )(x)
         return keras.Model(inputs, x, name="encoder")
 
     def build_classifier(self, specs, n_classes: int, encoder=None) -> keras.Model:

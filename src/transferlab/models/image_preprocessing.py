@@ -1,12 +1,18 @@
 """Layers that turn raw images (float32, pixel values 0..255) into what a network expects."""
+
 import keras
 
 from transferlab.errors import ConfigError
 
 # keras.applications' preprocess_input mode of each backbone. EfficientNet rescales inside its own
 # model (its preprocess_input is the identity), so it needs no layer.
-PREPROCESSING_MODES = {"vgg16": "caffe", "resnet50": "caffe", "mobilenet": "tf", "mobilenet_v2": "tf",
-                       "efficientnet_b0": None}
+PREPROCESSING_MODES = {
+    "vgg16": "caffe",
+    "resnet50": "caffe",
+    "mobilenet": "tf",
+    "mobilenet_v2": "tf",
+    "efficientnet_b0": None,
+}
 
 AUGMENTATIONS = "flip[:horizontal|vertical|horizontal_and_vertical], rotation:<factor>, zoom:<factor>"
 

@@ -1,4 +1,5 @@
 """Layer stacks shared by the builders, and a walk over the layers of nested models."""
+
 import keras
 
 
@@ -32,7 +33,7 @@ def model_input(model: keras.Model, inputs: dict):
     """`inputs` (input name -> array or tensor) in the structure `model` was built with: a mapping
     for models built here, a single tensor or list for models built elsewhere (matched by name;
     a single-input model takes the only input whatever its name)."""
-    if isinstance(model, keras.Sequential):   # one input, no structure of its own
+    if isinstance(model, keras.Sequential):  # one input, no structure of its own
         (value,) = inputs.values()
         return value
     if len(model.inputs) == 1 and len(inputs) == 1:

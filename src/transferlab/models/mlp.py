@@ -1,4 +1,5 @@
 """Multilayer perceptron (seed 000's baseline: Dense 32 -> Dropout 0.2 -> Dense 16 -> output)."""
+
 import keras
 
 from transferlab.data.inputs import InputKind

@@ -1,5 +1,6 @@
 """Seed 001's residual network for HIGGS, built from stock Keras layers (no custom classes, so
 `.keras` files load with plain `keras.saving.load_model`)."""
+
 import keras
 
 from transferlab.data.inputs import InputKind
@@ -17,7 +18,14 @@ class ResidualMLP(ModelBuilder):
     accepts = (InputKind.TABLE,)
     pretraining = Pretraining.SUPERVISED
 
-    def __init__(self, name: str = "resnet_mlp", width: int = 128, blocks: int = 2, head_units: int = 64, activation: str = "relu"):
+    def __init__(
+        self,
+        name: str = "resnet_mlp",
+        width: int = 128,
+        blocks: int = 2,
+        head_units: int = 64,
+        activation: str = "relu",
+    ):
         super().__init__(name)
         self.width, self.blocks, self.head_units, self.activation = width, blocks, head_units, activation
 
@@ -34,4 +42,6 @@ class ResidualMLP(ModelBuilder):
         """The encoder (fresh unless given) and a new output layer."""
         encoder = encoder if encoder is not None else self.build_encoder(specs)
         inputs = named_inputs(specs)
-        return keras.Model(inputs, classification_output(encoder_features(inputs, encoder), n_classes), name="resnet_mlp")
+        return keras.Model(
+            inputs, classification_output(encoder_features(inputs, encoder), n_classes), name="resnet_mlp"
+        )

@@ -5,6 +5,7 @@ validated when it is built, `check` runs every check that needs the data or a bu
 any MLflow run exists, and `train` runs its stages (pretrain, frozen, finetune, ...), each an MLflow
 child run with its own trainer settings (`strategy.stages.<stage>`).
 """
+
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Callable, ClassVar
@@ -21,10 +22,10 @@ SettingsFor = Callable[[str], DictConfig]  # stage name -> merged trainer settin
 
 @dataclass
 class TrainedModel:
-    classifier: keras.Model                 # as trained (its parameter counts are logged)
-    encoder: keras.Model | None             # logged as the run's "encoder" so later runs can transfer it
+    classifier: keras.Model  # as trained (its parameter counts are logged)
+    encoder: keras.Model | None  # logged as the run's "encoder" so later runs can transfer it
     stage_metrics: dict[str, dict[str, float]]
-    exported: keras.Model | None = None     # what is evaluated and logged when it differs (merged LoRA)
+    exported: keras.Model | None = None  # what is evaluated and logged when it differs (merged LoRA)
     metrics: dict[str, float] = field(default_factory=dict)  # strategy-specific run metrics
 
     @property

@@ -5,6 +5,7 @@ or `.model_uri`), a model that comes with pretrained weights (ImageNet backbones
 pretrained on the training split inside this run (`source.pretrain`).
 Its own stages then train on the adaptation pool (the dataset's extra rows, else the train split).
 """
+
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,9 +27,9 @@ from transferlab.validation import Settings
 class Source(Settings):
     """strategy.source: where a transfer strategy's base model comes from."""
 
-    run_id: str | None = None       # an earlier transferlab run (its logged "encoder" or "keras_model")
-    model_uri: str | None = None    # any MLflow model URI or a local .keras file
-    pretrain: bool = True           # with neither: pretrain the base on the training split here
+    run_id: str | None = None  # an earlier transferlab run (its logged "encoder" or "keras_model")
+    model_uri: str | None = None  # any MLflow model URI or a local .keras file
+    pretrain: bool = True  # with neither: pretrain the base on the training split here
 
     @field_validator("run_id", "model_uri", mode="before")
     @classmethod
@@ -61,10 +62,14 @@ def stage_data(train: Examples, val: Examples) -> StageData:
     return StageData(train.inputs, train.labels, val.inputs, val.labels)
 
 
-def fit_classifier(classifier, stage: str, data: PreparedData, settings_for: SettingsFor, pool: str = "adapt") -> dict[str, float]:
+def fit_classifier(
+    classifier, stage: str, data: PreparedData, settings_for: SettingsFor, pool: str = "adapt"
+) -> dict[str, float]:
     """Train on the adaptation pool (pool="adapt") or the training split (pool="train")."""
     train = data.adaptation_pool() if pool == "adapt" else data.train
-    return fit_stage(classifier, stage, stage_data(train, data.val), settings_for(stage), classification_loss(data.n_classes))
+    return fit_stage(
+        classifier, stage, stage_data(train, data.val), settings_for(stage), classification_loss(data.n_classes)
+    )
 
 
 def model_inputs(model: keras.Model) -> dict[str, tuple]:
@@ -78,7 +83,9 @@ def check_model_inputs(model: keras.Model, specs: Mapping[str, InputSpec], uri: 
     if len(found) == 1 and len(expected) == 1:
         (found_shape,), (expected_shape,) = found.values(), expected.values()
         if found_shape != expected_shape:
-            raise ConfigError("strategy.source", uri, f"model takes inputs of shape {found_shape}, the dataset's are {expected_shape}")
+            raise ConfigError(
+                "strategy.source", uri, f"model takes inputs of shape {found_shape}, the dataset's are {expected_shape}"
+            )
     elif found != expected:
         raise ConfigError("strategy.source", uri, f"model takes inputs {found}, the dataset's are {expected}")
 
@@ -87,7 +94,11 @@ def load_source_model(uri: str, specs: Mapping[str, InputSpec]) -> keras.Model:
     """A Keras model from an MLflow URI or a local .keras file, checked against the dataset's inputs."""
     try:
         path = Path(uri).expanduser()
-        model = keras.saving.load_model(path) if path.suffix == ".keras" and path.is_file() else mlflow.keras.load_model(uri)
+        model = (
+            keras.saving.load_model(path)
+            if path.suffix == ".keras" and path.is_file()
+            else mlflow.keras.load_model(uri)
+        )
     except Exception as err:  # MLflow and Keras raise several types for a missing run/model/artifact
         raise ConfigError("strategy.source", uri, f"could not load a Keras model ({first_line(err)[:200]})") from err
     check_model_inputs(model, specs, uri)
@@ -101,18 +112,28 @@ def check_source(builder: ModelBuilder, source: Source, strategy: str, needs_enc
         try:
             mlflow.get_run(source.run_id)
         except mlflow.exceptions.MlflowException as err:
-            raise ConfigError("strategy.source.run_id", source.run_id, "no such MLflow run in the tracking store") from err
+            raise ConfigError(
+                "strategy.source.run_id", source.run_id, "no such MLflow run in the tracking store"
+            ) from err
     elif source.model_uri:
         return
     elif not source.pretrain:
-        raise ConfigError("strategy.source", "none", f"strategy={strategy} needs a base model: set strategy.source.run_id, "
-                          "strategy.source.model_uri, or strategy.source.pretrain=true to pretrain one on the training split")
+        raise ConfigError(
+            "strategy.source",
+            "none",
+            f"strategy={strategy} needs a base model: set strategy.source.run_id, "
+            "strategy.source.model_uri, or strategy.source.pretrain=true to pretrain one on the training split",
+        )
     elif builder.pretrained:
         return
     elif needs_encoder and builder.pretraining == Pretraining.NONE:
-        raise ConfigError("strategy", strategy, f"needs a pretrained encoder: model {builder.name} has none to pretrain; "
-                          "use model=autoencoder or model=resnet_mlp (tables), an ImageNet backbone (images), "
-                          "or set strategy.source.run_id / strategy.source.model_uri")
+        raise ConfigError(
+            "strategy",
+            strategy,
+            f"needs a pretrained encoder: model {builder.name} has none to pretrain; "
+            "use model=autoencoder or model=resnet_mlp (tables), an ImageNet backbone (images), "
+            "or set strategy.source.run_id / strategy.source.model_uri",
+        )
 
 
 def train_supervised(builder: ModelBuilder, data: PreparedData, settings_for: SettingsFor, stage: str) -> Base:
@@ -123,7 +144,9 @@ def train_supervised(builder: ModelBuilder, data: PreparedData, settings_for: Se
     return Base(encoder, classifier, {stage: fit_classifier(classifier, stage, data, settings_for, pool="train")})
 
 
-def pretrained_encoder(builder: ModelBuilder, data: PreparedData, source: Source, settings_for: SettingsFor, strategy: str) -> Base:
+def pretrained_encoder(
+    builder: ModelBuilder, data: PreparedData, source: Source, settings_for: SettingsFor, strategy: str
+) -> Base:
     """The source run's encoder, or the model's own pretraining on the training split."""
     uri = source.uri("encoder")
     if uri is not None:
@@ -134,13 +157,26 @@ def pretrained_encoder(builder: ModelBuilder, data: PreparedData, source: Source
     if builder.pretraining == Pretraining.SUPERVISED:
         return train_supervised(builder, data, settings_for, "pretrain")
     encoder = builder.build_encoder(data.specs)
-    targets = StageData(data.train.inputs, builder.reconstruction_targets(data.train),
-                        data.val.inputs, builder.reconstruction_targets(data.val))
-    stage = fit_stage(builder.build_pretrainer(encoder, data.specs), "pretrain", targets, settings_for("pretrain"), "mse", classify=False)
+    targets = StageData(
+        data.train.inputs,
+        builder.reconstruction_targets(data.train),
+        data.val.inputs,
+        builder.reconstruction_targets(data.val),
+    )
+    stage = fit_stage(
+        builder.build_pretrainer(encoder, data.specs),
+        "pretrain",
+        targets,
+        settings_for("pretrain"),
+        "mse",
+        classify=False,
+    )
     return Base(encoder, None, {"pretrain": stage})
 
 
-def pretrained_classifier(builder: ModelBuilder, data: PreparedData, source: Source, settings_for: SettingsFor, strategy: str) -> Base:
+def pretrained_classifier(
+    builder: ModelBuilder, data: PreparedData, source: Source, settings_for: SettingsFor, strategy: str
+) -> Base:
     """The source run's classifier (`keras_model`); for a model with pretrained weights, its encoder
     with a head trained on top; otherwise the whole classifier trained with labels on the training split."""
     uri = source.uri("keras_model")
@@ -148,7 +184,9 @@ def pretrained_classifier(builder: ModelBuilder, data: PreparedData, source: Sou
         return Base(None, load_source_model(uri, data.specs), {})
     check_source(builder, source, strategy, needs_encoder=False)
     if builder.pretrained:
-        return head_on_frozen_encoder(builder, data, pretrained_encoder(builder, data, source, settings_for, strategy), settings_for)
+        return head_on_frozen_encoder(
+            builder, data, pretrained_encoder(builder, data, source, settings_for, strategy), settings_for
+        )
     return train_supervised(builder, data, settings_for, "pretrain")
 
 

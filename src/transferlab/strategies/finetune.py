@@ -7,6 +7,7 @@ features. Then the last `unfreeze` layers of the backbone (all of the encoder by
 with the head; BatchNormalization layers stay frozen, i.e. in inference mode with their ImageNet
 statistics, as Keras' transfer-learning guide recommends.
 """
+
 from typing import Literal
 
 import keras
@@ -29,15 +30,18 @@ def check_unfreeze(unfreeze, body: keras.Model) -> None:
     """`all`, or a layer count from 1 to the number of layers of the body."""
     count = len(body.layers)
     if unfreeze != "all" and not 1 <= unfreeze <= count:
-        raise ConfigError("strategy.unfreeze", unfreeze, f"must be all or an integer from 1 to {count}, "
-                                                         f"the number of layers of {body.name}")
+        raise ConfigError(
+            "strategy.unfreeze",
+            unfreeze,
+            f"must be all or an integer from 1 to {count}, the number of layers of {body.name}",
+        )
 
 
 def unfreeze_last(encoder: keras.Model, body: keras.Model, unfreeze) -> None:
     """Make the last `unfreeze` layers of `body` trainable (seed 004: `base_model.layers[:-4]`
     frozen), everything else in the encoder frozen, and every BatchNormalization layer frozen."""
     check_unfreeze(unfreeze, body)
-    encoder.trainable = True   # the encoder itself: setting the outer model's flag is a no-op while it is True
+    encoder.trainable = True  # the encoder itself: setting the outer model's flag is a no-op while it is True
     if unfreeze != "all":
         for layer in body.layers[:-unfreeze]:
             layer.trainable = False
@@ -51,7 +55,7 @@ class Finetune(Strategy):
 
     class Options(Settings):
         source: Source = source_option()
-        unfreeze: Literal["all"] | PositiveInt = "all"   # all | N: the last N layers of the backbone (seed 004: 4)
+        unfreeze: Literal["all"] | PositiveInt = "all"  # all | N: the last N layers of the backbone (seed 004: 4)
 
     def check(self, builder, data):
         encoder = starting_encoder(builder, data, self.options.source, "finetune")

@@ -1,4 +1,5 @@
 """Pretrained encoder frozen; only a new head is trained, on the adaptation pool."""
+
 from transferlab.strategies.base import Strategy, TrainedModel
 from transferlab.strategies.common import (
     Source,

@@ -5,6 +5,7 @@ export. Layers Keras has no LoRA for (depthwise convolutions, BatchNormalization
 Seed 001 adds `alfa * A @ B` to each kernel; Keras adds `(lora_alpha / rank) * A @ B`. So the
 seed's alfa = 0.1 at r = 4 is `lora_alpha = alfa * rank = 0.4` (strategy.alpha).
 """
+
 import keras
 import numpy as np
 
@@ -56,18 +57,20 @@ def max_rank(model: keras.Model) -> tuple[int, str]:
 def check_rank(rank, model: keras.Model) -> None:
     limit, layer = max_rank(model)
     if not 1 <= rank <= limit:
-        raise ConfigError("strategy.rank", rank, f"must be an integer from 1 to {limit}, the smaller dimension of layer {layer}")
+        raise ConfigError(
+            "strategy.rank", rank, f"must be an integer from 1 to {limit}, the smaller dimension of layer {layer}"
+        )
 
 
 def add_adapters(model: keras.Model, rank: int, alpha: float) -> keras.Model:
     """Freeze every base weight (kernels, biases, other layers) and add rank-`rank` adapters to
     every Dense and convolution layer: only the A and B matrices stay trainable."""
     model.trainable = True
-    for layer in all_layers(model):   # parents before children
+    for layer in all_layers(model):  # parents before children
         if isinstance(layer, keras.Model):
-            layer.trainable = True    # a nested model (a frozen encoder) keeps its own flag
+            layer.trainable = True  # a nested model (a frozen encoder) keeps its own flag
         elif adaptable(layer):
-            layer.enable_lora(rank, lora_alpha=alpha)   # also freezes the kernel
+            layer.enable_lora(rank, lora_alpha=alpha)  # also freezes the kernel
             if layer.bias is not None:
                 layer.bias.trainable = False
         else:
@@ -83,6 +86,7 @@ def merged_copy(model: keras.Model) -> keras.Model:
     float32 policy: Keras 3.15 casts the folded kernel to the layer's compute dtype, which under
     mixed precision would round the exported float32 weights to bfloat16/float16.
     """
+
     def without_lora(layer):
         config = {k: v for k, v in layer.get_config().items() if k not in ("lora_rank", "lora_alpha")}
         return layer.__class__.from_config(config)
@@ -113,7 +117,11 @@ def merge_parity(adapted: keras.Model, merged: keras.Model, inputs: dict) -> flo
     differently: on the HIGGS sample with mixed_bfloat16 that alone gives ~6e-3. Comparing float32
     copies measures what this check is for, the merged kernels.
     """
-    if any(layer.dtype_policy.compute_dtype != "float32" for layer in all_layers(adapted) if not isinstance(layer, keras.Model)):
+    if any(
+        layer.dtype_policy.compute_dtype != "float32"
+        for layer in all_layers(adapted)
+        if not isinstance(layer, keras.Model)
+    ):
         adapted, merged = float32_copy(adapted), float32_copy(merged)
     return max_abs_prediction_diff(adapted, merged, inputs)
 
@@ -126,8 +134,11 @@ def float32_copy(model: keras.Model) -> keras.Model:
     `lora_alpha` is set again: Keras 3.15's Dense.build calls `enable_lora(lora_rank)` without it,
     so a Dense made from its config scales its adapters by 1 instead of alpha / rank.
     """
-    copy = keras.models.clone_model(model, recursive=True,
-                                    clone_function=lambda layer: layer.__class__.from_config(layer.get_config() | {"dtype": "float32"}))
+    copy = keras.models.clone_model(
+        model,
+        recursive=True,
+        clone_function=lambda layer: layer.__class__.from_config(layer.get_config() | {"dtype": "float32"}),
+    )
     for source, target in zip(all_layers(model), all_layers(copy), strict=True):
         if not isinstance(source, keras.Model):
             values = {variable.name: variable for variable in source.variables}
@@ -162,6 +173,8 @@ class LoRA(Strategy):
         adapted = add_adapters(base.classifier, rank, alpha)
         stages = base.stage_metrics | {"lora": fit_classifier(adapted, "lora", data, settings_for)}
         merged = merged_copy(adapted)
-        metrics = {"lora_merge_max_abs_diff": merge_parity(adapted, merged, data.test.inputs),
-                   "merged_total_params": merged.count_params()}
+        metrics = {
+            "lora_merge_max_abs_diff": merge_parity(adapted, merged, data.test.inputs),
+            "merged_total_params": merged.count_params(),
+        }
         return TrainedModel(adapted, None, stages, exported=merged, metrics=metrics)

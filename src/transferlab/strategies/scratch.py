@@ -1,4 +1,5 @@
 """Everything trained from random initialisation, on the training split."""
+
 from transferlab.strategies.base import Strategy, TrainedModel
 from transferlab.strategies.common import train_supervised
 from transferlab.validation import Settings

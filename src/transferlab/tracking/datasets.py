@@ -1,4 +1,5 @@
 """The data a run trained on, as an MLflow dataset input (the UI's Dataset column and run page)."""
+
 import warnings
 
 import mlflow
@@ -24,10 +25,17 @@ def dataset_source(source: str):
             return CodeDatasetSource({"source": source})
 
 
-def log_dataset(name: str, source: str, digest: str, inputs: dict[str, np.ndarray], labels: np.ndarray, context: str = "training") -> None:
+def log_dataset(
+    name: str, source: str, digest: str, inputs: dict[str, np.ndarray], labels: np.ndarray, context: str = "training"
+) -> None:
     """Log the active run's `context` dataset: `name`, where it came from (`source`), `digest` (the
     data fingerprint) and its schema, taken from `inputs` (input name -> a few example rows) and
     `labels` (their labels). Only the schema and these identifiers are stored, not the rows."""
-    dataset = mlflow.data.from_numpy(dict(inputs), source=dataset_source(source), targets=np.asarray(labels),
-                                     name=name, digest=digest[:MAX_DIGEST_LENGTH])
+    dataset = mlflow.data.from_numpy(
+        dict(inputs),
+        source=dataset_source(source),
+        targets=np.asarray(labels),
+        name=name,
+        digest=digest[:MAX_DIGEST_LENGTH],
+    )
     mlflow.log_input(dataset, context=context)

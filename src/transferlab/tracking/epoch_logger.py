@@ -11,6 +11,7 @@ Pima epoch took 27 ms instead of 12 ms) and then waits ~1 s, its worker's queue 
 flush after fit and again when the stage run ends (benchmarks/RESULTS.md, "Where the pipeline's
 extra time goes"). One batch of 200 epochs x 4 metrics takes ~50 ms.
 """
+
 import time
 
 import keras
@@ -34,8 +35,11 @@ class EpochMetricsLogger(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         ended_ms = int(time.time() * 1000)
-        self.pending += [Metric(k if k.startswith("val_") else f"train_{k}", float(v), ended_ms, epoch)
-                         for k, v in (logs or {}).items() if k != "learning_rate"]
+        self.pending += [
+            Metric(k if k.startswith("val_") else f"train_{k}", float(v), ended_ms, epoch)
+            for k, v in (logs or {}).items()
+            if k != "learning_rate"
+        ]
         if time.perf_counter() - self.last_write >= self.interval_s:
             self.write()
 

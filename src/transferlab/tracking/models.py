@@ -1,4 +1,5 @@
 """Log the trained network (Keras 3 flavor) and a pyfunc that predicts from raw rows or images."""
+
 import tempfile
 import warnings
 from importlib.metadata import PackageNotFoundError, version
@@ -65,7 +66,11 @@ def log_models(classifier: keras.Model, encoder: keras.Model | None, data: Prepa
             joblib.dump(data.preprocessors, preprocessors)
             artifacts["preprocessors"] = str(preprocessors)
         mlflow.pyfunc.log_model(
-            name="model", python_model=raw_row_model.__file__, artifacts=artifacts,
+            name="model",
+            python_model=raw_row_model.__file__,
+            artifacts=artifacts,
             model_config={"class_names": list(data.class_names), "table_columns": tables},
-            signature=raw_input_signature(raw_example, output), input_example=raw_example, pip_requirements=requirements,
+            signature=raw_input_signature(raw_example, output),
+            input_example=raw_example,
+            pip_requirements=requirements,
         )

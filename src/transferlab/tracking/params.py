@@ -1,4 +1,5 @@
 """What identifies a run: flattened config params, tags, provenance."""
+
 import subprocess
 import sys
 from pathlib import Path
@@ -27,8 +28,11 @@ def flatten_config(cfg: DictConfig) -> dict[str, str]:
 
 def git_commit() -> str:
     """HEAD of the project checkout, with '-dirty' when tracked files have uncommitted changes."""
+
     def git(*args: str) -> str:
-        return subprocess.run(["git", "-C", str(PROJECT_ROOT), *args], capture_output=True, text=True, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "-C", str(PROJECT_ROOT), *args], capture_output=True, text=True, check=True
+        ).stdout.strip()
 
     try:
         commit = git("rev-parse", "HEAD")
@@ -72,8 +76,11 @@ def run_name(cfg: DictConfig) -> str:
     values = {key: value for key, value in override_values(list(hydra.overrides.task)).items() if key in swept}
     if "arm" in values:
         parts = [cfg.dataset.name, str(values["arm"])]
-    labels = [value_label(value) if key in NAMING_GROUPS else key.split(".")[-1] + value_label(value)
-              for key, value in values.items() if key not in NAMING_GROUPS]
+    labels = [
+        value_label(value) if key in NAMING_GROUPS else key.split(".")[-1] + value_label(value)
+        for key, value in values.items()
+        if key not in NAMING_GROUPS
+    ]
     return "-".join(parts + labels)
 
 

@@ -7,6 +7,7 @@ probability column per class and the predicted class.
 Self-contained on purpose (only mlflow, keras, joblib, numpy and pandas imports): MLflow loads this
 file by itself, so a logged model needs neither transferlab installed nor a copy of the package.
 """
+
 import joblib
 import keras
 import mlflow.pyfunc
@@ -28,7 +29,10 @@ def network_inputs(preprocessors: dict, table_columns: dict, model_input) -> tup
     """The network's named inputs from raw rows (a DataFrame: table inputs only) or a mapping of
     arrays (inputs without table preprocessing), and the rows' index."""
     if isinstance(model_input, pd.DataFrame):
-        inputs = {name: preprocessors[name].transform(model_input[columns]).astype("float32") for name, columns in table_columns.items()}
+        inputs = {
+            name: preprocessors[name].transform(model_input[columns]).astype("float32")
+            for name, columns in table_columns.items()
+        }
         return inputs, model_input.index
     return {name: np.asarray(array, dtype="float32") for name, array in model_input.items()}, None
 

@@ -1,4 +1,5 @@
 """Run lifecycle: one run per job, a nested child run per training stage, FAILED on errors."""
+
 import traceback
 from contextlib import contextmanager
 

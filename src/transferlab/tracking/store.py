@@ -1,4 +1,5 @@
 """Tracking store set-up that is safe when parallel sweep jobs share one SQLite file."""
+
 import os
 import time
 from pathlib import Path
