@@ -8,8 +8,6 @@ with the head; BatchNormalization layers stay frozen, i.e. in inference mode wit
 statistics, as Keras' transfer-learning guide recommends.
 """
 
-from typing import Literal
-
 import keras
 
 from transferlab.errors import ConfigError
@@ -23,7 +21,10 @@ from transferlab.strategies.common import (
     source_option,
     starting_encoder,
 )
-from transferlab.validation import PositiveInt, Settings
+from transferlab.validation import Settings, is_int, rule
+
+# strategy.unfreeze: all, or the last N layers of the backbone (seed 004: 4).
+Unfreeze = rule(lambda v: v == "all" or (is_int(v) and v > 0), "must be all or a positive integer")
 
 
 def check_unfreeze(unfreeze, body: keras.Model) -> None:
@@ -55,7 +56,7 @@ class Finetune(Strategy):
 
     class Options(Settings):
         source: Source = source_option()
-        unfreeze: Literal["all"] | PositiveInt = "all"  # all | N: the last N layers of the backbone (seed 004: 4)
+        unfreeze: Unfreeze = "all"
 
     def check(self, builder, data):
         encoder = starting_encoder(builder, data, self.options.source, "finetune")
