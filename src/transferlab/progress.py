@@ -32,7 +32,13 @@ def number(value) -> str:
     return "nan" if value is None or math.isnan(value) else f"{value:.4f}"
 
 
-class EpochProgress(keras.callbacks.Callback):
+class StageCallback(keras.callbacks.Callback):
+    """A callback that is told which strategy stage it runs in (fit_stage sets `stage`)."""
+
+    stage: str = "train"
+
+
+class EpochProgress(StageCallback):
     """One line per epoch (`train epoch 3/200 loss 0.4123 val_loss 0.3987 1.2s`) through logging
     when `stream` (default: stderr) is not a terminal; on a terminal one line redrawn every
     `interval_s` seconds during the epoch, with a bar and the ETA. `stage` names the stage
@@ -43,7 +49,6 @@ class EpochProgress(keras.callbacks.Callback):
     def __init__(self, stream=None, interval_s: float = 0.2, width: int = 20):
         super().__init__()
         self.stream, self.interval_s, self.width = stream, interval_s, width
-        self.stage = "train"
 
     def on_train_begin(self, logs=None):
         self.out = self.stream if self.stream is not None else sys.stderr
@@ -110,7 +115,8 @@ class EpochProgress(keras.callbacks.Callback):
         eta = elapsed / epochs_done * (self.epochs - epochs_done) if epochs_done else None
         loss = logs.get("loss")
         text = (
-            f"{self.stage} [{'#' * filled}{'.' * (self.width - filled)}] epoch {min(self.epoch + 1, self.epochs)}/{self.epochs}"
+            f"{self.stage} [{'#' * filled}{'.' * (self.width - filled)}]"
+            f" epoch {min(self.epoch + 1, self.epochs)}/{self.epochs}"
             f" loss {number(None if loss is None else float(loss))}"
             + (f" val_loss {number(logs['val_loss'])}" if "val_loss" in logs else "")
             + (f" ETA {duration(eta)}" if eta is not None else "")

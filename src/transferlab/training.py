@@ -14,6 +14,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from transferlab.batches import ArrayBatches, n_rows, tensorflow_dataset
 from transferlab.evaluation.plots import training_curves
 from transferlab.memory import release_free_memory, trim_c_heap
+from transferlab.progress import StageCallback
 from transferlab.tracking.epoch_logger import EpochMetricsLogger
 from transferlab.tracking.runs import log_figure, tracked_run
 
@@ -119,14 +120,14 @@ def fit_inputs(data: StageData, settings: DictConfig, how: str) -> dict:
 
 def stage_callbacks(settings: DictConfig, stage: str) -> list:
     """The stage's Keras callbacks: the per-epoch MLflow metrics logger, then each node of
-    trainer.callbacks (conf/callbacks/; a null node is off), built from its _target_. A callback
-    with a `stage` attribute (the progress display) is told the stage's name."""
+    trainer.callbacks (conf/callbacks/; a null node is off), built from its _target_. A
+    StageCallback (the progress display) is told the stage's name."""
     callbacks = [EpochMetricsLogger()]
     for node in (settings.get("callbacks") or {}).values():
         if node is not None:
             callbacks.append(instantiate(node))
     for callback in callbacks:
-        if hasattr(callback, "stage"):
+        if isinstance(callback, StageCallback):
             callback.stage = stage
     return callbacks
 
