@@ -28,8 +28,9 @@ test-slow: install        ## the slow lane only: studies, JAX subprocesses, mult
 test-all: install         ## both lanes in one go
 	$(PY) -m pytest -n 2 -q -m "slow or not slow" $(ARGS)
 
-lint: install             ## ruff check over the repository (rules in pyproject.toml)
+lint: install             ## ruff check and ruff format --check over the repository (rules in pyproject.toml)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 study-pima: install       ## seed 000 reproduction (15 jobs), then its results table
 	$(PY) run.py experiment=pima_transfer trainer.backend=jax $(ARGS)

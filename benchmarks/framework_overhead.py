@@ -13,9 +13,10 @@ What is compared (each as a fresh `python` subprocess, wall-clock seconds from s
 
 Both get the same maximum epochs (`--epochs`, 200) and Keras backend (`--backend`). Each is run
 `--repeats` times (3), alternating which goes first; the medians are compared. Targets: ours /
-bare <= 1.5x, and <= 1.2x at equal epochs. The temporary store is created (schema migrated) once, untimed, before the timed
-runs, as an existing project store would be; `--fresh-store` gives every run its own empty
-store instead (then ours also pays MLflow's schema creation every time).
+bare <= 1.5x, and <= 1.2x at equal epochs. The temporary store is created (schema migrated)
+once, untimed, before the timed runs, as an existing project store would be; `--fresh-store`
+gives every run its own empty store instead (then ours also pays MLflow's schema creation every
+time).
 
 Because early stopping ends each run at a data- and seed-dependent epoch, and the two scripts
 do not draw identical initial weights, the epochs trained can differ: the table therefore also
@@ -262,16 +263,21 @@ def main(argv=None) -> int:
     met = ratio <= TARGET_RATIO
     summary = [
         f"ratio ours/bare (median wall) = {ratio:.2f}x (target <= {TARGET_RATIO:g}x): {'MET' if met else 'MISSED'}",
-        f"ratio at equal epochs (ours' wall with its {o_ep:g} epochs changed to bare's {b_ep:g} at ours' {o_spe * 1000:.0f} ms/epoch) = {ratio_equal_epochs:.2f}x "
+        f"ratio at equal epochs (ours' wall with its {o_ep:g} epochs changed to bare's {b_ep:g} "
+        f"at ours' {o_spe * 1000:.0f} ms/epoch) = {ratio_equal_epochs:.2f}x "
         f"(target <= {TARGET_EQUAL_EPOCHS:g}x): {'MET' if ratio_equal_epochs <= TARGET_EQUAL_EPOCHS else 'MISSED'}",
-        f"time outside fit: ours {o_out:.2f} s vs bare {b_out:.2f} s (+{o_out - b_out:.2f} s); steady fit per epoch: ours/bare = {o_spe / b_spe:.2f}x; "
+        f"time outside fit: ours {o_out:.2f} s vs bare {b_out:.2f} s (+{o_out - b_out:.2f} s); "
+        f"steady fit per epoch: ours/bare = {o_spe / b_spe:.2f}x; "
         f"first epoch (tracing/compile): ours {o_first:.2f} s vs bare {b_first:.2f} s",
-        f"pipeline time inside its MLflow run but outside fit (stage run, per-epoch metrics write, evaluation, figures, model logging) = {o_run - o_fit:.2f} s",
-        f"pipeline wall outside its MLflow run (interpreter, imports, Hydra, store open, exit) = {o_wall - o_run:.2f} s (median wall - median run)",
+        "pipeline time inside its MLflow run but outside fit (stage run, per-epoch metrics write, evaluation, "
+        f"figures, model logging) = {o_run - o_fit:.2f} s",
+        "pipeline wall outside its MLflow run (interpreter, imports, Hydra, store open, exit) = "
+        f"{o_wall - o_run:.2f} s (median wall - median run)",
     ]
     if store_init is not None:
         summary.append(
-            f"one-off cost of opening a new, empty SQLite store (schema migrations; untimed above, --fresh-store includes it) = {store_init:.2f} s"
+            "one-off cost of opening a new, empty SQLite store (schema migrations; untimed above, "
+            f"--fresh-store includes it) = {store_init:.2f} s"
         )
     all_runs = (
         "; ".join(f"ours {r['wall']:.1f}/{r['train_seconds']:.1f}/{r['epochs_trained']}" for r in ours)
@@ -287,7 +293,8 @@ def main(argv=None) -> int:
                 "Command: " + common.command_line(__file__, argv),
                 "",
                 f"`run.py dataset=pima model=mlp strategy=scratch explainer=none` (temporary MLflow store, "
-                f"{'a fresh store per run' if args.fresh_store else 'store created once, untimed'}) vs `benchmarks/bare_pima_mlp.py`, "
+                f"{'a fresh store per run' if args.fresh_store else 'store created once, untimed'}) "
+                "vs `benchmarks/bare_pima_mlp.py`, "
                 f"max epochs {args.epochs}, early stopping {'off' if args.no_early_stopping else 'on (patience 20)'}, "
                 f"{args.repeats} runs each in alternating order, wall time of each subprocess from spawn to exit.",
                 "",

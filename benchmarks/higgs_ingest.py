@@ -1,7 +1,8 @@
 """HIGGS ingest: our loader (pyarrow float32 parse + .npy cache) vs seed 001's pandas read, and a
 whole run's peak memory against the float32 size of the rows it uses.
 
-    .venv/bin/python benchmarks/higgs_ingest.py [--rows 2000000] [--repeats 2] [--run-backends jax,tensorflow] [--record]
+    .venv/bin/python benchmarks/higgs_ingest.py [--rows 2000000] [--repeats 2]
+        [--run-backends jax,tensorflow] [--record]
 
 1. Writes a seeded HIGGS-format file once (UCI layout and number formatting: no header, label
    first, every value as `%.18e`, gzip) into --work-dir, reused by later invocations.
@@ -252,8 +253,10 @@ def main(argv=None) -> int:
     summary = [
         f"- file: {args.rows:,} rows x {N_COLUMNS} columns, UCI formatting, {file.stat().st_size / 2**20:.0f} MiB gzip "
         f"(float32 size {float32_mb:.0f} MB)",
-        f"- first load {first_ratio:.1f}x faster than pandas (target >= {TARGET_FIRST:g}x): {'met' if first_ratio >= TARGET_FIRST else 'MISSED'}",
-        f"- cached load {cached_ratio:.0f}x faster than pandas (target >= {TARGET_CACHED:g}x): {'met' if cached_ratio >= TARGET_CACHED else 'MISSED'}",
+        f"- first load {first_ratio:.1f}x faster than pandas (target >= {TARGET_FIRST:g}x): "
+        f"{'met' if first_ratio >= TARGET_FIRST else 'MISSED'}",
+        f"- cached load {cached_ratio:.0f}x faster than pandas (target >= {TARGET_CACHED:g}x): "
+        f"{'met' if cached_ratio >= TARGET_CACHED else 'MISSED'}",
     ]
     if runs:
         kinds = list(dict.fromkeys(run_kind(r) for r in runs))
@@ -296,8 +299,10 @@ def memory_verdict(kind: str, kind_runs: list[dict]) -> str:
         return f"- {kind}: no run on >= {MEMORY_TARGET_FROM_ROWS:,} rows (use --rows 2000000 or more)"
     worst = max(large, key=lambda r: r["ratio"])
     return (
-        f"- {kind}, whole run on >= {MEMORY_TARGET_FROM_ROWS:,} rows: peak RSS growth <= {worst['ratio']:.2f}x the float32 rows "
-        f"(worst at {worst['rows']:,} rows; target <= {TARGET_MEMORY:g}x): {'met' if worst['ratio'] <= TARGET_MEMORY else 'MISSED'}"
+        f"- {kind}, whole run on >= {MEMORY_TARGET_FROM_ROWS:,} rows: "
+        f"peak RSS growth <= {worst['ratio']:.2f}x the float32 rows "
+        f"(worst at {worst['rows']:,} rows; target <= {TARGET_MEMORY:g}x): "
+        f"{'met' if worst['ratio'] <= TARGET_MEMORY else 'MISSED'}"
     )
 
 

@@ -30,11 +30,12 @@ epochs' samples/s, the best run, and samples/s over the whole fit including the 
 (ours: fit_stage's `train_seconds`), and each path's accuracy on the validation rows after
 training (the seed loop is scored after it finishes), which shows what a setting that changes the
 arithmetic costs, e.g. `--trainer trainer.precision=mixed_bfloat16`. Targets (medians, against the
-seed loop measured in the same run): best backend >= 2x, TensorFlow >= 1.2x. On a GPU (JAX; TensorFlow is not needed, the seed
-loop is then skipped) it also prints the ratio to seed 001's own GPU figure, 7.3 s per 2M-row
-epoch (about 274k samples/s).
+seed loop measured in the same run): best backend >= 2x, TensorFlow >= 1.2x. On a GPU (JAX;
+TensorFlow is not needed, the seed loop is then skipped) it also prints the ratio to seed 001's
+own GPU figure, 7.3 s per 2M-row epoch (about 274k samples/s).
 
-    .venv/bin/python benchmarks/higgs_train.py [--rows 400000] [--epochs 3] [--repeats 3] [--backends tensorflow,jax] [--record]
+    .venv/bin/python benchmarks/higgs_train.py [--rows 400000] [--epochs 3] [--repeats 3]
+        [--backends tensorflow,jax] [--record]
 """
 
 import argparse
@@ -359,8 +360,10 @@ def measure(args, paths: list[str]) -> dict[str, list[dict]]:
             run["rate"] = args.rows * args.epochs / run["steady"]
             runs[path].append(run)
             print(
-                f"  round {rep + 1} {path:15s}: {run['rate']:9,.0f} samples/s (epochs {' + '.join(f'{s:.2f}' for s in run['epochs'])} s), "
-                f"warm-up epoch {run['first']:.2f} s, started {'idle' if idle else 'busy'}, load {common.load_average()}",
+                f"  round {rep + 1} {path:15s}: {run['rate']:9,.0f} samples/s "
+                f"(epochs {' + '.join(f'{s:.2f}' for s in run['epochs'])} s), "
+                f"warm-up epoch {run['first']:.2f} s, started {'idle' if idle else 'busy'}, "
+                f"load {common.load_average()}",
                 flush=True,
             )
     return runs
@@ -410,7 +413,8 @@ def summarize(args, runs: dict[str, list[dict]]) -> tuple[str, list[str], bool]:
     lines += gpu_lines(rates, runs) + compile_lines(runs) + [epoch_spread(args, runs)]
     idle = sum(r["idle_start"] for path_runs in runs.values() for r in path_runs)
     lines.append(
-        f"{idle} of {sum(map(len, runs.values()))} runs started with no other process runnable (--settle {args.settle:g} s); "
+        f"{idle} of {sum(map(len, runs.values()))} runs started with no other process runnable "
+        f"(--settle {args.settle:g} s); "
         "every run's samples/s: "
         + "; ".join(
             f"{path} " + ", ".join(f"{r['rate'] / 1000:.0f}k" for r in path_runs) for path, path_runs in runs.items()
@@ -447,7 +451,8 @@ def target_checks(rates: dict[str, float]) -> list[tuple[str, float, float]]:
 def gpu_lines(rates: dict[str, float], runs: dict[str, list[dict]]) -> list[str]:
     """Our paths that ran on a GPU, against seed 001's own GPU figure."""
     return [
-        f"{PATHS[path][0]} on {runs[path][0]['device']}: {rate:,.0f} samples/s = {rate / SEED_GPU_SAMPLES_PER_S:.2f}x seed 001's own "
+        f"{PATHS[path][0]} on {runs[path][0]['device']}: {rate:,.0f} samples/s = "
+        f"{rate / SEED_GPU_SAMPLES_PER_S:.2f}x seed 001's own "
         f"GPU figure (7.3 s per 2M-row epoch = {SEED_GPU_SAMPLES_PER_S:,.0f} samples/s; its GPU model is unknown)"
         for path, rate in rates.items()
         if path != "seed" and runs[path][0]["device"].startswith("gpu")
@@ -475,16 +480,19 @@ def record(args, argv, result_table: str, summary: list[str], runs: dict[str, li
         [
             "Command: " + common.command_line(__file__, argv),
             "",
-            f"Seed 001's `tf.data` + `@tf.function` GradientTape loop vs `transferlab.training.fit_stage` with the HIGGS study's trainer "
-            f"settings (`experiment=higgs_lora_full model=resnet_mlp strategy=scratch`, early stopping off), same network "
-            f"(`ResidualMLP().build_classifier(28, 2)`, {runs[next(iter(runs))][0]['params']:,} parameters), {args.rows:,} rows x 28 "
-            f"float32 features (seeded noise, learnable label), batch {args.batch_size}, Adam 1e-3. Ours also validates on "
-            f"{round(args.rows * args.val_fraction):,} extra rows after every epoch and logs per-epoch metrics to a temporary MLflow "
-            f"store (inside its time; only training rows count). Val accuracy: median over the runs of the trained model's accuracy "
-            f"on those rows (seed: computed after its loop; ours: the last epoch's logged `val_accuracy`), so that settings which "
-            f"change the arithmetic (e.g. `trainer.precision`) show what they cost in quality. Every run is a subprocess: 1 warm-up "
-            f"epoch, then {args.epochs} timed epochs; {args.repeats} rounds in rotating order, each run started once no other process was runnable for 1 s (waiting at "
-            f"most {args.settle:g} s); samples/s = median over the runs of rows x timed epochs / their seconds.",
+            "Seed 001's `tf.data` + `@tf.function` GradientTape loop vs `transferlab.training.fit_stage` with the "
+            "HIGGS study's trainer settings (`experiment=higgs_lora_full model=resnet_mlp strategy=scratch`, early "
+            "stopping off), same network (`ResidualMLP().build_classifier(28, 2)`, "
+            f"{runs[next(iter(runs))][0]['params']:,} parameters), {args.rows:,} rows x 28 float32 features (seeded "
+            f"noise, learnable label), batch {args.batch_size}, Adam 1e-3. Ours also validates on "
+            f"{round(args.rows * args.val_fraction):,} extra rows after every epoch and logs per-epoch metrics to a "
+            "temporary MLflow store (inside its time; only training rows count). Val accuracy: median over the runs "
+            "of the trained model's accuracy on those rows (seed: computed after its loop; ours: the last epoch's "
+            "logged `val_accuracy`), so that settings which change the arithmetic (e.g. `trainer.precision`) show "
+            f"what they cost in quality. Every run is a subprocess: 1 warm-up epoch, then {args.epochs} timed epochs; "
+            f"{args.repeats} rounds in rotating order, each run started once no other process was runnable for 1 s "
+            f"(waiting at most {args.settle:g} s); samples/s = median over the runs of rows x timed epochs / their "
+            "seconds.",
             "",
             *machine,
             "",
@@ -515,8 +523,10 @@ def main(argv=None) -> int:
     if not paths:
         sys.exit("error: nothing to measure (" + "; ".join(notes) + ")")
     print(
-        f"{args.rows:,} rows x {N_FEATURES} features (+{round(args.rows * args.val_fraction):,} validation rows for ours), "
-        f"batch {args.batch_size}, 1 warm-up + {args.epochs} timed epochs per run, {args.repeats} rounds of: {', '.join(paths)}",
+        f"{args.rows:,} rows x {N_FEATURES} features "
+        f"(+{round(args.rows * args.val_fraction):,} validation rows for ours), "
+        f"batch {args.batch_size}, 1 warm-up + {args.epochs} timed epochs per run, "
+        f"{args.repeats} rounds of: {', '.join(paths)}",
         flush=True,
     )
     for note in notes:

@@ -317,7 +317,8 @@ def main(argv=None) -> int:
     agree = max_diff <= args.tolerance
     met = speedup >= TARGET_SPEEDUP
     summary = [
-        f"max |IG_seed - IG_ours| = {max_diff:.3e} (tolerance {args.tolerance:g}; max |IG| = {scale:.3e}): {'OK' if agree else 'FAILED'}",
+        f"max |IG_seed - IG_ours| = {max_diff:.3e} (tolerance {args.tolerance:g}; max |IG| = {scale:.3e}): "
+        f"{'OK' if agree else 'FAILED'}",
         f"completeness gap max |sum(IG_ours) - (f(x) - f(0))| = {gap:.3e} (steps={args.steps})",
     ]
     if jax_diff is not None:
@@ -325,7 +326,8 @@ def main(argv=None) -> int:
     elif jax_note:
         summary.append(f"JAX: {jax_note}")
     summary.append(
-        f"speed-up seed loop / ours (TensorFlow, best of {args.repeats}) = {speedup:.1f}x (target >= {TARGET_SPEEDUP:g}x): {'MET' if met else 'MISSED'}"
+        f"speed-up seed loop / ours (TensorFlow, best of {args.repeats}) = {speedup:.1f}x "
+        f"(target >= {TARGET_SPEEDUP:g}x): {'MET' if met else 'MISSED'}"
     )
     common.print_report(result_table, summary)
 
@@ -334,11 +336,13 @@ def main(argv=None) -> int:
             [
                 "Command: " + common.command_line(__file__, argv),
                 "",
-                f"Seed 000's per-row `tf.GradientTape` IG loop vs `transferlab.explainers.integrated_gradients.integrated_gradients`, "
-                f"same model (`DenoisingAutoencoder().build_classifier(8, 2)`, trained {args.train_epochs} epochs) and rows "
-                f"({n_rows} preprocessed Pima test rows{f', 154 tiled x{args.tile}' if args.tile > 1 else ''}), steps={args.steps}, "
-                f"one warm-up then best of {args.repeats} interleaved repeats. The JAX row runs in a subprocess "
-                f"right after (same weights and rows); its speed-up is against the TensorFlow seed loop timed here.",
+                "Seed 000's per-row `tf.GradientTape` IG loop vs "
+                "`transferlab.explainers.integrated_gradients.integrated_gradients`, same model "
+                f"(`DenoisingAutoencoder().build_classifier(8, 2)`, trained {args.train_epochs} epochs) and rows "
+                f"({n_rows} preprocessed Pima test rows{f', 154 tiled x{args.tile}' if args.tile > 1 else ''}), "
+                f"steps={args.steps}, one warm-up then best of {args.repeats} interleaved repeats. The JAX row runs "
+                "in a subprocess right after (same weights and rows); its speed-up is against the TensorFlow seed "
+                "loop timed here.",
                 "",
                 *common.machine_lines("tensorflow" + (" (+ jax subprocess)" if jax_result is not None else "")),
                 "",

@@ -241,7 +241,8 @@ def test_a_default_run_prints_progress_and_no_library_noise(tmp_path):
     assert any(re.search(r"train epoch 2/2 loss \d\.\d{4} val_loss \d\.\d{4}", line) for line in lines), lines
     assert any(
         re.search(
-            r"MLflow run [0-9a-f]{32} \(breast_cancer-mlp-scratch\).*mlflow ui --backend-store-uri sqlite:.*#/experiments/\d+/runs/[0-9a-f]{32}",
+            r"MLflow run [0-9a-f]{32} \(breast_cancer-mlp-scratch\).*mlflow ui --backend-store-uri sqlite:"
+            r".*#/experiments/\d+/runs/[0-9a-f]{32}",
             line,
         )
         for line in lines

@@ -258,7 +258,8 @@ TWO_INPUTS = PreparedData(
             GradCAM(layer="conv_9"),
             "images",
             "cnn",
-            "explainer.gradcam.layer=conv_9: not a convolutional layer of model cnn; its last ones: conv_1, conv_2, conv_3",
+            "explainer.gradcam.layer=conv_9: not a convolutional layer of model cnn; "
+            "its last ones: conv_1, conv_2, conv_3",
         ),
         (GradCAM(layer="dense_0"), "images", "cnn", "explainer.gradcam.layer=dense_0: not a convolutional layer"),
         (
@@ -273,13 +274,15 @@ TWO_INPUTS = PreparedData(
             PermutationImportance(),
             "images",
             "cnn",
-            "explainer=permutation: works on tables; for images choose gradcam, integrated_gradients, shap, lime or feature_maps",
+            "explainer=permutation: works on tables; "
+            "for images choose gradcam, integrated_gradients, shap, lime or feature_maps",
         ),
         (
             LimeImages(segmentation={"algorithm": "quickshift", "kernel_size": 4, "max_dist": 200, "ratio": 0.2}),
             "images",
             "cnn",
-            "explainer.lime.segmentation={'algorithm': 'quickshift', 'kernel_size': 4, 'max_dist': 200, 'ratio': 0.2}: cuts test image 0 into one superpixel",
+            "explainer.lime.segmentation={'algorithm': 'quickshift', 'kernel_size': 4, 'max_dist': 200, 'ratio': 0.2}: "
+            "cuts test image 0 into one superpixel",
         ),
         (
             FeatureMaps(index=360),

@@ -210,7 +210,8 @@ def test_imagenet_weights_without_network(keras_home):
         tiny_mobilenet(weights="imagenet").build_encoder(image_specs(MNIST_SHAPE))
     assert str(error.value) == (
         "model.weights=imagenet: could not download the ImageNet weights for mobilenet (alpha=0.25) (no network?); "
-        "put mobilenet_2_5_224_tf_no_top.h5 in ~/.keras/models (or $KERAS_HOME/models) or set model.weights=<path to .h5>"
+        "put mobilenet_2_5_224_tf_no_top.h5 in ~/.keras/models (or $KERAS_HOME/models) "
+        "or set model.weights=<path to .h5>"
     )
 
 
@@ -235,7 +236,8 @@ def test_imagenet_weights_from_the_keras_cache(keras_home):
         (
             KerasBackbone("vgg16", image_size=None),
             MNIST_SHAPE,
-            "model.image_size=None: vgg16 needs images of at least 32x32, the data is 28x28; set model.image_size=32 (or larger)",
+            "model.image_size=None: vgg16 needs images of at least 32x32, the data is 28x28; "
+            "set model.image_size=32 (or larger)",
         ),
         (
             KerasBackbone("resnet50", image_size=16),
@@ -261,8 +263,8 @@ def test_imagenet_weights_from_the_keras_cache(keras_home):
         (
             KerasBackbone("vgg16", augmentation=["rotation"]),
             MNIST_SHAPE,
-            "model.augmentation=rotation: allowed: flip[:horizontal|vertical|horizontal_and_vertical], rotation:<factor>, "
-            "zoom:<factor>",
+            "model.augmentation=rotation: allowed: flip[:horizontal|vertical|horizontal_and_vertical], "
+            "rotation:<factor>, zoom:<factor>",
         ),
         (KerasBackbone("vgg16"), (32, 32, 4), "model.architecture=vgg16: needs 1- or 3-channel images, the data has 4"),
         (CNN(image_size=2), MNIST_SHAPE, "model.image_size=2: must be >= 4 for 3 conv layers"),
@@ -301,7 +303,8 @@ def test_config_errors(builder, shape, message):
         (
             "vgg16",
             1.0,
-            "vgg16: Layer count mismatch when loading weights from file. Model expected 13 layers, found 54 saved layers.",
+            "vgg16: Layer count mismatch when loading weights from file. "
+            "Model expected 13 layers, found 54 saved layers.",
         ),
         ("mobilenet", 1.0, "mobilenet (alpha=1.0): Shape mismatch in layer #0 (named conv1)"),
     ],

@@ -18,7 +18,8 @@ import keras
 from transferlab.models.resnet_mlp import ResidualMLP
 from transferlab.data.inputs import table_input
 from transferlab.strategies.lora import add_adapters, merged_copy
-model = add_adapters(ResidualMLP(width=8, head_units=4).build_classifier({"features": table_input("features", [str(i) for i in range(28)], [])}, 2), 2, 0.2)
+model = add_adapters(ResidualMLP(width=8, head_units=4).build_classifier(\
+{"features": table_input("features", [str(i) for i in range(28)], [])}, 2), 2, 0.2)
 model.compile(optimizer="adam", loss="binary_crossentropy")
 model.fit(np.zeros((8, 28), "float32"), np.zeros(8, "float32"), epochs=1, verbose=0)
 merged = merged_copy(model)

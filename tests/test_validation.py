@@ -73,7 +73,8 @@ CONSTRAINTS = [
     # explainers/settings.py
     (
         ["explainer.permutation.scoring=f2x"],
-        "explainer.permutation.scoring=f2x: allowed: f<beta> (e.g. f2), roc_auc, pr_auc, accuracy, balanced_accuracy, log_loss",
+        "explainer.permutation.scoring=f2x: allowed: f<beta> (e.g. f2), roc_auc, pr_auc, accuracy, balanced_accuracy, "
+        "log_loss",
     ),
     (["explainer.permutation.n_repeats=0"], "explainer.permutation.n_repeats=0: must be a positive integer"),
     (
@@ -188,8 +189,10 @@ def test_settings_are_checked_without_importing_keras():
     import sys
 
     code = (
-        "import sys; sys.path.insert(0, 'tests'); from conftest import compose_config; from transferlab.config_checks import check_config; "
-        "check_config(compose_config('dataset=image_folder', 'explainer=[gradcam,lime,shap]')); print('keras' in sys.modules)"
+        "import sys; sys.path.insert(0, 'tests'); from conftest import compose_config; "
+        "from transferlab.config_checks import check_config; "
+        "check_config(compose_config('dataset=image_folder', 'explainer=[gradcam,lime,shap]')); "
+        "print('keras' in sys.modules)"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=str(__import__("conftest").REPO_ROOT)
@@ -241,11 +244,13 @@ UNKNOWN_KEYS = [
     (["trainr.epochs=2"], "trainr.epochs: no such key; did you mean trainer.epochs?"),
     (
         ["trainer.callbacks.early_stoping.patiense=3"],
-        "trainer.callbacks.early_stoping.patiense: no such key; did you mean trainer.callbacks.early_stopping.patience?",
+        "trainer.callbacks.early_stoping.patiense: no such key; "
+        "did you mean trainer.callbacks.early_stopping.patience?",
     ),
     (
         ["dataset.loader.target=x"],
-        "dataset.loader.target: no such key for dataset=breast_cancer; did you mean dataset=csv (which has dataset.loader.target)?",
+        "dataset.loader.target: no such key for dataset=breast_cancer; "
+        "did you mean dataset=csv (which has dataset.loader.target)?",
     ),
     (
         ["explainer=shap", "explainer.shap.max_row=3"],
@@ -253,7 +258,8 @@ UNKNOWN_KEYS = [
     ),
     (
         ["explainer.shap.max_row=3"],
-        "explainer.shap.max_row: no such key for explainer=permutation; did you mean explainer=shap (which has explainer.shap.max_rows)?",
+        "explainer.shap.max_row: no such key for explainer=permutation; "
+        "did you mean explainer=shap (which has explainer.shap.max_rows)?",
     ),
     (["-m", "trainer.lr=1,2"], "trainer.lr: no such key; did you mean trainer.learning_rate?"),
     (

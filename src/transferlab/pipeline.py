@@ -141,7 +141,10 @@ class CheckedJob:
 
 def describe_data(name: str, data: PreparedData) -> str:
     sizes = ", ".join(f"{n:,} {split.removeprefix('n_')}" for split, n in data.sizes().items())
-    return f"data {name}: {sizes} rows; inputs {data.describe_inputs()}; {data.n_classes} classes, {data.nbytes() / 2**20:.1f} MB"
+    return (
+        f"data {name}: {sizes} rows; inputs {data.describe_inputs()}; "
+        f"{data.n_classes} classes, {data.nbytes() / 2**20:.1f} MB"
+    )
 
 
 def checked_job(cfg: DictConfig) -> CheckedJob:
@@ -208,6 +211,7 @@ def run_job(cfg: DictConfig) -> float:
     objective = float(evaluation.metrics[cfg.objective.metric])
     print(
         f"run {run.info.run_id} ({name}) finished: {cfg.objective.metric}={objective:.4f} "
-        f"test_roc_auc={evaluation.metrics.get('test_roc_auc', float('nan')):.4f} test_f1={evaluation.metrics['test_f1']:.4f}"
+        f"test_roc_auc={evaluation.metrics.get('test_roc_auc', float('nan')):.4f} "
+        f"test_f1={evaluation.metrics['test_f1']:.4f}"
     )
     return objective

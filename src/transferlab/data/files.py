@@ -22,7 +22,10 @@ def locate_file(path: str | None, data_dir: str, subdir: str, filename: str, url
         return cached
     if not url:
         raise ConfigError(f"{key}.path", None, f"no file given and none cached at {cached}")
-    where = f"put {filename} at {cached}, set TRANSFERLAB_DATA_DIR to a folder holding {subdir}/{filename}, or set {key}.path"
+    where = (
+        f"put {filename} at {cached}, set TRANSFERLAB_DATA_DIR to a folder holding {subdir}/{filename}, "
+        f"or set {key}.path"
+    )
     # Keras' get_file downloads into /tmp/.keras when its cache_dir is missing or read-only, where
     # the next run's lookup would not find the file: so the folder must exist and be writable.
     folder = make_folder(data_dir, f"{key}.data_dir", f"downloads go there; {where}")
