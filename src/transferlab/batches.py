@@ -2,7 +2,8 @@
 
 Why not the arrays themselves: on TensorFlow, Keras' array adapter puts each array passed to
 `fit` into its `tf.data` pipeline as one constant, a full copy that TensorFlow still holds after
-the fit (measured: ~1.3x the array, so a 2M-row HIGGS run's later stages stack on it). A
+the fit, so a large run's later stages stack on it
+(measurements: benchmarks/README.md, 'Why the code is shaped this way'). A
 `keras.utils.PyDataset` that gathers one batch of rows per step holds one batch copy at a time.
 Keras ships no shuffled batch view of in-memory arrays (PyDataset is the base class a user
 fills in), hence this small class.
@@ -29,9 +30,8 @@ class ArrayBatches(keras.utils.PyDataset):
     rows in order (validation), each batch a view.
 
     No worker threads of its own: on TensorFlow its batches are produced in tf.data's
-    prefetching thread (see tensorflow_dataset), which kept the HIGGS network ~10% faster than
-    Keras' 2-thread enqueuer (mixed_bfloat16 on a 2-core CPU: 223-252k vs 200-226k samples/s,
-    three interleaved rounds)."""
+    prefetching thread (see tensorflow_dataset), which was faster than Keras' 2-thread enqueuer
+    (measurements: benchmarks/README.md, 'Why the code is shaped this way')."""
 
     def __init__(self, x, y: np.ndarray, batch_size: int, seed: int | None):
         super().__init__()
@@ -69,9 +69,8 @@ def tensorflow_dataset(batches: ArrayBatches):
 
     Why not hand Keras the PyDataset: Keras wraps it (and arrays) in a pipeline with autotuning
     on, and TensorFlow 2.21 destroys an epoch's iterator only once its autotune thread wakes from
-    a sleep that doubles up to 60 s. Keras makes a new iterator every epoch, so on a 2-core CPU one
-    epoch in two or three stood idle for about its own length (HIGGS network, batch 4096: 1.4 s
-    epochs became 2.6 s at 400k rows, 5.3 s became 10.4 s at 1.6M rows). Keras has no switch for
+    a sleep that keeps doubling; Keras makes a new iterator every epoch, so epochs stood idle
+    (measurements: benchmarks/README.md, 'Why the code is shaped this way'). Keras has no switch for
     the pipelines it builds, hence this one: same batches, a fixed prefetch, no autotune thread.
     Every epoch after the first starts with `on_epoch_end` (a new order), as Keras does it.
     """

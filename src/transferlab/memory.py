@@ -41,10 +41,10 @@ def release_free_memory() -> None:
 
 
 def drop_compiled_functions() -> None:
-    """JAX keeps every function it compiled (a finished stage's train and test steps: 30-40 MB
-    each on the CPU) for the life of the process, and Keras has no call that releases them;
-    `jax.clear_caches` does. Later steps recompile what they use (well under a second for the
-    models here). TensorFlow's traced functions go with their model, so nothing to do there."""
+    """JAX keeps every function it compiled (a finished stage's train and test steps) for the life
+    of the process, and Keras has no call that releases them; `jax.clear_caches` does. Later steps
+    recompile what they use (measurements: benchmarks/README.md, 'Why the code is shaped this way').
+    TensorFlow's traced functions go with their model, so nothing to do there."""
     import keras
 
     if keras.backend.backend() == "jax":

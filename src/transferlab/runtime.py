@@ -49,11 +49,11 @@ def configure_keras(device: str, precision: str) -> str:
 
 def freeze_imported_objects() -> None:
     """Once per process, before a job makes its data or models: move every object alive now (the
-    imported modules of TensorFlow/JAX, Keras, MLflow, scikit-learn, ...: ~600k objects) out of
-    the garbage collector's sight with `gc.freeze`. They live until the process ends anyway, and
-    every full collection walked them: each `gc.collect` of release_free_memory took 0.5-0.8 s
-    on TensorFlow, 0.09-0.13 s once frozen (a Pima run: ~2 s less; same metrics). Later jobs of a
-    sweep in the same process are not frozen again, so their leftovers stay collectable."""
+    imported modules of TensorFlow/JAX, Keras, MLflow, scikit-learn, ...) out of the garbage
+    collector's sight with `gc.freeze`. They live until the process ends anyway, and every full
+    collection (release_free_memory's) walked them
+    (measurements: benchmarks/README.md, 'Why the code is shaped this way'). Later jobs of a sweep
+    in the same process are not frozen again, so their leftovers stay collectable."""
     import gc
 
     if not gc.get_freeze_count():
@@ -64,12 +64,11 @@ def use_compilation_cache(directory: str | None) -> None:
     """JAX: keep compiled XLA programs in `directory` and reuse them in later runs (None: off).
 
     A repeated configuration (a rerun, a sweep's next job, the next stage after `jax.clear_caches`)
-    then loads its train, test and predict steps from disk instead of compiling them again: on this
-    CPU a Pima run took 13.5 s instead of 16.8 s, and a 1M-row HIGGS lora run 23-24 s instead of
-    30-31 s with its peak memory 74-98 MB lower (XLA's compiler working memory is never needed).
-    Same programs, same results. JAX's own cache, configured here because Keras has no switch for
-    it; its defaults only store compilations over 1 s, and ours take 0.1-0.5 s each. TensorFlow has
-    no such cache.
+    then loads its train, test and predict steps from disk instead of compiling them again: faster,
+    and a lower peak (XLA's compiler working memory is never needed); same programs, same results.
+    JAX's own cache, configured here because Keras has no switch for it; its defaults store only
+    slow compilations and ours are quick, hence a minimum compile time of 0. TensorFlow has no such
+    cache (measurements: benchmarks/README.md, 'Why the code is shaped this way').
     """
     import keras
 
@@ -95,9 +94,10 @@ def keep_tensorflow_unloaded() -> None:
 
     Keras' lazy `tensorflow` handle imports TensorFlow on its first `.available` check, which
     set_random_seed and every get_config/serialize call (clone_model, saving) make on JAX too:
-    about 400 MB of resident memory and seconds, for checks that only matter when TF objects are
-    around. Marked unavailable, those checks are skipped; code that really uses TensorFlow
-    (tf.data) still imports it on first use. No public Keras switch exists, hence the private handle.
+    memory and time for checks that only matter when TF objects are around
+    (measurements: benchmarks/README.md, 'Why the code is shaped this way').
+    Marked unavailable, those checks are skipped; code that really uses TensorFlow (tf.data) still
+    imports it on first use. No public Keras switch exists, hence the private handle.
     """
     from keras.src.utils import module_utils
 
@@ -119,8 +119,8 @@ def skip_teardown_after_success():
     (MLflow's, Hydra's, ...) have run, instead of letting the interpreter finalise every module.
 
     That finalisation does nothing a finished job needs (no Python thread or atexit handler is
-    involved) but took 3.7-3.9 s of native teardown after a Pima run here (TensorFlow, Keras,
-    MLflow, SQLAlchemy loaded; benchmarks/RESULTS.md, "Where the pipeline's extra time goes").
+    involved) but costs seconds of native teardown
+    (measurements: benchmarks/README.md, 'Why the code is shaped this way').
     On errors nothing changes: the normal exit keeps its status and messages."""
     import atexit
     import logging

@@ -43,10 +43,8 @@ class TrimHeapWhileTraining(keras.callbacks.Callback):
     Opt-in: callbacks=[default,trim_heap] (conf/callbacks/trim_heap.yaml), for large data.
 
     The batch copies that Keras' input pipeline frees stay in glibc's arenas until the fit ends,
-    and the run's peak grows with them. Measured with an RSS sampler on a 2M-row HIGGS lora run
-    (JAX): trimming every 0.5 s, with the other releases, took the peak from 541-560 MB to 493-531 MB;
-    on a 1M-row run with a warm compilation cache every 0.05 s took the peak growth from 325-336 MB
-    (0.5 s) to 284-295 MB. A trim with nothing to return costs ~3 us; run times unchanged.
+    and the run's peak grows with them; trimming during the fit lowers that peak
+    (measurements: benchmarks/README.md, 'Why the code is shaped this way').
     """
 
     async_safe = True  # only calls malloc_trim: fine on Keras' callback thread, no sync with the device

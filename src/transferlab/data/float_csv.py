@@ -8,9 +8,9 @@ are read, so the digest describes exactly the bytes that were parsed.
 Bad input raises ConfigError naming the 1-based line. pyarrow does not say which row failed,
 so a failed block is located by re-reading the file up to it (slow, but only on the error path).
 
-.gz files are inflated with ISA-L (`isal.igzip`, about 2.5x faster than the zlib inside pyarrow
-on this CPU: 2.1 s vs 5.2 s for 1.4 GiB of HIGGS text), in pyarrow's reader thread, so parsing
-on the other cores overlaps it.
+.gz files are inflated with ISA-L (`isal.igzip`, faster than the zlib inside pyarrow), in
+pyarrow's reader thread, so parsing on the other cores overlaps it
+(measurements: benchmarks/README.md, 'Why the code is shaped this way').
 """
 
 import hashlib
@@ -27,9 +27,9 @@ from isal import igzip
 
 from transferlab.errors import ConfigError, first_line
 
-# Measured on a 1M-row UCI-formatted HIGGS gz (2 cores): 256 KiB-1 MiB blocks are equally fast,
-# 4 MiB ~10% and 16-64 MiB ~60-100% slower. pyarrow reads ~40 blocks ahead, so memory grows with
-# the block size (~40 MiB of buffers at 1 MiB, ~150 MiB at 4 MiB), never with the file.
+# Larger blocks parse slower, and pyarrow reads a fixed number of blocks ahead, so buffer memory
+# grows with the block size, never with the file
+# (measurements: benchmarks/README.md, 'Why the code is shaped this way').
 BLOCK_SIZE = 1 << 20
 
 _COUNT_ERROR = re.compile(r"Expected \d+ columns, got \d+")

@@ -6,7 +6,7 @@ The cache is one plain .npy file (C order, shape (n_rows, n_columns)), so anyone
     <cache_dir>/<source name>.<key16>.npy
     <cache_dir>/<source name>.<key16>.json
 
-The key is cheap to compute even for the 2.6 GB HIGGS.csv.gz (size, mtime_ns and the sha256 of
+The key is cheap to compute even for the HIGGS.csv.gz download (size, mtime_ns and the sha256 of
 the first and last MiB); the full sha256 of the source is computed while parsing and stored for
 runs to log. A cache is trusted only when its JSON carries the current key and the .npy header
 and size agree with it. Both files are written under temporary names and renamed (.npy first,
@@ -15,8 +15,8 @@ processes that want the same source, and the one that waited uses the other's ca
 
 Written here rather than with joblib.Memory (which also memory-maps cached arrays and renames
 atomically) because that caches a function's return value: the whole parsed array would sit in
-memory before being written (1.2 GB for HIGGS), where streaming batches into the .npy keeps parse
-memory near one batch.
+memory before being written, where streaming batches into the .npy keeps parse memory near one
+batch (measurements: benchmarks/README.md, 'Why the code is shaped this way').
 """
 
 import hashlib

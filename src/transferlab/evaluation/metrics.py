@@ -13,14 +13,14 @@ from transferlab.tracking.raw_row_model import probabilities_from_outputs
 def predict_array(model, inputs: dict, batch_size: int | None = None) -> np.ndarray:
     """Model outputs for named inputs (input name -> rows), in inference mode, as float64.
 
-    Up to one batch: a direct call, because model.predict costs ~20 ms of set-up per call, which
-    dominates the hundreds of small calls permutation importance makes. Larger inputs: Keras'
-    compiled predict step (`predict_on_batch`) batch by batch, because eager calls hold every
-    layer's activations and, on JAX, op-by-op dispatch state (hundreds of MB on a 100k-row test
-    set), and because `model.predict` on TensorFlow copies the whole input into its tf.data
-    pipeline and keeps that copy (~180 MB for the merge check and evaluation of a 2M-row HIGGS
-    run). Default batch: 8192 rows when every input is a table, else 128 (a convolutional
-    network's activations are per image, not per feature).
+    Up to one batch: a direct call, because model.predict's per-call set-up dominates the hundreds
+    of small calls permutation importance makes. Larger inputs: Keras' compiled predict step
+    (`predict_on_batch`) batch by batch, because eager calls hold every layer's activations and, on
+    JAX, op-by-op dispatch state, and because `model.predict` on TensorFlow copies the whole input
+    into its tf.data pipeline and keeps that copy
+    (measurements: benchmarks/README.md, 'Why the code is shaped this way').
+    Default batch: 8192 rows when every input is a table, else 128 (a convolutional network's
+    activations are per image, not per feature).
     """
     rows = count_rows(inputs)
     batch_size = batch_size or (8192 if all(np.ndim(array) == 2 for array in inputs.values()) else 128)

@@ -6,10 +6,10 @@ renames and logs, so every stage's curves line up in the MLflow compare view.
 Each epoch's metrics keep their step (the epoch) and the time the epoch ended, but are written in
 one synchronous `log_batch` at most every `interval_s` seconds and when training ends, so a long
 stage's curves still fill in while it runs. Why not `log_metrics(..., synchronous=False)` per
-epoch, as before: MLflow's async queue competes with the training loop on a small CPU (on JAX a
-Pima epoch took 27 ms instead of 12 ms) and then waits ~1 s, its worker's queue timeout, at the
-flush after fit and again when the stage run ends (benchmarks/RESULTS.md, "Where the pipeline's
-extra time goes"). One batch of 200 epochs x 4 metrics takes ~50 ms.
+epoch, as before: MLflow's async queue competes with the training loop on a small CPU and then
+waits for its worker's queue timeout at the flush after fit and again when the stage run ends,
+while one batched write is cheap
+(measurements: benchmarks/README.md, 'Why the code is shaped this way').
 """
 
 import time

@@ -21,7 +21,8 @@ RUNTIME_PACKAGES = ("keras", "tensorflow", "tensorflow-cpu", "jax", "scikit-lear
 
 def pinned_requirements() -> list[str]:
     """Installed versions of what the logged models need. Passing these skips MLflow's
-    requirement inference, which re-loads every model in a subprocess (~8 s each)."""
+    requirement inference, which re-loads every model in a subprocess
+    (measurements: benchmarks/README.md, 'Why the code is shaped this way')."""
     found = []
     for name in RUNTIME_PACKAGES:
         try:
