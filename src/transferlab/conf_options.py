@@ -1,11 +1,14 @@
 """Where the Hydra config lives, and which options each config group offers."""
 
+import functools
+
 from transferlab import PROJECT_ROOT
 
 CONF_DIR = PROJECT_ROOT / "conf"
 EXPERIMENTS_DIR = PROJECT_ROOT / "experiments"
 
 
+@functools.cache  # conf/ does not change while a process runs; the CLI's checks and the job's ask several times
 def group_options(search_path: tuple[str, ...] = ()) -> dict[str, list[str]]:
     """Every config group and its options, as `python run.py group=option` accepts them: Hydra's
     own listing of conf/ (Hydra's groups, hydra/..., left out) plus the experiments/ presets.
