@@ -323,9 +323,8 @@ def test_weights_file_that_does_not_fit(architecture, alpha, detail):
 JAX_SCRIPT = """
 import sys, numpy as np, keras
 from transferlab.models.backbones import KerasBackbone
+from transferlab.data.inputs import image_input
 from transferlab.models.cnn import CNN
-
-from model_inputs import images as image_specs
 assert keras.backend.backend() == "jax"
 x = np.load(sys.argv[1] + "/x.npy")
 for name in ("cnn", "mobilenet"):
