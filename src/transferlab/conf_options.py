@@ -22,8 +22,10 @@ def group_options(search_path: tuple[str, ...] = ()) -> dict[str, list[str]]:
 
     def listing() -> dict[str, list[str]]:
         loader = GlobalHydra.instance().config_loader()
+        # Hydra builds a config repository per call when given overrides: only for a search path.
+        with_search_path = {"config_name": "config", "overrides": list(search_path)} if search_path else {}
         return {
-            group: sorted(loader.get_group_options(group, config_name="config", overrides=list(search_path)))
+            group: sorted(loader.get_group_options(group, **with_search_path))
             for group in loader.list_groups("")
             if group != "hydra"
         }
