@@ -99,6 +99,21 @@ def subprocess_env(backend: str = "tensorflow", tmp: Path | None = None) -> dict
     return env
 
 
+def run_python(*args: str, backend: str = "jax", timeout: float = 300) -> str:
+    """`python ARGS` in the repo root on `backend` (a fresh process: the backend is fixed once per
+    process); asserts it exited 0 and returns its stdout."""
+    result = subprocess.run(
+        [sys.executable, *args],
+        cwd=REPO_ROOT,
+        env=subprocess_env(backend),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    return result.stdout
+
+
 def last_line(text: str) -> str:
     lines = [line for line in text.splitlines() if line.strip()]
     return lines[-1] if lines else ""

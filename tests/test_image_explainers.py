@@ -7,7 +7,6 @@ backend-comparison numbers for the models saved in DIR; conftest is imported onl
 that starts it, since conftest fixes the backend to TensorFlow.
 """
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -385,21 +384,13 @@ def backend_numbers(folder: Path) -> dict[str, np.ndarray]:
 
 @pytest.mark.slow
 def test_tensorflow_and_jax_give_the_same_gradcam_and_ig(tmp_path):
-    from conftest import REPO_ROOT, subprocess_env
+    from conftest import run_python
 
     wrapped_cnn().save(tmp_path / "model.keras")
     np.savez(tmp_path / "inputs.npz", images=random_images(4, seed=1), classes=np.array([0, 3, 5, 9]))
     tensorflow = backend_numbers(tmp_path)
-    result = subprocess.run(
-        [sys.executable, __file__, str(tmp_path)],
-        cwd=REPO_ROOT,
-        env=subprocess_env("jax"),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    assert "ok backend=jax" in result.stdout
+    stdout = run_python(__file__, str(tmp_path))
+    assert "ok backend=jax" in stdout
     jax = np.load(tmp_path / "jax.npz")
     for name, values in tensorflow.items():
         assert np.abs(values).max() > 0, name

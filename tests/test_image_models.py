@@ -2,15 +2,13 @@
 weights files, config errors, .keras round trips, TensorFlow and JAX)."""
 
 import shutil
-import subprocess
-import sys
 import urllib.error
 
 import h5py
 import numpy as np
 import pytest
 
-from conftest import DATA_DIR, REPO_ROOT, subprocess_env
+from conftest import DATA_DIR, run_python
 
 import keras  # noqa: E402  (after conftest fixed the backend)
 
@@ -346,13 +344,5 @@ def test_jax_loads_tensorflow_models_and_builds(tmp_path):
         model = builder.build_classifier(image_specs(MNIST_SHAPE), 10)
         model.save(tmp_path / f"{name}.keras")
         np.save(tmp_path / f"{name}.npy", model.predict(x, verbose=0))
-    result = subprocess.run(
-        [sys.executable, "-c", JAX_SCRIPT, str(tmp_path)],
-        cwd=REPO_ROOT,
-        env=subprocess_env("jax"),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    assert "ok backend=jax" in result.stdout
+    stdout = run_python("-c", JAX_SCRIPT, str(tmp_path))
+    assert "ok backend=jax" in stdout

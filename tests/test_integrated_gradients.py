@@ -1,11 +1,8 @@
 """7. Integrated gradients: completeness and agreement with a per-row reference, on both backends."""
 
-import subprocess
-import sys
-
 import pytest
 
-from conftest import REPO_ROOT, subprocess_env
+from conftest import REPO_ROOT, run_python
 
 
 @pytest.mark.parametrize(
@@ -28,13 +25,5 @@ def test_integrated_gradients_tensorflow(n_outputs, seed, baseline):
 
 @pytest.mark.slow
 def test_integrated_gradients_jax():
-    result = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "tests" / "ig_reference.py")],
-        cwd=REPO_ROOT,
-        env=subprocess_env("jax"),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    assert "ok backend=jax" in result.stdout
+    stdout = run_python(str(REPO_ROOT / "tests" / "ig_reference.py"))
+    assert "ok backend=jax" in stdout

@@ -1,12 +1,9 @@
 """Process set-up: on the JAX backend a whole LoRA round trip never imports TensorFlow; the JAX
 compilation cache is off for null and stores what is compiled otherwise."""
 
-import subprocess
-import sys
-
 import pytest
 
-from conftest import REPO_ROOT, subprocess_env
+from conftest import run_python
 
 JAX_ROUND_TRIP = """
 import sys
@@ -33,16 +30,8 @@ print("tensorflow imported:", "tensorflow" in sys.modules)
 def test_jax_runs_never_import_tensorflow(tmp_path):
     """Keras imports TensorFlow (~400 MB resident) for optional checks when it is installed;
     configure_keras keeps it out of JAX processes, through seeding, cloning, saving and loading."""
-    result = subprocess.run(
-        [sys.executable, "-c", JAX_ROUND_TRIP, str(tmp_path / "merged.keras")],
-        cwd=REPO_ROOT,
-        env=subprocess_env("jax"),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    assert "tensorflow imported: False" in result.stdout
+    stdout = run_python("-c", JAX_ROUND_TRIP, str(tmp_path / "merged.keras"))
+    assert "tensorflow imported: False" in stdout
 
 
 CACHE_SWITCH = """
@@ -73,19 +62,11 @@ def test_compilation_cache_follows_the_setting_within_a_process(tmp_path):
     """null: nothing stored; a folder: what is compiled from then on is stored there, also after
     a compilation without a cache, and when a later job of the same process names another folder
     or null (JAX opens its cache once per process)."""
-    result = subprocess.run(
-        [sys.executable, "-c", CACHE_SWITCH, str(tmp_path)],
-        cwd=REPO_ROOT,
-        env=subprocess_env("jax"),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    assert "off: None False" in result.stdout
-    assert "first: [1, 0]" in result.stdout
-    assert "second: [1, 1]" in result.stdout
-    assert "off again: [1, 1]" in result.stdout
+    stdout = run_python("-c", CACHE_SWITCH, str(tmp_path))
+    assert "off: None False" in stdout
+    assert "first: [1, 0]" in stdout
+    assert "second: [1, 1]" in stdout
+    assert "off again: [1, 1]" in stdout
 
 
 FREEZE_ONCE = """
@@ -102,13 +83,5 @@ print("frozen:", frozen > 100_000, gc.get_freeze_count() == frozen)
 def test_imported_objects_are_frozen_once_so_full_collections_skip_them():
     """gc.freeze after the imports: release_free_memory's gc.collect no longer walks TensorFlow's
     and Keras' objects (0.5-0.8 s a call); a second job does not freeze its own leftovers."""
-    result = subprocess.run(
-        [sys.executable, "-c", FREEZE_ONCE],
-        cwd=REPO_ROOT,
-        env=subprocess_env("tensorflow"),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    assert "frozen: True True" in result.stdout
+    stdout = run_python("-c", FREEZE_ONCE, backend="tensorflow")
+    assert "frozen: True True" in stdout
