@@ -35,6 +35,19 @@ register_experiments()
 
 # Tiny training for every job that is not about training length.
 FAST = ("trainer.epochs=2", "tracking.log_model=false")
+# The columns of evaluation/threshold_table.csv (evaluation.thresholds.threshold_table).
+THRESHOLD_COLUMNS = [
+    "beta",
+    "threshold",
+    "val_fbeta",
+    "test_fbeta",
+    "tn",
+    "fp",
+    "fn",
+    "tp",
+    "oracle_threshold",
+    "oracle_test_fbeta",
+]
 CLI_TIMEOUT_S = 420
 
 

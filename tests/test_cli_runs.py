@@ -4,8 +4,7 @@ import re
 
 import pandas as pd
 import pytest
-
-from conftest import FAST, all_runs, artifact_paths, child_runs, describe, mlflow_client, parent_runs
+from conftest import FAST, THRESHOLD_COLUMNS, all_runs, artifact_paths, child_runs, describe, mlflow_client, parent_runs
 
 TEST_METRICS = [
     "test_accuracy",
@@ -23,18 +22,6 @@ TEST_METRICS = [
     "trainable_params",
     "total_params",
     "train_seconds",
-]
-THRESHOLD_COLUMNS = [
-    "beta",
-    "threshold",
-    "val_fbeta",
-    "test_fbeta",
-    "tn",
-    "fp",
-    "fn",
-    "tp",
-    "oracle_threshold",
-    "oracle_test_fbeta",
 ]
 
 

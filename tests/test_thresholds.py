@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from conftest import THRESHOLD_COLUMNS
 from sklearn.metrics import confusion_matrix, fbeta_score
 
 from transferlab.evaluation.thresholds import best_threshold, confusion_at_thresholds, fbeta_at, threshold_table
@@ -90,18 +91,7 @@ def test_threshold_table_matches_brute_force(seed):
     p_test = np.clip(np.round(0.3 * y_test + rng.random(120) * 0.7, 2), 0, 1)
     table = threshold_table(y_val, p_val, y_test, p_test, [1, 2, 5], GRID)
 
-    assert list(table.columns) == [
-        "beta",
-        "threshold",
-        "val_fbeta",
-        "test_fbeta",
-        "tn",
-        "fp",
-        "fn",
-        "tp",
-        "oracle_threshold",
-        "oracle_test_fbeta",
-    ]
+    assert list(table.columns) == THRESHOLD_COLUMNS
     assert list(table.beta) == [1, 2, 5]
     for row in table.itertuples():
         threshold, val_f = brute_best(y_val, p_val, row.beta)
