@@ -27,6 +27,9 @@ class PreparedData:
     fingerprint: str  # sha256 naming the source data, logged as a run tag
     source: str  # where the data came from (a file, a library), as MLflow's dataset source
     extra: Examples | None = None
+    # Raw per-row attributes of the test rows, in test order (sex, age, dx_type...): what subgroup
+    # reports group by (dataset.subgroups); None when the dataset names none.
+    test_attributes: pd.DataFrame | None = None
 
     @property
     def n_classes(self) -> int:
