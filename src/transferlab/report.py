@@ -148,23 +148,40 @@ def missing_groups_note(summary: pd.DataFrame, spec: dict) -> list[str]:
     return [f"Not in this table (no finished run in the sweep read): {', '.join(missing)}."] if missing else []
 
 
-def baseline_table(runs: pd.DataFrame, group_by: str, metrics: list[str], baseline: str) -> str:
-    """Each group's difference from the baseline group, paired by training seed (same seed, same
-    data, so the same base model in transfer studies): mean ± std and how many seeds improved."""
+def as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def baseline_table(
+    runs: pd.DataFrame, group_by: str, metrics: list[str], baselines: str | list[str], compared: list[str] | None = None
+) -> str:
+    """Each compared group's difference from each baseline group, paired by training seed (same seed,
+    same data, so the same base model in transfer studies): mean ± std, how many seeds improved, and
+    whether the mean gain exceeds the seed-to-seed spread (the larger std of the two groups)."""
     seed = "params.trainer.seed"
     columns = [m for m in metrics if f"metrics.{m}" in runs]
     frame = runs.set_index([f"tags.{group_by}", seed])[[f"metrics.{m}" for m in columns]]
-    reference = frame.xs(baseline, level=0)
-    lines = [f"| {group_by} | metric | mean difference vs {baseline} | seeds higher |", "|---|---|---|---|"]
-    for group in sorted(set(frame.index.get_level_values(0)) - {baseline}):
-        differences = (frame.xs(group, level=0) - reference).dropna(how="all")
-        for metric in columns:
-            values = differences[f"metrics.{metric}"].dropna()
-            if len(values):
-                spread = f" ± {number(values.std(), like=values.mean())}" if len(values) > 1 else ""
+    baselines = as_list(baselines)
+    groups = compared or sorted(set(frame.index.get_level_values(0)) - set(baselines))
+    present = set(frame.index.get_level_values(0))
+    lines = [
+        f"| {group_by} | against | metric | mean difference | seeds higher | gain beyond seed spread |",
+        "|---|---|---|---|---|---|",
+    ]
+    for baseline in (b for b in baselines if b in present):
+        reference = frame.xs(baseline, level=0)
+        for group in (g for g in groups if g in present and g != baseline):
+            differences = (frame.xs(group, level=0) - reference).dropna(how="all")
+            for metric in columns:
+                values = differences[f"metrics.{metric}"].dropna()
+                if not len(values):
+                    continue
+                spread = max(frame.xs(g, level=0)[f"metrics.{metric}"].std() for g in (group, baseline))
+                beyond = "n/a" if pd.isna(spread) else ("yes" if values.mean() > spread else "no")
+                deviation = f" ± {number(values.std(), like=values.mean())}" if len(values) > 1 else ""
                 lines.append(
-                    f"| {group} | {metric} | {values.mean():+.4f}{spread} | "
-                    f"{int((values > 0).sum())} of {len(values)} |"
+                    f"| {group} | {baseline} | {metric} | {values.mean():+.4f}{deviation} | "
+                    f"{int((values > 0).sum())} of {len(values)} | {beyond} |"
                 )
     return "\n".join(lines)
 
@@ -190,8 +207,10 @@ def write_report(study: str, tracking_uri: str, all_sweeps: bool = False, output
             *chart,
             *(
                 [
-                    f"## Against {spec['baseline']}, paired by seed\n\n"
-                    + baseline_table(runs, spec["group_by"], spec["baseline_metrics"], spec["baseline"])
+                    f"## Against {', '.join(as_list(spec['baseline']))}, paired by seed\n\n"
+                    + baseline_table(
+                        runs, spec["group_by"], spec["baseline_metrics"], spec["baseline"], spec.get("compared")
+                    )
                 ]
                 if spec.get("baseline")
                 else []

@@ -8,6 +8,7 @@ from pathlib import Path
 import joblib
 import keras
 import mlflow
+import numpy as np
 from mlflow.models import infer_signature
 
 from transferlab.data.inputs import InputKind
@@ -41,10 +42,28 @@ def raw_input_signature(raw_example, output):
         return infer_signature(raw_example, output)
 
 
+def pixel_lists(images: np.ndarray) -> list:
+    """One nested list per image (what MLflow's signature and JSON input example take), integers
+    when the pixels are whole numbers (0..255, as loaders hand them out)."""
+    whole = np.array_equal(images, np.round(images))
+    return (images.astype(np.int64) if whole else images).tolist()
+
+
+def raw_model_example(data: PreparedData, example: dict, tables: dict) -> tuple:
+    """The pyfunc's input example and its index: raw table rows, with one column per image input
+    beside them for mixed data; for image-only data the mapping of pixel arrays itself."""
+    if not tables:
+        return example, None
+    raw = data.raw_examples.copy()
+    for name in example.keys() - tables.keys():
+        raw[name] = pixel_lists(example[name])
+    return raw, raw.index
+
+
 def log_models(classifier: keras.Model, encoder: keras.Model | None, data: PreparedData) -> None:
     """Artifacts `keras_model` (the network on model inputs), `encoder` when there is one (for
-    transfer from this run), and `model`: a pyfunc taking raw table rows (a DataFrame) when every
-    input is a table, else a mapping of raw arrays (images)."""
+    transfer from this run), and `model`: a pyfunc taking raw table rows (a DataFrame; image inputs
+    as columns of pixel arrays) when the data has a table, else a mapping of raw arrays (images)."""
     example = data.test.head(EXAMPLE_ROWS).inputs
     # The Keras flavor gets a signature but no input_example: mlflow.keras.log_model writes the
     # example before creating its folder and crashes (mlflow/mlflow#16183, open in MLflow 3.17).
@@ -54,10 +73,7 @@ def log_models(classifier: keras.Model, encoder: keras.Model | None, data: Prepa
             signature = infer_signature(example, predict_array(network, example))
             mlflow.keras.log_model(network, name=name, signature=signature, pip_requirements=requirements)
     tables = {spec.name: list(spec.raw_columns) for spec in data.specs.values() if spec.kind == InputKind.TABLE}
-    if tables and len(tables) < len(data.specs):
-        return  # mixed tables and images: no raw-input form yet (the multimodal issue adds one)
-    raw_example = data.raw_examples if tables else example
-    index = data.raw_examples.index if tables else None
+    raw_example, index = raw_model_example(data, example, tables)
     output = raw_row_model.prediction_table(class_probabilities(classifier, example), data.class_names, index)
     with tempfile.TemporaryDirectory() as tmp:
         network, preprocessors = Path(tmp, "network.keras"), Path(tmp, "preprocessors.joblib")
@@ -70,7 +86,11 @@ def log_models(classifier: keras.Model, encoder: keras.Model | None, data: Prepa
             name="model",
             python_model=raw_row_model.__file__,
             artifacts=artifacts,
-            model_config={"class_names": list(data.class_names), "table_columns": tables},
+            model_config={
+                "class_names": list(data.class_names),
+                "table_columns": tables,
+                "image_columns": sorted(example.keys() - tables.keys()) if tables else [],
+            },
             signature=raw_input_signature(raw_example, output),
             input_example=raw_example,
             pip_requirements=requirements,

@@ -1,8 +1,9 @@
 """The logged `model` artifact: an MLflow models-from-code pyfunc that takes what a user has.
 
 Tables: raw rows (a DataFrame of the CSV's columns), put through each table input's fitted
-preprocessing. Other inputs (images): a mapping `input name -> array` of raw pixels. Out: one
-probability column per class and the predicted class.
+preprocessing; where the data also has images, each image input is a column of that DataFrame
+holding one (H, W, C) pixel array (or nested list) per row. Image-only data: a mapping
+`input name -> array` of raw pixels. Out: one probability column per class and the predicted class.
 
 Self-contained on purpose (only mlflow, keras, joblib, numpy and pandas imports): MLflow loads this
 file by itself, so a logged model needs neither transferlab installed nor a copy of the package.
@@ -25,14 +26,17 @@ def probabilities_from_outputs(outputs: np.ndarray) -> np.ndarray:
     return outputs / outputs.sum(axis=1, keepdims=True)
 
 
-def network_inputs(preprocessors: dict, table_columns: dict, model_input) -> tuple[dict, pd.Index | None]:
-    """The network's named inputs from raw rows (a DataFrame: table inputs only) or a mapping of
-    arrays (inputs without table preprocessing), and the rows' index."""
+def network_inputs(
+    preprocessors: dict, table_columns: dict, image_columns: list, model_input
+) -> tuple[dict, pd.Index | None]:
+    """The network's named inputs from raw rows (a DataFrame of table columns, plus one column per
+    image input) or a mapping of arrays (image-only data), and the rows' index."""
     if isinstance(model_input, pd.DataFrame):
         inputs = {
             name: preprocessors[name].transform(model_input[columns]).astype("float32")
             for name, columns in table_columns.items()
         }
+        inputs |= {name: np.stack(model_input[name].to_numpy()).astype("float32") for name in image_columns}
         return inputs, model_input.index
     return {name: np.asarray(array, dtype="float32") for name, array in model_input.items()}, None
 
@@ -50,14 +54,15 @@ class RawRowClassifier(mlflow.pyfunc.PythonModel):
     def load_context(self, context):
         config = context.model_config
         self.class_names, self.table_columns = list(config["class_names"]), dict(config["table_columns"])
+        self.image_columns = list(config.get("image_columns", []))
         self.preprocessors = joblib.load(context.artifacts["preprocessors"]) if self.table_columns else {}
         self.network = keras.saving.load_model(context.artifacts["network"], compile=False)
 
-    # model_input: raw rows, or for image inputs a mapping of arrays. The pd.DataFrame hint only tells
+    # model_input: raw rows (with image columns where the data has images), or for image-only data a mapping of arrays. The pd.DataFrame hint only tells
     # MLflow to skip its type-hint validation (it would warn without a hint); the signature logged
     # with the model describes the input.
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        inputs, index = network_inputs(self.preprocessors, self.table_columns, model_input)
+        inputs, index = network_inputs(self.preprocessors, self.table_columns, self.image_columns, model_input)
         outputs = self.network.predict(inputs, batch_size=256, verbose=0)
         return prediction_table(probabilities_from_outputs(outputs), self.class_names, index)
 

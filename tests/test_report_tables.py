@@ -1,0 +1,51 @@
+"""The study report's paired-by-seed table, on hand-made runs whose differences are known."""
+
+import pandas as pd
+
+from transferlab.report import baseline_table
+
+
+def runs(scores: dict[str, list[float]]) -> pd.DataFrame:
+    """One finished run per (arm, seed) with metric `score`."""
+    return pd.DataFrame(
+        [
+            {"tags.arm": arm, "params.trainer.seed": str(seed), "metrics.score": value}
+            for arm, values in scores.items()
+            for seed, value in enumerate(values)
+        ]
+    )
+
+
+def rows(table: str) -> dict[tuple[str, str], list[str]]:
+    """(arm, baseline) -> the remaining cells of its row."""
+    cells = [line.strip("|").split("|") for line in table.splitlines()[2:]]
+    return {(c[0].strip(), c[1].strip()): [x.strip() for x in c[2:]] for c in cells}
+
+
+def test_each_compared_arm_against_each_baseline_with_the_spread_verdict():
+    table = baseline_table(
+        runs(
+            {
+                "table": [0.50, 0.52, 0.48],
+                "image": [0.40, 0.41, 0.39],
+                "fusion": [0.60, 0.61, 0.62],  # +0.11 over table, far beyond its 0.02 spread
+                "noisy": [0.45, 0.70, 0.44],  # above image on average, within its own spread
+            }
+        ),
+        "arm",
+        ["score"],
+        ["table", "image"],
+        compared=["fusion", "noisy"],
+    )
+    found = rows(table)
+    assert set(found) == {("fusion", "table"), ("fusion", "image"), ("noisy", "table"), ("noisy", "image")}
+    assert found["fusion", "table"] == ["score", "+0.1100 ± 0.0265", "3 of 3", "yes"]
+    assert found["fusion", "image"][2:] == ["3 of 3", "yes"]
+    assert found["noisy", "image"][2:] == ["3 of 3", "no"]  # std of noisy (0.15) > its mean gain (0.13)
+    assert found["noisy", "table"][1].startswith("+0.0300")
+
+
+def test_one_baseline_by_name_compares_every_other_arm():
+    found = rows(baseline_table(runs({"a": [1.0, 1.0], "b": [2.0, 2.0], "c": [0.0, 0.0]}), "arm", ["score"], "a"))
+    assert set(found) == {("b", "a"), ("c", "a")}
+    assert found["c", "a"] == ["score", "-1.0000 ± 0", "0 of 2", "no"]
