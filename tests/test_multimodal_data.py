@@ -267,6 +267,8 @@ def test_select_inputs_works_on_every_kind_of_dataset(tmp_path):
     ]
     line = rejection(tmp_path, *FAST, "dataset=ham10000", "dataset.select_inputs=[metadata,nope]")
     assert line == "error: dataset.select_inputs=nope: inputs of this dataset: metadata, image"
+    line = rejection(tmp_path, *FAST, "dataset=ham10000", "dataset.select_inputs=image")
+    assert line == "error: dataset.select_inputs=image: must be a list of input names, e.g. [metadata]"
 
 
 def test_metadata_only_mode_keeps_rows_without_images(tmp_path, npz, metadata):

@@ -34,6 +34,8 @@ def select_inputs(data: PreparedData, names) -> PreparedData:
     if names is None:
         return data
     available = list(data.specs)
+    if isinstance(names, str):
+        raise ConfigError("dataset.select_inputs", names, f"must be a list of input names, e.g. [{available[0]}]")
     unknown = [name for name in names if name not in available]
     if unknown or not names:
         raise ConfigError(

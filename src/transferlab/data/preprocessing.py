@@ -81,6 +81,8 @@ def subgroup_columns(table: Table, subgroups: Sequence[str] | None) -> pd.DataFr
     if not subgroups:
         return None
     columns = table.raw_columns
+    if isinstance(subgroups, str):
+        raise ConfigError("dataset.subgroups", subgroups, f"must be a list of columns, e.g. [{subgroups}]")
     for column in subgroups:
         if column not in columns:
             raise ConfigError(
