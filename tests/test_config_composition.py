@@ -8,11 +8,25 @@ from transferlab.config_checks import check_config
 
 GROUPS = ("dataset", "model", "strategy", "explainer", "trainer", "callbacks", "tracking", "hparams_search", "arm")
 # Options that cannot compose on their own: the generic CSV loader needs a file and a target.
-REQUIRED_EXTRAS = {("dataset", "csv"): ["dataset.loader.path=/some/table.csv", "dataset.loader.target=label"]}
+REQUIRED_EXTRAS = {
+    ("dataset", name): ["dataset.loader.path=/some/table.csv", "dataset.loader.target=label"]
+    for name in ("csv", "multimodal_csv")
+}
 
 
 OPTIONS = {
-    "dataset": ["breast_cancer", "csv", "digits", "higgs", "image_folder", "mnist", "pima"],
+    "dataset": [
+        "breast_cancer",
+        "csv",
+        "digits",
+        "ham10000",
+        "ham10000_metadata",
+        "higgs",
+        "image_folder",
+        "mnist",
+        "multimodal_csv",
+        "pima",
+    ],
     "model": [
         "autoencoder",
         "backbone",

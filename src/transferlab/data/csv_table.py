@@ -15,13 +15,18 @@ def load_csv(
     path: str, target: str, features=None, categorical=(), zeros_as_missing=(), sep: str = ",", name: str = "csv"
 ) -> Table:
     """Read a user CSV; `path` must exist."""
+    frame = read_csv_file(path, sep)
+    return table_from_frame(frame, target, features, categorical, zeros_as_missing, name, source=str(path))
+
+
+def read_csv_file(path: str, sep: str = ",") -> pd.DataFrame:
+    """A user CSV as a DataFrame; a missing or unparsable file is a one-line error."""
     if not Path(path).expanduser().is_file():
         raise ConfigError(f"{KEY}.path", path, "file does not exist")
     try:
-        frame = pd.read_csv(Path(path).expanduser(), sep=sep)
+        return pd.read_csv(Path(path).expanduser(), sep=sep)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
         raise ConfigError(f"{KEY}.path", path, f"not a readable CSV ({str(err).splitlines()[0]})") from err
-    return table_from_frame(frame, target, features, categorical, zeros_as_missing, name, source=str(path))
 
 
 def _numeric_column(column: pd.Series, source: str) -> pd.Series:
@@ -42,9 +47,11 @@ def _numeric_column(column: pd.Series, source: str) -> pd.Series:
 
 
 def table_from_frame(
-    frame, target, features=None, categorical=(), zeros_as_missing=(), name="csv", source="<frame>"
+    frame, target, features=None, categorical=(), zeros_as_missing=(), name="csv", source="<frame>", **extras
 ) -> Table:
-    """Validate columns, encode the target as 0..K-1 and convert numeric columns."""
+    """Validate columns, encode the target as 0..K-1 and convert numeric columns; the other columns
+    are kept raw as attributes. `extras` go to the Table (images, table_input)."""
+    frame = frame.reset_index(drop=True)
     columns = list(frame.columns)
     if target not in columns:
         raise ConfigError(f"{KEY}.target", target, f"not a column of {source}; columns: {', '.join(map(str, columns))}")
@@ -77,4 +84,6 @@ def table_from_frame(
         list(categorical),
         list(zeros_as_missing),
         source=source,
+        attributes=frame.drop(columns=[*features, target]),
+        **extras,
     )

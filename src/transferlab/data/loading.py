@@ -1,19 +1,58 @@
 """From a dataset config to PreparedData, whatever kind of source the loader returns."""
 
+from dataclasses import replace
+
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from transferlab.data.inputs import Examples
 from transferlab.data.prepared import PreparedData
 from transferlab.data.preprocessing import prepare
 from transferlab.data.splits import split_table
 from transferlab.data.table import Table
+from transferlab.errors import ConfigError
 
 
 def load_prepared(dataset: DictConfig) -> PreparedData:
     """Tables are split at random (dataset.split.test_size, ...) and preprocessed, their columns
-    grouped into named inputs by dataset.inputs; array sources (HIGGS, images) prepare themselves
-    from dataset.split (n_train, n_extra, n_test, val_fraction, ...)."""
+    grouped into named inputs by dataset.inputs, their dataset.subgroups kept for the test rows;
+    array sources (HIGGS, images) prepare themselves from dataset.split (n_train, n_extra, n_test,
+    val_fraction, ...). Then only the inputs dataset.select_inputs names are kept."""
     loaded = instantiate(dataset.loader)
+    subgroups = dataset.get("subgroups")
     if isinstance(loaded, Table):
-        return prepare(loaded, split_table(loaded, **dataset.split), dataset.inputs)
-    return loaded.prepare(**dataset.split)
+        data = prepare(loaded, split_table(loaded, **dataset.split), dataset.inputs, subgroups)
+    elif subgroups:
+        raise ConfigError("dataset.subgroups", list(subgroups), f"{dataset.name} has no attribute columns; use null")
+    else:
+        data = loaded.prepare(**dataset.split)
+    return select_inputs(data, dataset.get("select_inputs"))
+
+
+def select_inputs(data: PreparedData, names) -> PreparedData:
+    """`data` with only the named inputs (null: all), e.g. one modality of a multimodal dataset."""
+    if names is None:
+        return data
+    available = list(data.specs)
+    if isinstance(names, str):
+        raise ConfigError("dataset.select_inputs", names, f"must be a list of input names, e.g. [{available[0]}]")
+    unknown = [name for name in names if name not in available]
+    if unknown or not names:
+        raise ConfigError(
+            "dataset.select_inputs", unknown[0] if unknown else [], f"inputs of this dataset: {', '.join(available)}"
+        )
+
+    def keep(examples: Examples | None) -> Examples | None:
+        return None if examples is None else Examples({name: examples.inputs[name] for name in names}, examples.labels)
+
+    raw = [column for name in names if name in data.preprocessors for column in data.specs[name].raw_columns]
+    return replace(
+        data,
+        train=keep(data.train),
+        val=keep(data.val),
+        test=keep(data.test),
+        extra=keep(data.extra),
+        specs={name: data.specs[name] for name in names},
+        preprocessors={name: p for name, p in data.preprocessors.items() if name in names},
+        raw_examples=data.raw_examples[raw],
+    )

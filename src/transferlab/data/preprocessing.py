@@ -1,19 +1,21 @@
 """Tabular preprocessing fitted on training rows only, and the named inputs models train on."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
 
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from transferlab.data.inputs import Examples, table_input
+from transferlab.data.inputs import Examples, image_input, table_input
 from transferlab.data.prepared import PreparedData
 from transferlab.data.splits import Split
 from transferlab.data.table import Table
 from transferlab.errors import ConfigError
 
-DEFAULT_INPUT = "features"  # a table's one model input, unless dataset.inputs groups its columns
 RAW_EXAMPLE_ROWS = 5
 
 
@@ -50,13 +52,15 @@ def build_preprocessor(table: Table, columns: list[str]) -> ColumnTransformer:
 
 def input_columns(table: Table, inputs: Mapping[str, list[str]] | None) -> dict[str, list[str]]:
     """dataset.inputs (input name -> raw columns) checked against the table; null = one input
-    `features` with every column."""
+    (`table.table_input`, usually `features`) with every column, none when the table has no columns."""
     if not inputs:
-        return {DEFAULT_INPUT: list(table.features.columns)}
+        return {table.table_input: list(table.features.columns)} if len(table.features.columns) else {}
     available, seen = list(table.features.columns), {}
     for name, columns in inputs.items():
         if not columns:
             raise ConfigError(f"dataset.inputs.{name}", columns, "list at least one feature column")
+        if name in table.images:
+            raise ConfigError(f"dataset.inputs.{name}", columns, f"{name} is the name of an image input")
         for column in columns:
             if column not in available:
                 raise ConfigError(
@@ -72,19 +76,39 @@ def input_columns(table: Table, inputs: Mapping[str, list[str]] | None) -> dict[
     return {name: list(columns) for name, columns in inputs.items()}
 
 
-def prepare(table: Table, split: Split, inputs: Mapping[str, list[str]] | None = None) -> PreparedData:
-    """Fit each input's preprocessor on the training rows only and transform every split with it."""
+def subgroup_columns(table: Table, subgroups: Sequence[str] | None) -> pd.DataFrame | None:
+    """dataset.subgroups: raw feature or attribute columns of every row; None when none are named."""
+    if not subgroups:
+        return None
+    columns = table.raw_columns
+    if isinstance(subgroups, str):
+        raise ConfigError("dataset.subgroups", subgroups, f"must be a list of columns, e.g. [{subgroups}]")
+    for column in subgroups:
+        if column not in columns:
+            raise ConfigError(
+                "dataset.subgroups", column, f"not a column of {table.source}; columns: {', '.join(map(str, columns))}"
+            )
+    return columns[list(subgroups)]
+
+
+def prepare(
+    table: Table, split: Split, inputs: Mapping[str, list[str]] | None = None, subgroups: Sequence[str] | None = None
+) -> PreparedData:
+    """Fit each table input's preprocessor on the training rows only and transform every split with
+    it; image inputs are the table's images at the split's rows (float32, unscaled 0..255)."""
     columns = input_columns(table, inputs)
+    attributes = subgroup_columns(table, subgroups)
     preprocessors = {name: build_preprocessor(table, cols).fit(split.x_train[cols]) for name, cols in columns.items()}
 
     def examples(frame, labels) -> Examples:
-        return Examples(
-            {name: p.transform(frame[columns[name]]).astype("float32") for name, p in preprocessors.items()}, labels
-        )
+        rows = frame.index.to_numpy()  # positions: the Table's index is a RangeIndex
+        tables = {name: p.transform(frame[columns[name]]).astype("float32") for name, p in preprocessors.items()}
+        pixels = {name: images[rows].astype(np.float32) for name, images in table.images.items()}
+        return Examples(tables | pixels, labels)
 
     specs = {
         name: table_input(name, list(p.get_feature_names_out()), columns[name]) for name, p in preprocessors.items()
-    }
+    } | {name: image_input(name, images.shape[1:]) for name, images in table.images.items()}
     used = [c for cols in columns.values() for c in cols]
     return PreparedData(
         examples(split.x_train, split.y_train),
@@ -96,4 +120,5 @@ def prepare(table: Table, split: Split, inputs: Mapping[str, list[str]] | None =
         raw_examples=split.x_test[used].head(RAW_EXAMPLE_ROWS),
         fingerprint=table.fingerprint(),
         source=table.source,
+        test_attributes=None if attributes is None else attributes.iloc[split.x_test.index].reset_index(drop=True),
     )

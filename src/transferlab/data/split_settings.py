@@ -20,12 +20,14 @@ ExtraRows = rule(
 
 
 class TableSplit(Settings):
-    """Random stratified split of a Table: test first (seed 000's call), validation from the rest."""
+    """Random stratified split of a Table: test first (seed 000's call), validation from the rest;
+    with `group_column`, whole groups (a column's values, e.g. lesion_id) go to one part."""
 
     test_size: Fraction = 0.2
     val_size: Fraction = 0.2
     seed: int = 42
     stratify: bool = True
+    group_column: str | None = None
 
 
 class ImageSplit(Settings):
