@@ -381,3 +381,12 @@ def test_multimodal_csv_metadata_branch_through_the_cli(run_cli, tmp_path, cases
     assert result.returncode == 0, describe(result)
     (run,) = [r for r in all_runs(tmp_path) if "mlflow.parentRunId" not in r.data.tags]
     assert run.info.status == "FINISHED" and "test_f1" in run.data.metrics
+
+
+def test_fingerprint_covers_the_images(tmp_path, npz):
+    table = load(HAM_DIR / "ham10000_28x28_rgb_subset.npz")
+    images = npz["images"].copy()
+    images[0, 0, 0, 0] ^= 1
+    changed = load(write_npz(tmp_path / "one_pixel.npz", npz, images=images))
+    assert table.fingerprint() != changed.fingerprint()
+    assert table.fingerprint() == load(write_npz(tmp_path / "same.npz", npz)).fingerprint()
