@@ -145,7 +145,9 @@ def main(argv=None) -> int:
             for path in order:
                 seed_everything(repeat)
                 classifier = builder.build_classifier(data.specs, data.n_classes)
-                ends = ours(classifier, data, settings, Path(tmp)) if path == "ours" else bare(classifier, data, settings)
+                ends = (
+                    ours(classifier, data, settings, Path(tmp)) if path == "ours" else bare(classifier, data, settings)
+                )
                 times[path].append(per_epoch(ends))
                 print(f"round {repeat + 1} {path}: {per_epoch(ends):.2f} s/epoch", flush=True)
     n_train = data.train.n_rows
@@ -177,7 +179,9 @@ def main(argv=None) -> int:
                 *summary,
             ]
         )
-        common.record_section(f"{SECTION}-{backend}", f"Early-fusion training: fit_stage vs bare Keras ({backend})", body)
+        common.record_section(
+            f"{SECTION}-{backend}", f"Early-fusion training: fit_stage vs bare Keras ({backend})", body
+        )
     return 0
 
 
