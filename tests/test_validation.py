@@ -200,7 +200,9 @@ def test_settings_are_checked_without_importing_keras():
     assert result.stdout.strip() == "False", result.stderr[-2000:]
 
 
-@pytest.mark.parametrize("name", ["permutation", "integrated_gradients", "shap", "gradcam", "lime", "feature_maps"])
+@pytest.mark.parametrize(
+    "name", ["permutation", "integrated_gradients", "shap", "gradcam", "lime", "feature_maps", "modality"]
+)
 def test_each_explainer_takes_exactly_its_settings(name):
     """The class Hydra builds names its settings model and takes the same arguments, same defaults."""
     from hydra.utils import get_class
