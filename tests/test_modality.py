@@ -3,6 +3,7 @@ the modality explainer, SHAP / permutation / IG on the table input with the imag
 the image input, and the one-line errors when the input to explain is ambiguous or missing."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from transferlab.errors import ConfigError
@@ -96,6 +97,15 @@ def test_permutation_and_ig_explain_the_table_input_with_the_image_held(metadata
     ig = IntegratedGradients(steps=64, max_rows=10).explain(context(model, data))
     assert set(ig.table.feature) == {"f0", "f1", "f2", "f3"}
     assert ig.metrics["ig_completeness_gap_max"] < 1e-3
+
+
+def test_permutation_scores_each_sampled_row_with_its_own_image(fusion):
+    """scikit-learn samples and shuffles the table's rows; the image rows follow them (by index)."""
+    model, data = fusion
+    rows = np.arange(data.test.n_rows)[::-3]  # a subsample, out of order
+    x = pd.DataFrame(data.test.inputs["metadata"], columns=list(data.specs["metadata"].columns)).iloc[rows]
+    scorer = PermutationImportance(scoring="accuracy").scorer(context(model, data), "metadata")
+    assert scorer(model, x, data.test.labels[rows]) == 1.0  # the model is right on every test row
 
 
 def test_ig_explains_the_image_input_when_chosen(fusion):

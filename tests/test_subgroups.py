@@ -27,12 +27,12 @@ ATTRIBUTES = pd.DataFrame(
 
 
 def test_zeror_predicts_the_majority_class_of_the_training_labels():
-    train, test = np.array([2, 2, 2, 0, 1]), np.array([0, 1, 2, 2])  # predicts 2 on every test row
+    train, test = np.array([2, 2, 2, 0, 1]), np.array([0, 0, 0, 1, 2])  # predicts 2 (not test's 0) on every row
     assert zeror_metrics(train, test) == pytest.approx(
         {
-            "zeror_test_accuracy": 0.5,
-            "zeror_test_balanced_accuracy": 1 / 3,  # recall 0, 0, 1
-            "zeror_test_macro_f1": (0 + 0 + 2 / 3) / 3,  # class 2: precision 1/2, recall 1
+            "zeror_test_accuracy": 0.2,
+            "zeror_test_balanced_accuracy": 1 / 3,  # recalls 0, 0, 1
+            "zeror_test_macro_f1": (0 + 0 + 1 / 3) / 3,  # class 2: precision 1/5, recall 1
         }
     )
 
