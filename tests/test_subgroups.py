@@ -147,3 +147,17 @@ def test_band_edges_must_increase(tmp_path):
         "error: evaluation.subgroups.bands.age=[0, 30, 20]: "
         "must be a list of two or more increasing numbers (band edges)"
     )
+
+
+@pytest.mark.slow
+def test_runs_without_subgroup_attributes_never_import_fairlearn():
+    from conftest import run_python
+
+    code = (
+        "import sys, numpy as np; sys.path.insert(0, 'tests'); "
+        "from multimodal import two_input_data, two_input_model; "
+        "import transferlab.pipeline; from transferlab.evaluation.report import evaluate; "
+        "model = two_input_model(); evaluate(model, two_input_data(model, n=20), [1], np.array([0.5])); "
+        "print('fairlearn' in sys.modules)"
+    )
+    assert run_python("-c", code, backend="tensorflow").split()[-1] == "False"

@@ -11,6 +11,7 @@ from transferlab.data.prepared import PreparedData
 from transferlab.evaluation import plots
 from transferlab.evaluation.metrics import class_probabilities, classification_metrics, metric_suffix, zeror_metrics
 from transferlab.evaluation.settings import SubgroupSettings
+from transferlab.evaluation.subgroups import subgroup_report
 from transferlab.evaluation.thresholds import threshold_table
 
 
@@ -67,8 +68,6 @@ def evaluate(
             test.inputs[images[0].name], test.labels, p_test, names
         )
     if data.test_attributes is not None:
-        from transferlab.evaluation.subgroups import subgroup_report  # fairlearn only for datasets with attributes
-
         report = subgroup_report(test.labels, p_test.argmax(axis=1), data.test_attributes, subgroups)
         metrics |= report.metrics
         evaluation.tables |= {f"subgroups/{column}.csv": table for column, table in report.tables.items()}
