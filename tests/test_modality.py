@@ -128,7 +128,10 @@ def test_gradcam_explains_the_image_input_of_a_two_input_model(fusion):
     [
         (ShapValues(input="image"), "explainer.shap.input=image: SHAP explains a table input of a model of several"),
         (ShapValues(input="photo"), "explainer.shap.input=photo: not an input of this dataset; its inputs: image"),
-        (PermutationImportance(input="image"), "explainer.permutation.input=image: is an image input; permutation"),
+        (
+            PermutationImportance(input="image"),
+            "explainer.permutation.input=image: input of kind image; permutation explains tables",
+        ),
     ],
     ids=["shap-image", "shap-unknown", "permutation-image"],
 )

@@ -30,7 +30,7 @@ def roc_and_pr_curves(y_true, probabilities, class_names):
     for i, k in enumerate(classes):
         positives = (np.asarray(y_true) == k).astype(int)
         RocCurveDisplay.from_predictions(
-            positives, probabilities[:, k], name=class_names[k], ax=roc_ax, plot_chance_level=i == 0
+            positives, probabilities[:, k], name=class_names[k], ax=roc_ax, plot_chance_level=i == len(classes) - 1
         )
         PrecisionRecallDisplay.from_predictions(positives, probabilities[:, k], name=class_names[k], ax=pr_ax)
     roc_ax.set_title("ROC (test)")

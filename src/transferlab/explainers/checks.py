@@ -34,7 +34,7 @@ def explained_input(data: PreparedData, explainer: str, kinds: tuple[InputKind, 
             raise ConfigError(key, chosen, f"not an input of this dataset; its inputs: {data.describe_inputs()}")
         spec = data.specs[chosen]
         if spec.kind not in kinds:
-            raise ConfigError(key, chosen, f"is an {spec.kind.value} input; {explainer} explains {works_on(kinds)}")
+            raise ConfigError(key, chosen, f"input of kind {spec.kind.value}; {explainer} explains {works_on(kinds)}")
         return spec
     if len(data.specs) > 1 and len(tables) != 1:
         raise ConfigError(key, "null", f"choose the input to explain, one of: {data.describe_inputs()}")

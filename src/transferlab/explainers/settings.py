@@ -14,7 +14,7 @@ from pydantic_core import PydanticCustomError
 
 from transferlab.validation import Fraction, OptionalPositiveInt, PositiveInt, Settings, is_int, is_number, rule
 
-SCORINGS = ("roc_auc", "pr_auc", "accuracy", "balanced_accuracy", "log_loss")
+SCORINGS = ("roc_auc", "pr_auc", "accuracy", "balanced_accuracy", "macro_f1", "log_loss")
 OPENCV_MASKS = r"blur\(\d+, *\d+\)|inpaint_telea|inpaint_ns"  # shap computes these with OpenCV
 MASK_VALUES = "a pixel value 0..255, blur(<k>,<k>), inpaint_telea or inpaint_ns"
 
