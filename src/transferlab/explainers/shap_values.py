@@ -107,21 +107,24 @@ class ShapValues(Explainer):
             feature_names=parts[0].feature_names,
         )
 
-    def explain_table(self, context: ExplainContext, name: str) -> Explanation:
+    def explain_table(self, context: ExplainContext, input_name: str) -> Explanation:
         data = context.data
-        values = self.table_values(context, name)
-        feature_names = list(data.specs[name].columns)
+        values = self.table_values(context, input_name)
+        feature_names = list(data.specs[input_name].columns)
         magnitude = np.abs(values.values)
         per_feature = magnitude.mean(axis=(0, 2)) if magnitude.ndim == 3 else magnitude.mean(axis=0)
         table = pd.DataFrame({"feature": feature_names, "mean_abs_shap": per_feature}).sort_values(
             "mean_abs_shap", ascending=False, ignore_index=True
         )
-        shown = values if values.values.ndim == 2 else values[..., int(np.argmax(np.bincount(data.test.labels)))]
+        shown_class = 1 if values.values.ndim == 2 else int(np.argmax(np.bincount(data.test.labels)))
+        shown = values if values.values.ndim == 2 else values[..., shown_class]
         figures = {}
         for name, plot in (("bar.png", shap.plots.bar), ("beeswarm.png", shap.plots.beeswarm)):
             plt.figure()
             plot(shown, show=False, max_display=20)
             figures[name] = plt.gcf()
+            figures[name].suptitle(f"SHAP of P({data.class_names[shown_class]}), input {input_name}")
+            figures[name].tight_layout()  # long feature names (one-hot columns) stay inside the image
         return Explanation(table, figures)
 
     def explain_images(self, context: ExplainContext) -> Explanation:
