@@ -232,7 +232,8 @@ def test_captured_activations_match_the_nested_models_own(cnn):
 # (each setting's own type and range: explainers/settings.py, tested in test_validation.py)
 
 TABLE = prepared(np.random.default_rng(0).normal(size=(20, 5)).astype("float32"), np.arange(20) % 2, n_classes=2)
-# Two inputs (an image and a table row per example): single-input explainers refuse it.
+# Two inputs (an image and a table row per example): explainers that hold the other inputs explain
+# the table by default; LIME, which calls the model with the image alone, refuses it.
 TWO_INPUTS = PreparedData(
     *[Examples({"image": random_images(4), "features": np.zeros((4, 3), "float32")}, np.arange(4))] * 3,
     images((8, 8, 1)) | table(3),
@@ -306,11 +307,22 @@ def test_check_names_the_bad_setting(explainer, data, model, expected, cnn, digi
 IMAGE_DEFAULTS = [
     (GradCAM(), "table"),
     (GradCAM(layer="conv_2"), "dense_only"),
-    (IntegratedGradients(), "two_inputs"),
-    (ShapValues(), "two_inputs"),
-    (LimeImages(), "table"),
+    (IntegratedGradients(), "two_images"),
+    (ShapValues(), "two_images"),
+    (LimeImages(), "two_inputs"),
     (FeatureMaps(), "table"),
 ]
+
+# Two image inputs: an explainer of one input must be told which (explainer.<name>.input).
+TWO_IMAGES = PreparedData(
+    *[Examples({"image": random_images(4), "photo": random_images(4)}, np.arange(4))] * 3,
+    images((8, 8, 1)) | images((8, 8, 1), "photo"),
+    [str(k) for k in range(10)],
+    {},
+    pd.DataFrame(),
+    "test",
+    "test",
+)
 
 
 @pytest.mark.parametrize(
@@ -326,9 +338,12 @@ def test_check_accepts_the_defaults_on_images(explainer, refused, cnn, digits):
     if not isinstance(explainer, ShapValues):
         explanation = explainer.explain(context(cnn, few))
         assert len(explanation.table) >= 1 and len(explanation.figures) == 1
-    data, model = {"table": (TABLE, cnn), "dense_only": (digits, dense_only()), "two_inputs": (TWO_INPUTS, cnn)}[
-        refused
-    ]
+    data, model = {
+        "table": (TABLE, cnn),
+        "dense_only": (digits, dense_only()),
+        "two_inputs": (TWO_INPUTS, cnn),
+        "two_images": (TWO_IMAGES, cnn),
+    }[refused]
     with pytest.raises(ConfigError):
         explainer.check(data, model)
 

@@ -71,7 +71,7 @@ def test_two_input_model_trains_through_scratch_frozen_and_finetune(tmp_path, ex
     [
         (
             "permutation",
-            "error: explainer=permutation: explains a model with one input; this dataset has 2: "
+            "error: explainer.permutation.input=null: choose the input to explain, one of: "
             "vitals (table, 5), history (table, 3)",
         ),
         (
@@ -89,3 +89,31 @@ def test_a_single_input_model_refuses_two_inputs(tmp_path):
         "error: model=mlp: takes one table input, the dataset has 2: vitals (table, 5), history (table, 3); "
         "choose a model with one branch per input"
     )
+
+
+def test_a_two_input_run_logs_modality_and_shap_of_a_chosen_input(tmp_path, extension_on_path, compose, run_job):
+    from conftest import FAST, artifact_paths, mlflow_client
+
+    run_job(
+        compose(
+            *TWO_INPUTS,
+            *FAST,
+            "explainer=[modality,shap]",
+            "explainer.shap.input=history",
+            "explainer.shap.max_rows=5",
+            "explainer.modality.n_repeats=2",
+        )
+    )
+    (run,) = parent_runs(tmp_path)
+    metrics = run.data.metrics
+    assert {"test_macro_f1", "val_macro_f1", "zeror_test_macro_f1", "zeror_test_accuracy"} <= set(metrics)
+    assert {
+        f"modality_{name}_{kind}" for name in ("vitals", "history") for kind in ("macro_f1_drop", "ig_share")
+    } <= set(metrics)
+    assert metrics["modality_vitals_ig_share"] + metrics["modality_history_ig_share"] == pytest.approx(1.0)
+    artifacts = artifact_paths(mlflow_client(tmp_path), run.info.run_id)
+    assert {"explanations/modality/modality.csv", "explanations/modality/modality.png"} <= artifacts
+    shap_table = mlflow_client(tmp_path).download_artifacts(
+        run.info.run_id, "explanations/shap/shap.csv", str(tmp_path)
+    )
+    assert set(pd.read_csv(shap_table).feature) == {"Pregnancies", "Age", "DiabetesPedigreeFunction"}

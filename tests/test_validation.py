@@ -74,7 +74,7 @@ CONSTRAINTS = [
     (
         ["explainer.permutation.scoring=f2x"],
         "explainer.permutation.scoring=f2x: allowed: f<beta> (e.g. f2), roc_auc, pr_auc, accuracy, balanced_accuracy, "
-        "log_loss",
+        "macro_f1, log_loss",
     ),
     (["explainer.permutation.n_repeats=0"], "explainer.permutation.n_repeats=0: must be a positive integer"),
     (
@@ -200,7 +200,9 @@ def test_settings_are_checked_without_importing_keras():
     assert result.stdout.strip() == "False", result.stderr[-2000:]
 
 
-@pytest.mark.parametrize("name", ["permutation", "integrated_gradients", "shap", "gradcam", "lime", "feature_maps"])
+@pytest.mark.parametrize(
+    "name", ["permutation", "integrated_gradients", "shap", "gradcam", "lime", "feature_maps", "modality"]
+)
 def test_each_explainer_takes_exactly_its_settings(name):
     """The class Hydra builds names its settings model and takes the same arguments, same defaults."""
     from hydra.utils import get_class
@@ -232,7 +234,7 @@ def test_permutation_f_beta_needs_a_binary_target():
         PermutationImportance(scoring="f2").check(three_classes, None)
     assert str(error.value) == (
         "explainer.permutation.scoring=f2: F-beta needs a binary target, this one has 3 classes; "
-        "use roc_auc, pr_auc, accuracy, balanced_accuracy, log_loss"
+        "use roc_auc, pr_auc, accuracy, balanced_accuracy, macro_f1, log_loss"
     )
     PermutationImportance(scoring="accuracy").check(three_classes, None)
 

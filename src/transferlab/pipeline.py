@@ -17,6 +17,8 @@ from transferlab.config_checks import check_task, selected_explainers, stage_set
 from transferlab.data.loading import load_prepared
 from transferlab.data.prepared import PreparedData
 from transferlab.evaluation.report import evaluate, metric_names
+from transferlab.evaluation.settings import SubgroupSettings
+from transferlab.evaluation.subgroups import subgroup_columns
 from transferlab.evaluation.thresholds import threshold_grid
 from transferlab.explainers.base import ExplainContext, Explainer
 from transferlab.memory import memory_metrics, release_free_memory, rss_mb
@@ -29,6 +31,7 @@ from transferlab.tracking.params import flatten_config, git_commit, hydra_job_ta
 from transferlab.tracking.runs import log_figure, log_table, run_location, tracked_run
 from transferlab.tracking.store import use_experiment
 from transferlab.training import parameter_counts
+from transferlab.validation import validate
 
 logger = logging.getLogger(__name__)
 
@@ -136,6 +139,7 @@ class CheckedJob:
     builder: ModelBuilder
     strategy: Strategy
     explainers: dict[str, Explainer]
+    subgroups: SubgroupSettings
     memory_start_mb: float
 
 
@@ -163,8 +167,10 @@ def checked_job(cfg: DictConfig) -> CheckedJob:
     release_free_memory()  # parse and scaling buffers, before training stacks on them
     builder.check(data.specs)
     explainers = build_explainers(cfg, data, strategy.check(builder, data))
-    check_task(cfg, data.n_classes, metric_names(data.n_classes, cfg.evaluation.betas))
-    return CheckedJob(experiment_id, device, data, builder, strategy, explainers, memory_start_mb)
+    check_task(cfg, data.n_classes, metric_names(data.class_names, cfg.evaluation.betas))
+    subgroups = validate(SubgroupSettings, cfg.evaluation.subgroups, "evaluation.subgroups")
+    subgroup_columns(subgroups, data.test_attributes)
+    return CheckedJob(experiment_id, device, data, builder, strategy, explainers, subgroups, memory_start_mb)
 
 
 def log_run_inputs(cfg: DictConfig, data: PreparedData) -> None:
@@ -197,7 +203,7 @@ def run_job(cfg: DictConfig) -> float:
         trained = job.strategy.train(job.builder, job.data, lambda stage: stage_settings(cfg, stage))
         release_free_memory()
         grid = threshold_grid(**cfg.evaluation.threshold_grid)
-        evaluation = evaluate(trained.deployable, job.data, cfg.evaluation.betas, grid)
+        evaluation = evaluate(trained.deployable, job.data, cfg.evaluation.betas, grid, job.subgroups)
         evaluation.metrics |= (
             parameter_counts(trained.classifier) | training_seconds(trained.stage_metrics) | trained.metrics
         )

@@ -1,8 +1,11 @@
 """Classification metrics with stable MLflow names (test_accuracy, test_roc_auc, ...)."""
 
+import re
+
 import keras
 import numpy as np
 from sklearn import metrics as skm
+from sklearn.dummy import DummyClassifier
 from sklearn.preprocessing import label_binarize
 
 from transferlab.data.inputs import count_rows, take_rows
@@ -43,9 +46,15 @@ def class_probabilities(model, inputs: dict) -> np.ndarray:
     return probabilities_from_outputs(predict_array(model, inputs))
 
 
-def classification_metrics(y_true, probabilities: np.ndarray, prefix: str) -> dict[str, float]:
-    """Accuracy, precision/recall/F1 (positive class, or macro for K > 2), balanced accuracy,
-    specificity and sensitivity (binary), ROC-AUC (one-vs-rest for K > 2), PR-AUC (average precision) and log loss."""
+def metric_suffix(class_name: str) -> str:
+    """A class name as part of an MLflow metric name: runs of other characters become `_`."""
+    return re.sub(r"[^0-9A-Za-z_.-]+", "_", str(class_name))
+
+
+def classification_metrics(y_true, probabilities: np.ndarray, prefix: str, class_names=None) -> dict[str, float]:
+    """Accuracy, precision/recall/F1 (positive class, or macro for K > 2), macro-F1, balanced accuracy,
+    specificity and sensitivity (binary), ROC-AUC (one-vs-rest for K > 2, then also per class as
+    roc_auc_<class name> when `class_names` are given), PR-AUC (average precision) and log loss."""
     n_classes = probabilities.shape[1]
     labels = np.arange(n_classes)
     predicted = probabilities.argmax(axis=1)
@@ -55,6 +64,7 @@ def classification_metrics(y_true, probabilities: np.ndarray, prefix: str) -> di
         "precision": skm.precision_score(y_true, predicted, average=average, zero_division=0),
         "recall": skm.recall_score(y_true, predicted, average=average, zero_division=0),
         "f1": skm.f1_score(y_true, predicted, average=average, zero_division=0),
+        "macro_f1": skm.f1_score(y_true, predicted, average="macro", zero_division=0),
         "balanced_accuracy": skm.balanced_accuracy_score(y_true, predicted),
         "log_loss": skm.log_loss(y_true, probabilities, labels=labels),
     }
@@ -67,10 +77,23 @@ def classification_metrics(y_true, probabilities: np.ndarray, prefix: str) -> di
             values["pr_auc"] = skm.average_precision_score(y_true, probabilities[:, 1])
         else:
             values["roc_auc"] = skm.roc_auc_score(y_true, probabilities, multi_class="ovr", labels=labels)
-            values["pr_auc"] = skm.average_precision_score(
-                label_binarize(y_true, classes=labels), probabilities, average="macro"
-            )
+            one_hot = label_binarize(y_true, classes=labels)
+            values["pr_auc"] = skm.average_precision_score(one_hot, probabilities, average="macro")
+            per_class = skm.roc_auc_score(one_hot, probabilities, average=None)
+            values |= {f"roc_auc_{metric_suffix(c)}": auc for c, auc in zip(class_names or (), per_class)}
     return {f"{prefix}_{name}": float(value) for name, value in values.items()}
+
+
+def zeror_metrics(train_labels, test_labels) -> dict[str, float]:
+    """The ZeroR baseline (always the majority class of the training labels) on the test labels:
+    zeror_test_macro_f1, zeror_test_accuracy, zeror_test_balanced_accuracy."""
+    majority = DummyClassifier(strategy="most_frequent").fit(np.zeros((len(train_labels), 1)), train_labels)
+    predicted = majority.predict(np.zeros((len(test_labels), 1)))
+    return {
+        "zeror_test_macro_f1": float(skm.f1_score(test_labels, predicted, average="macro", zero_division=0)),
+        "zeror_test_accuracy": float(skm.accuracy_score(test_labels, predicted)),
+        "zeror_test_balanced_accuracy": float(skm.balanced_accuracy_score(test_labels, predicted)),
+    }
 
 
 def probability_scorer(name: str):

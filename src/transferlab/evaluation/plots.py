@@ -23,12 +23,15 @@ def confusion_matrices(y_true, probabilities, class_names, thresholds: dict[str,
 
 
 def roc_and_pr_curves(y_true, probabilities, class_names):
-    """ROC and precision-recall curves (one-vs-rest per class for K > 2)."""
+    """ROC and precision-recall curves (one-vs-rest, one curve per class for K > 2, its AUC in the
+    legend; seed 002 section 7.9), with the chance diagonal on the ROC panel."""
     figure, (roc_ax, pr_ax) = plt.subplots(1, 2, figsize=(10, 4.5), layout="constrained")
     classes = [1] if probabilities.shape[1] == 2 else range(probabilities.shape[1])
-    for k in classes:
+    for i, k in enumerate(classes):
         positives = (np.asarray(y_true) == k).astype(int)
-        RocCurveDisplay.from_predictions(positives, probabilities[:, k], name=class_names[k], ax=roc_ax)
+        RocCurveDisplay.from_predictions(
+            positives, probabilities[:, k], name=class_names[k], ax=roc_ax, plot_chance_level=i == len(classes) - 1
+        )
         PrecisionRecallDisplay.from_predictions(positives, probabilities[:, k], name=class_names[k], ax=pr_ax)
     roc_ax.set_title("ROC (test)")
     pr_ax.set_title("Precision-recall (test)")
@@ -44,6 +47,27 @@ def importance_bars(features, values, title: str, ylabel: str, errors=None):
     ax.set_xticklabels(np.asarray(features)[order], rotation=45, ha="right")
     ax.set_title(title)
     ax.set_ylabel(ylabel)
+    return figure
+
+
+def subgroup_bars(tables: dict, overall: float, min_count: int):
+    """The subgroup report's chart: one panel per attribute column (table), test macro-F1 per group
+    with its row count; groups below min_count grey and hatched."""
+    heights = [max(1.2, 0.35 * len(table) + 0.6) for table in tables.values()]
+    figure, axes = plt.subplots(
+        len(tables), 1, figsize=(7, sum(heights) + 0.6), height_ratios=heights, squeeze=False, layout="constrained"
+    )
+    for ax, (column, table) in zip(axes[:, 0], tables.items()):
+        positions = np.arange(len(table))[::-1]  # first group on top
+        bars = ax.barh(positions, table.macro_f1, color=np.where(table.in_gap, "tab:blue", "lightgray"))
+        for bar, large in zip(bars, table.in_gap):
+            bar.set_hatch(None if large else "//")
+        ax.bar_label(bars, [f"{f:.2f} (n={n})" for f, n in zip(table.macro_f1, table["count"])], padding=3, fontsize=8)
+        ax.axvline(overall, color="0.3", linestyle="--", linewidth=1, zorder=0)
+        ax.set_yticks(positions, table.group.astype(str))
+        ax.set_xlim(0, 1.18)
+        ax.set_title(column, loc="left", fontsize=10)
+    axes[-1, 0].set_xlabel(f"test macro-F1 (dashed: all rows, {overall:.2f}; hatched: fewer than {min_count} rows)")
     return figure
 
 

@@ -33,9 +33,26 @@ class ThresholdGrid(Settings):
         return self
 
 
+BandEdges = rule(
+    lambda v: isinstance(v, list) and len(v) >= 2 and all(map(is_number, v)) and all(a < b for a, b in zip(v, v[1:])),
+    "must be a list of two or more increasing numbers (band edges)",
+    list,
+)
+
+
+class SubgroupSettings(Settings):
+    """Per-group test metrics over the dataset's test attributes (PreparedData.test_attributes).
+    Which columns exist is known once the data is loaded: evaluation.subgroups.subgroup_columns."""
+
+    columns: list[str] | None = None  # null: every attribute column of the dataset
+    bands: dict[str, BandEdges] = {"age": [0, 30, 45, 60, 75, 120]}  # numeric columns: band edges, [lo, hi)
+    min_count: PositiveInt = 10  # smaller groups stay in the tables but not in the gap metrics
+
+
 class EvaluationSettings(Settings):
     betas: list[PositiveNumber] = [1, 2, 5]  # F-beta scores and thresholds reported for binary tasks
     threshold_grid: ThresholdGrid = ThresholdGrid()
+    subgroups: SubgroupSettings = SubgroupSettings()
 
 
 class ObjectiveSettings(Settings):

@@ -1,5 +1,5 @@
 """Explainers: each takes an ExplainContext and returns an Explanation (CSV table + PNG figures).
 
 Tables: permutation, integrated_gradients, shap. Images: gradcam, integrated_gradients, shap, lime,
-feature_maps.
+feature_maps. Models of several inputs: modality, and the table explainers on one chosen input.
 """

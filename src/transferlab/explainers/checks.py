@@ -10,23 +10,47 @@ EXPLAINERS_FOR = {
 }
 
 
-def explained_input(data: PreparedData, name: str, kinds: tuple[InputKind, ...]) -> InputSpec:
-    """The dataset's one input, which must be of `kinds`; else a ConfigError naming the explainer.
-
-    Explainers that perturb or differentiate one array (permutation, SHAP, LIME, IG, feature maps)
-    explain single-input models; a model of several inputs needs a per-input explainer.
-    """
+def only_input(data: PreparedData, explainer: str, kinds: tuple[InputKind, ...]) -> InputSpec:
+    """The dataset's one input, of `kinds`; else a ConfigError naming the explainer. For explainers
+    that call the model with that input alone (LIME)."""
     spec = data.single_input()
     if spec is None:
         raise ConfigError(
             "explainer",
-            name,
+            explainer,
             f"explains a model with one input; this dataset has {len(data.specs)}: {data.describe_inputs()}",
         )
+    return of_kind(spec, explainer, kinds)
+
+
+def explained_input(data: PreparedData, explainer: str, kinds: tuple[InputKind, ...], chosen=None) -> InputSpec:
+    """The input an explainer perturbs or differentiates while the model's other inputs keep each
+    row's values: `chosen` (explainer.<name>.input), else the dataset's one input, else its one table
+    input; it must be of `kinds`. ConfigErrors name the setting to change."""
+    key = f"explainer.{explainer}.input"
+    tables = data.inputs_of_kind(InputKind.TABLE)
+    if chosen is not None:
+        if chosen not in data.specs:
+            raise ConfigError(key, chosen, f"not an input of this dataset; its inputs: {data.describe_inputs()}")
+        spec = data.specs[chosen]
+        if spec.kind not in kinds:
+            raise ConfigError(key, chosen, f"input of kind {spec.kind.value}; {explainer} explains {works_on(kinds)}")
+        return spec
+    if len(data.specs) > 1 and len(tables) != 1:
+        raise ConfigError(key, "null", f"choose the input to explain, one of: {data.describe_inputs()}")
+    return of_kind(data.single_input() or tables[0], explainer, kinds)
+
+
+def works_on(kinds: tuple[InputKind, ...]) -> str:
+    """E.g. `tables or images`."""
+    return " or ".join(f"{kind.value}s" for kind in kinds)
+
+
+def of_kind(spec: InputSpec, explainer: str, kinds: tuple[InputKind, ...]) -> InputSpec:
+    """`spec` when it is of `kinds`; else a ConfigError suggesting the explainers for its kind."""
     if spec.kind not in kinds:
-        works_on = " or ".join("tables" if kind == InputKind.TABLE else f"{kind.value}s" for kind in kinds)
         other = f"; for {spec.kind.value}s choose {EXPLAINERS_FOR[spec.kind]}" if spec.kind in EXPLAINERS_FOR else ""
-        raise ConfigError("explainer", name, f"works on {works_on}{other}")
+        raise ConfigError("explainer", explainer, f"works on {works_on(kinds)}{other}")
     return spec
 
 

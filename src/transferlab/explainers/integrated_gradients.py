@@ -78,22 +78,30 @@ class IntegratedGradients(Explainer):
     """Tables: mean |IG| per feature on test rows (the first `max_rows`), from a zero baseline in
     scaled space (seed 000). Images: IG from a black image for a seeded sample of `n_images`
     correct and wrong test predictions, summed over channels and shown over the images;
-    `chunk_images` interpolated images per model call (chunk_rows is the tables' equivalent)."""
+    `chunk_images` interpolated images per model call (chunk_rows is the tables' equivalent).
+    input: the input explained in a model of several inputs (default: its one table input); the
+    other inputs keep each row's values."""
 
     settings = IntegratedGradientsSettings  # validated before anything is loaded (config_checks)
 
     def __init__(
-        self, steps: int = 64, max_rows=None, chunk_rows: int = 65536, n_images: int = 8, chunk_images: int = 256
+        self,
+        steps: int = 64,
+        max_rows=None,
+        chunk_rows: int = 65536,
+        n_images: int = 8,
+        chunk_images: int = 256,
+        input: str | None = None,
     ):
         self.steps, self.max_rows, self.chunk_rows = steps, max_rows, chunk_rows
-        self.n_images, self.chunk_images = n_images, chunk_images
+        self.n_images, self.chunk_images, self.input = n_images, chunk_images, input
 
     def check(self, data: PreparedData, model) -> None:
-        """A single table or image input, any model; its settings were checked before loading."""
-        explained_input(data, "integrated_gradients", (InputKind.TABLE, InputKind.IMAGE))
+        """Which table or image input it explains, any model; its settings were checked before loading."""
+        explained_input(data, "integrated_gradients", (InputKind.TABLE, InputKind.IMAGE), self.input)
 
     def explain(self, context: ExplainContext) -> Explanation:
-        spec = explained_input(context.data, "integrated_gradients", (InputKind.TABLE, InputKind.IMAGE))
+        spec = explained_input(context.data, "integrated_gradients", (InputKind.TABLE, InputKind.IMAGE), self.input)
         return self.explain_images(context) if spec.kind == InputKind.IMAGE else self.explain_table(context, spec.name)
 
     def explain_table(self, context: ExplainContext, name: str) -> Explanation:

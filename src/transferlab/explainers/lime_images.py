@@ -9,7 +9,7 @@ from transferlab.data.prepared import PreparedData
 from transferlab.errors import ConfigError, first_line
 from transferlab.evaluation.metrics import class_probabilities
 from transferlab.explainers.base import ExplainContext, Explainer, Explanation
-from transferlab.explainers.checks import explained_input
+from transferlab.explainers.checks import only_input
 from transferlab.explainers.image_figures import overlay_grid
 from transferlab.explainers.image_samples import sample_test_images
 from transferlab.explainers.settings import LimeSettings
@@ -53,7 +53,7 @@ class LimeImages(Explainer):
         return SegmentationAlgorithm(algorithm, **settings, random_seed=seed)
 
     def check(self, data: PreparedData, model) -> None:
-        spec = explained_input(data, "lime", (InputKind.IMAGE,))
+        spec = only_input(data, "lime", (InputKind.IMAGE,))
         try:  # the scikit-image arguments, tried on one test image
             n_segments = len(np.unique(self.segmenter(0)(lime_rgb(data.test.head(1).inputs[spec.name])[0])))
         except (TypeError, ValueError) as error:

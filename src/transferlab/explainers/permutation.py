@@ -9,7 +9,7 @@ from transferlab.errors import ConfigError
 from transferlab.evaluation.metrics import class_probabilities, probability_scorer
 from transferlab.evaluation.plots import importance_bars
 from transferlab.evaluation.thresholds import fbeta_at
-from transferlab.data.inputs import InputKind
+from transferlab.data.inputs import InputKind, take_rows
 from transferlab.explainers.base import ExplainContext, Explainer, Explanation
 from transferlab.explainers.checks import explained_input
 from transferlab.explainers.settings import SCORINGS, PermutationSettings
@@ -19,17 +19,24 @@ class PermutationImportance(Explainer):
     """Drop in the score when one feature is shuffled, `n_repeats` times, on test rows (a random
     `max_samples` of them per repeat when set: scikit-learn's own subsampling).
 
+    In a model of several inputs, the columns of one table input (`input`; default: the one table
+    input) are shuffled while the other inputs keep each row's values.
+
     scoring=f<beta> thresholds the positive-class probability at the F-beta-optimal threshold
     chosen on validation (seed 000 used F2, 10 repeats, but picked the threshold on test).
     """
 
     settings = PermutationSettings  # validated before anything is loaded (config_checks)
 
-    def __init__(self, scoring: str = "f2", n_repeats: int = 10, max_samples=None):
-        self.scoring, self.n_repeats, self.max_samples = scoring, n_repeats, max_samples
+    def __init__(self, scoring: str = "f2", n_repeats: int = 10, max_samples=None, input: str | None = None):
+        self.scoring, self.n_repeats, self.max_samples, self.input = scoring, n_repeats, max_samples, input
+
+    def explained(self, data):
+        """The table input whose columns are shuffled (explainer.permutation.input in a model of several)."""
+        return explained_input(data, "permutation", (InputKind.TABLE,), self.input)
 
     def check(self, data, model) -> None:
-        explained_input(data, "permutation", (InputKind.TABLE,))
+        self.explained(data)
         if data.n_classes > 2 and self.scoring.startswith("f"):
             raise ConfigError(
                 "explainer.permutation.scoring",
@@ -44,20 +51,29 @@ class PermutationImportance(Explainer):
         return min(self.max_samples, n_rows) if isinstance(self.max_samples, int) else self.max_samples
 
     def scorer(self, context: ExplainContext, name: str):
-        """scikit-learn's scorer(estimator, X, y) for the rows X of input `name`."""
+        """scikit-learn's scorer(estimator, X, y) for X = rows of input `name` as a DataFrame whose
+        index holds their test positions (kept through scikit-learn's row sampling and column
+        shuffles), so the model's other inputs get the same rows."""
+        test = context.data.test.inputs
+        others = {key: array for key, array in test.items() if key != name}
+
+        def probabilities(model, x: pd.DataFrame):
+            rows = take_rows(others, x.index.to_numpy())
+            return class_probabilities(model, rows | {name: x.to_numpy(dtype="float32")})
+
         fbeta = re.fullmatch(r"f(\d+(?:\.\d+)?)", self.scoring)
         if fbeta:
             beta = float(fbeta.group(1))
             threshold = context.validation_threshold(beta)
-            return lambda model, x, y: fbeta_at(y, class_probabilities(model, {name: x})[:, 1], beta, threshold)[0]
+            return lambda model, x, y: fbeta_at(y, probabilities(model, x)[:, 1], beta, threshold)[0]
         metric = probability_scorer(self.scoring)
-        return lambda model, x, y: metric(y, class_probabilities(model, {name: x}))
+        return lambda model, x, y: metric(y, probabilities(model, x))
 
     def explain(self, context: ExplainContext) -> Explanation:
-        spec, test = explained_input(context.data, "permutation", (InputKind.TABLE,)), context.data.test
+        spec, test = self.explained(context.data), context.data.test
         result = permutation_importance(
             context.model,
-            test.inputs[spec.name],
+            pd.DataFrame(test.inputs[spec.name], columns=list(spec.columns)),
             test.labels,
             scoring=self.scorer(context, spec.name),
             n_repeats=self.n_repeats,

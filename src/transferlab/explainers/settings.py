@@ -14,7 +14,7 @@ from pydantic_core import PydanticCustomError
 
 from transferlab.validation import Fraction, OptionalPositiveInt, PositiveInt, Settings, is_int, is_number, rule
 
-SCORINGS = ("roc_auc", "pr_auc", "accuracy", "balanced_accuracy", "log_loss")
+SCORINGS = ("roc_auc", "pr_auc", "accuracy", "balanced_accuracy", "macro_f1", "log_loss")
 OPENCV_MASKS = r"blur\(\d+, *\d+\)|inpaint_telea|inpaint_ns"  # shap computes these with OpenCV
 MASK_VALUES = "a pixel value 0..255, blur(<k>,<k>), inpaint_telea or inpaint_ns"
 
@@ -53,6 +53,7 @@ class PermutationSettings(Settings):
     scoring: Scoring = "f2"
     n_repeats: PositiveInt = 10
     max_samples: MaxSamples = None
+    input: str | None = None  # the explained input of a model of several inputs; null: its one table input
 
 
 class IntegratedGradientsSettings(Settings):
@@ -61,6 +62,7 @@ class IntegratedGradientsSettings(Settings):
     chunk_rows: PositiveInt = 65536
     n_images: PositiveInt = 8
     chunk_images: PositiveInt = 256
+    input: str | None = None  # the explained input of a model of several inputs; null: its one table input
 
 
 class ShapSettings(Settings):
@@ -70,6 +72,7 @@ class ShapSettings(Settings):
     n_images: PositiveInt = 4
     max_evals: PositiveInt = 500
     mask_value: MaskValue = 0.0
+    input: str | None = None  # the explained input of a model of several inputs; null: its one table input
 
 
 class GradCAMSettings(Settings):
@@ -101,6 +104,14 @@ class FeatureMapsSettings(Settings):
     index: rule(lambda v: is_int(v) and v >= 0, "must be a test image index >= 0", int) = 0  # upper bound: check()
 
 
+class ModalitySettings(Settings):
+    ablation: Literal["mean", "shuffle"] = "shuffle"
+    n_repeats: PositiveInt = 5
+    steps: PositiveInt = 32
+    max_rows: PositiveInt = 200
+    chunk_rows: PositiveInt = 2048
+
+
 # conf/explainer/<name>.yaml -> its settings model
 EXPLAINER_SETTINGS: dict[str, type[Settings]] = {
     "permutation": PermutationSettings,
@@ -109,4 +120,5 @@ EXPLAINER_SETTINGS: dict[str, type[Settings]] = {
     "gradcam": GradCAMSettings,
     "lime": LimeSettings,
     "feature_maps": FeatureMapsSettings,
+    "modality": ModalitySettings,
 }

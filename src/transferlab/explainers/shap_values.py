@@ -1,8 +1,10 @@
 """SHAP values with model-agnostic masker explainers (shap.Explainer), for tables and images.
 
-Tables: an Independent masker over training rows. Images: an Image masker (hidden superpixels
-filled with `mask_value`) and shap's Partition explainer. Maskers, not DeepExplainer or
-GradientExplainer, because those are fragile on Keras 3 and TensorFlow-only; masking works on JAX too.
+Tables: an Independent masker over training rows; in a model of several inputs (seed 002's
+metadata + image), one table input is explained while the others keep the explained row's values.
+Images: an Image masker (hidden superpixels filled with `mask_value`) and shap's Partition
+explainer. Maskers, not DeepExplainer or GradientExplainer (seed 002's choice), because those are
+fragile on Keras 3 and TensorFlow-only; masking works on JAX too.
 """
 
 import matplotlib.pyplot as plt
@@ -10,8 +12,9 @@ import numpy as np
 import pandas as pd
 import shap
 
-from transferlab.data.inputs import InputKind
+from transferlab.data.inputs import InputKind, take_rows
 from transferlab.data.prepared import PreparedData
+from transferlab.errors import ConfigError
 from transferlab.evaluation.metrics import class_probabilities
 from transferlab.explainers.base import ExplainContext, Explainer, Explanation
 from transferlab.explainers.checks import explained_input
@@ -21,7 +24,8 @@ from transferlab.explainers.settings import ShapSettings
 
 class ShapValues(Explainer):
     """Tables: mean |SHAP| per feature of the positive-class (or each class's) probability on test rows.
-    Images: SHAP values of the predicted class for a seeded sample of `n_images` correct and wrong
+    input: the table input explained in a model of several inputs (default: its one table input).
+    Images (single-input models): SHAP values of the predicted class for a seeded sample of `n_images` correct and wrong
     test predictions, `max_evals` model evaluations per image, shown with shap.image_plot.
 
     mask_value: the raw pixel value (0..255) hidden regions get, or shap's "blur(k,k)" /
@@ -38,48 +42,89 @@ class ShapValues(Explainer):
         n_images: int = 4,
         max_evals: int = 500,
         mask_value=0.0,
+        input: str | None = None,
     ):
         self.background_rows, self.max_rows, self.algorithm = background_rows, max_rows, algorithm
-        self.n_images, self.max_evals, self.mask_value = n_images, max_evals, mask_value
+        self.n_images, self.max_evals, self.mask_value, self.input = n_images, max_evals, mask_value, input
+
+    def explained(self, data: PreparedData):
+        """A table input (the model's other inputs held), or the one image input of an image model."""
+        spec = explained_input(data, "shap", (InputKind.TABLE, InputKind.IMAGE), self.input)
+        if spec.kind == InputKind.IMAGE and len(data.specs) > 1:
+            raise ConfigError(
+                "explainer.shap.input",
+                spec.name,
+                "SHAP explains a table input of a model of several inputs; for its images choose gradcam",
+            )
+        return spec
 
     def check(self, data: PreparedData, model) -> None:
-        """A single table or image input, any model; its settings were checked before loading."""
-        explained_input(data, "shap", (InputKind.TABLE, InputKind.IMAGE))
+        """Which input it explains, any model; its settings were checked before loading."""
+        self.explained(data)
 
     def explain(self, context: ExplainContext) -> Explanation:
-        spec = explained_input(context.data, "shap", (InputKind.TABLE, InputKind.IMAGE))
+        spec = self.explained(context.data)
         return self.explain_images(context) if spec.kind == InputKind.IMAGE else self.explain_table(context, spec.name)
 
-    def explain_table(self, context: ExplainContext, name: str) -> Explanation:
+    def table_values(self, context: ExplainContext, name: str) -> shap.Explanation:
+        """SHAP values of the first max_rows test rows of input `name`: of the positive-class
+        probability, or of every class's. Every row at once; with other inputs, row by row, each
+        row's other inputs repeated for all of its masked copies."""
         data, model = context.data, context.model
         rng = np.random.default_rng(context.seed)
         train = data.train.inputs[name]
-        background = train[rng.choice(len(train), min(self.background_rows, len(train)), replace=False)]
-        feature_names = list(data.specs[name].columns)
-
-        def predict(x):
-            probabilities = class_probabilities(model, {name: np.asarray(x, dtype="float32")})
-            return probabilities[:, 1] if probabilities.shape[1] == 2 else probabilities
-
-        explainer = shap.Explainer(
-            predict,
-            shap.maskers.Independent(background),
-            algorithm=self.algorithm,
-            feature_names=feature_names,
-            seed=context.seed,
+        masker = shap.maskers.Independent(
+            train[rng.choice(len(train), min(self.background_rows, len(train)), replace=False)]
         )
-        values = explainer(data.test.head(self.max_rows).inputs[name])
+        test = data.test.head(self.max_rows).inputs
+        others = {key: array for key, array in test.items() if key != name}
+
+        def explain_rows(rows: slice) -> shap.Explanation:
+            held = take_rows(others, rows)
+
+            def predict(x):
+                x = np.asarray(x, dtype="float32")
+                repeated = {key: np.repeat(array, len(x), axis=0) for key, array in held.items()}  # one row
+                probabilities = class_probabilities(model, {name: x} | repeated)
+                return probabilities[:, 1] if probabilities.shape[1] == 2 else probabilities
+
+            explainer = shap.Explainer(
+                predict,
+                masker,
+                algorithm=self.algorithm,
+                feature_names=list(data.specs[name].columns),
+                seed=context.seed,
+            )
+            return explainer(test[name][rows])
+
+        if not others:
+            return explain_rows(slice(None))
+        parts = [explain_rows(slice(row, row + 1)) for row in range(len(test[name]))]
+        return shap.Explanation(
+            np.concatenate([part.values for part in parts]),
+            np.concatenate([part.base_values for part in parts]),
+            np.concatenate([part.data for part in parts]),
+            feature_names=parts[0].feature_names,
+        )
+
+    def explain_table(self, context: ExplainContext, input_name: str) -> Explanation:
+        data = context.data
+        values = self.table_values(context, input_name)
+        feature_names = list(data.specs[input_name].columns)
         magnitude = np.abs(values.values)
         per_feature = magnitude.mean(axis=(0, 2)) if magnitude.ndim == 3 else magnitude.mean(axis=0)
         table = pd.DataFrame({"feature": feature_names, "mean_abs_shap": per_feature}).sort_values(
             "mean_abs_shap", ascending=False, ignore_index=True
         )
-        shown = values if values.values.ndim == 2 else values[..., int(np.argmax(np.bincount(data.test.labels)))]
+        shown_class = 1 if values.values.ndim == 2 else int(np.argmax(np.bincount(data.test.labels)))
+        shown = values if values.values.ndim == 2 else values[..., shown_class]
         figures = {}
         for name, plot in (("bar.png", shap.plots.bar), ("beeswarm.png", shap.plots.beeswarm)):
             plt.figure()
             plot(shown, show=False, max_display=20)
             figures[name] = plt.gcf()
+            figures[name].suptitle(f"SHAP of P({data.class_names[shown_class]}), input {input_name}")
+            figures[name].tight_layout()  # long feature names (one-hot columns) stay inside the image
         return Explanation(table, figures)
 
     def explain_images(self, context: ExplainContext) -> Explanation:
