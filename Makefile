@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 SHARED_DATA := $(abspath ../shared/data)
 export TRANSFERLAB_DATA_DIR ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),$(CURDIR)/data)
 
-.PHONY: install run test test-slow test-all lint study-pima report-pima study-higgs report-higgs ui bench clean
+.PHONY: install run test test-slow test-all lint study-pima report-pima study-higgs report-higgs study-ham report-ham ui bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,13 @@ study-higgs: install      ## seed 001 on the shared HIGGS sample (20 jobs), then
 report-higgs: install
 	$(PY) -m transferlab.report higgs_lora
 
+study-ham: install        ## seed 002: HAM10000 metadata + image fusion (25 jobs), then its results table
+	$(PY) run.py experiment=ham10000_fusion $(ARGS)
+	$(PY) -m transferlab.report ham10000_fusion
+
+report-ham: install
+	$(PY) -m transferlab.report ham10000_fusion
+
 ui: install               ## MLflow UI on http://127.0.0.1:5000
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --default-artifact-root $(CURDIR)/mlruns
 
@@ -54,6 +61,7 @@ bench: install            ## performance claims (see benchmarks/README.md)
 	$(PY) benchmarks/framework_overhead.py
 	$(PY) benchmarks/higgs_ingest.py
 	$(PY) benchmarks/higgs_train.py
+	$(PY) benchmarks/fusion_overhead.py
 
 clean:
 	rm -rf outputs multirun
