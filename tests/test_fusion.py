@@ -338,7 +338,7 @@ from transferlab.strategies.late_fusion import LateFusion
 mlflow.set_tracking_uri(f"sqlite:///{tempfile.mkdtemp()}/mlflow.db")
 data = t.ham_data()
 with mlflow.start_run():
-    for strategy in (EarlyFusion(), LateFusion(combiner="stacked"), LateFusion()):
+    for strategy in (EarlyFusion(), LateFusion(combiner="stacked")):
         trained = strategy.train(t.fusion_model(), data, t.settings_for)
         print(class_probabilities(trained.classifier, data.test.inputs).shape)
 """
@@ -346,4 +346,4 @@ with mlflow.start_run():
 
 @pytest.mark.slow
 def test_fusion_trains_on_jax():
-    assert run_python("-c", JAX_SCRIPT).split() == ["(60,", "7)"] * 3
+    assert run_python("-c", JAX_SCRIPT).split() == ["(60,", "7)"] * 2
