@@ -13,6 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 
 from conftest import (
+    DATA_DIR,
     FAST,
     PIMA_CSV,
     child_runs,
@@ -27,8 +28,10 @@ from transferlab.data.inputs import Examples
 from transferlab.data.prepared import PreparedData
 from transferlab.errors import ConfigError
 from transferlab.evaluation.metrics import class_probabilities, predict_array
+from transferlab.models.backbones import KerasBackbone
 from transferlab.models.cnn import CNN
-from transferlab.models.fusion import feature_extractor
+from transferlab.models.fusion import Fusion, feature_extractor
+from transferlab.models.mlp import MLP
 from transferlab.strategies import early_fusion, late_fusion
 from transferlab.strategies.branches import input_data
 from transferlab.strategies.early_fusion import EarlyFusion
@@ -206,9 +209,37 @@ def test_late_fusion_combiners_compute_their_rule_with_one_output_per_class(bran
     model = trained.classifier
     assert model.output.shape == (None, 1 if binary else 7)  # classification_output's convention
     assert model.trainable_weights == []
+    outputs = predict_array(model, data.test.inputs)
+    assert binary or np.allclose(outputs.sum(axis=1), 1, atol=1e-5)  # probabilities as they are, not renormalised
     probabilities = class_probabilities(model, data.test.inputs)
     assert probabilities.shape == (60, data.n_classes)
     assert np.allclose(probabilities, expected_combination(combiner, trained, data), atol=1e-5)
+
+
+def test_stacking_needs_every_class_in_the_validation_split(data):
+    thin = replace(data, val=data.val.take(np.flatnonzero(data.val.labels != 0)))
+    with pytest.raises(ConfigError) as caught:
+        LateFusion(combiner="stacked").check(fusion_model(), thin)
+    assert str(caught.value) == (
+        "strategy.combiner=stacked: the validation split has no rows of class akiec; "
+        "the logistic regression needs every class (choose head, mean or weighted)"
+    )
+
+
+def test_an_imagenet_backbone_branch_trains_only_its_last_layers(data):
+    weights = DATA_DIR / "keras_weights" / "mobilenet_2_5_224_tf_no_top.h5"
+    image = KerasBackbone("mobilenet", weights=str(weights), alpha=0.25, image_size=32, dense_units=[8])
+    fusion = Fusion({"table": MLP(hidden_units=[8]), "image": image})
+    branch = EarlyFusion(branch_unfreeze=3).starting_branches(fusion, data)["image"]
+    body = branch.encoder.get_layer("mobilenet")
+    assert not any(layer.trainable for layer in body.layers[:-3])
+    assert [layer.name for layer in body.layers[-3:] if layer.trainable] == ["conv_pw_13", "conv_pw_13_relu"]
+    assert branch.classifier.get_layer("output").trainable  # the branch's own head trains
+    with pytest.raises(ConfigError) as caught:
+        EarlyFusion(branch_unfreeze=1000).check(fusion, data)
+    assert str(caught.value) == (
+        "strategy.branch_unfreeze=1000: must be all or an integer from 1 to 86, the number of layers of mobilenet"
+    )
 
 
 @pytest.mark.parametrize("binary", [False, True], ids=["7-class", "binary"])
