@@ -17,6 +17,7 @@ from conftest import (
     FAST,
     PIMA_CSV,
     child_runs,
+    compose_config,
     describe,
     parent_runs,
     rejection,
@@ -24,7 +25,7 @@ from conftest import (
     store_uri,
 )
 from fusion_data import fusion_model, ham_data, settings_for
-from transferlab.data.inputs import Examples
+from transferlab.data.inputs import Examples, InputKind
 from transferlab.data.prepared import PreparedData
 from transferlab.errors import ConfigError
 from transferlab.evaluation.metrics import class_probabilities, predict_array
@@ -96,6 +97,19 @@ def test_fusion_model_builds_one_branch_per_input_and_fuses_their_feature_layers
     assert encoder.output.shape == (None, 8 + 16)  # MLP's last hidden layer + the CNN's Dense 16
     head_input = keras.Model(classifier.inputs, classifier.get_layer("head_0").input)
     assert np.array_equal(predict_array(head_input, data.test.inputs), predict_array(encoder, data.test.inputs))
+
+
+def test_the_yaml_builds_seed_002s_branches_and_a_branch_swaps_with_one_override():
+    from transferlab.cli import check_command_line
+    from transferlab.pipeline import build_model
+
+    fusion = build_model(compose_config("model=fusion").model)
+    table, image = fusion.branches[InputKind.TABLE], fusion.branches[InputKind.IMAGE]
+    assert (table.hidden_units, table.dropout, image.name, fusion.head_units) == ([100, 64, 32], 0.0, "cnn", [128, 64])
+    swap = ["model=fusion", "model@model.branches.image=mobilenet_025"]
+    check_command_line(swap)  # what run.py checks first
+    image = build_model(compose_config(*swap).model).branches[InputKind.IMAGE]
+    assert isinstance(image, KerasBackbone) and (image.architecture, image.alpha) == ("mobilenet", 0.25)
 
 
 def test_early_fusion_joint_trains_everything_in_one_stage(data, store):

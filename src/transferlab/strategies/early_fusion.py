@@ -41,8 +41,9 @@ class EarlyFusion(FusionStrategy):
 
     def fused_classifier(self, builder, data, branches: dict[str, Branch]):
         """The fusion model's head on the concatenated feature layers of `branches`; and that encoder."""
-        encoder = builder.fused_encoder(data.specs, {name: branch.features() for name, branch in branches.items()})
-        return builder.build_classifier(data.specs, data.n_classes, encoder=encoder), encoder
+        fusion = self.fusion_builder(builder)
+        encoder = fusion.fused_encoder(data.specs, {name: branch.features() for name, branch in branches.items()})
+        return fusion.build_classifier(data.specs, data.n_classes, encoder=encoder), encoder
 
     def check(self, builder, data):
         return self.fused_classifier(builder, data, self.starting_branches(builder, data))[0]
