@@ -12,11 +12,20 @@ def dense_stack(x, units, activation: str, dropout: float = 0.0, name: str = "hi
     return x
 
 
+def output_units(n_classes: int) -> int:
+    """Width of a classifier's output: one sigmoid unit for two classes, one softmax unit per class otherwise."""
+    return 1 if n_classes == 2 else n_classes
+
+
+def output_activation(n_classes: int) -> str:
+    return "sigmoid" if n_classes == 2 else "softmax"
+
+
 def classification_output(x, n_classes: int):
     """One sigmoid unit for two classes, a softmax otherwise; float32 even under mixed precision."""
-    if n_classes == 2:
-        return keras.layers.Dense(1, activation="sigmoid", dtype="float32", name="output")(x)
-    return keras.layers.Dense(n_classes, activation="softmax", dtype="float32", name="output")(x)
+    return keras.layers.Dense(
+        output_units(n_classes), activation=output_activation(n_classes), dtype="float32", name="output"
+    )(x)
 
 
 def classification_loss(n_classes: int) -> str:

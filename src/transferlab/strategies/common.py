@@ -24,12 +24,11 @@ from transferlab.training import StageData, fit_stage
 from transferlab.validation import Settings
 
 
-class Source(Settings):
-    """strategy.source: where a transfer strategy's base model comes from."""
+class ModelSource(Settings):
+    """An earlier run's logged model, or any model URI (strategy.source, strategy.sources.<input>)."""
 
     run_id: str | None = None  # an earlier transferlab run (its logged "encoder" or "keras_model")
     model_uri: str | None = None  # any MLflow model URI or a local .keras file
-    pretrain: bool = True  # with neither: pretrain the base on the training split here
 
     @field_validator("run_id", "model_uri", mode="before")
     @classmethod
@@ -42,6 +41,12 @@ class Source(Settings):
         if self.model_uri:
             return self.model_uri
         return f"runs:/{self.run_id}/{artifact}" if self.run_id else None
+
+
+class Source(ModelSource):
+    """strategy.source: where a transfer strategy's base model comes from."""
+
+    pretrain: bool = True  # with neither run_id nor model_uri: pretrain the base on the training split here
 
 
 def source_option():
@@ -77,21 +82,24 @@ def model_inputs(model: keras.Model) -> dict[str, tuple]:
     return {tensor.name: tuple(tensor.shape[1:]) for tensor in model.inputs}
 
 
-def check_model_inputs(model: keras.Model, specs: Mapping[str, InputSpec], uri: str) -> None:
+def check_model_inputs(
+    model: keras.Model, specs: Mapping[str, InputSpec], uri: str, key: str = "strategy.source"
+) -> None:
     """ConfigError unless `model` takes the dataset's inputs (one input: by shape; several: by name and shape)."""
     found, expected = model_inputs(model), {name: tuple(spec.shape) for name, spec in specs.items()}
     if len(found) == 1 and len(expected) == 1:
         (found_shape,), (expected_shape,) = found.values(), expected.values()
         if found_shape != expected_shape:
             raise ConfigError(
-                "strategy.source", uri, f"model takes inputs of shape {found_shape}, the dataset's are {expected_shape}"
+                key, uri, f"model takes inputs of shape {found_shape}, the dataset's are {expected_shape}"
             )
     elif found != expected:
-        raise ConfigError("strategy.source", uri, f"model takes inputs {found}, the dataset's are {expected}")
+        raise ConfigError(key, uri, f"model takes inputs {found}, the dataset's are {expected}")
 
 
-def load_source_model(uri: str, specs: Mapping[str, InputSpec]) -> keras.Model:
-    """A Keras model from an MLflow URI or a local .keras file, checked against the dataset's inputs."""
+def load_source_model(uri: str, specs: Mapping[str, InputSpec], key: str = "strategy.source") -> keras.Model:
+    """A Keras model from an MLflow URI or a local .keras file, checked against the dataset's inputs;
+    errors name the config entry `key`."""
     try:
         path = Path(uri).expanduser()
         model = (
@@ -100,21 +108,24 @@ def load_source_model(uri: str, specs: Mapping[str, InputSpec]) -> keras.Model:
             else mlflow.keras.load_model(uri)
         )
     except Exception as err:  # MLflow and Keras raise several types for a missing run/model/artifact
-        raise ConfigError("strategy.source", uri, f"could not load a Keras model ({first_line(err)[:200]})") from err
-    check_model_inputs(model, specs, uri)
+        raise ConfigError(key, uri, f"could not load a Keras model ({first_line(err)[:200]})") from err
+    check_model_inputs(model, specs, uri, key)
     return model
+
+
+def check_run_exists(run_id: str, key: str) -> None:
+    """ConfigError naming `key` unless the tracking store has the run."""
+    try:
+        mlflow.get_run(run_id)
+    except mlflow.exceptions.MlflowException as err:
+        raise ConfigError(key, run_id, "no such MLflow run in the tracking store") from err
 
 
 def check_source(builder: ModelBuilder, source: Source, strategy: str, needs_encoder: bool) -> None:
     """Before any run starts: a transfer strategy needs an existing source run, or permission and
     a way to pretrain its base here (one-line errors otherwise)."""
     if source.run_id:
-        try:
-            mlflow.get_run(source.run_id)
-        except mlflow.exceptions.MlflowException as err:
-            raise ConfigError(
-                "strategy.source.run_id", source.run_id, "no such MLflow run in the tracking store"
-            ) from err
+        check_run_exists(source.run_id, "strategy.source.run_id")
     elif source.model_uri:
         return
     elif not source.pretrain:

@@ -27,21 +27,19 @@ from transferlab.validation import Settings, is_int, rule
 Unfreeze = rule(lambda v: v == "all" or (is_int(v) and v > 0), "must be all or a positive integer")
 
 
-def check_unfreeze(unfreeze, body: keras.Model) -> None:
+def check_unfreeze(unfreeze, body: keras.Model, key: str = "strategy.unfreeze") -> None:
     """`all`, or a layer count from 1 to the number of layers of the body."""
     count = len(body.layers)
     if unfreeze != "all" and not 1 <= unfreeze <= count:
         raise ConfigError(
-            "strategy.unfreeze",
-            unfreeze,
-            f"must be all or an integer from 1 to {count}, the number of layers of {body.name}",
+            key, unfreeze, f"must be all or an integer from 1 to {count}, the number of layers of {body.name}"
         )
 
 
-def unfreeze_last(encoder: keras.Model, body: keras.Model, unfreeze) -> None:
+def unfreeze_last(encoder: keras.Model, body: keras.Model, unfreeze, key: str = "strategy.unfreeze") -> None:
     """Make the last `unfreeze` layers of `body` trainable (seed 004: `base_model.layers[:-4]`
     frozen), everything else in the encoder frozen, and every BatchNormalization layer frozen."""
-    check_unfreeze(unfreeze, body)
+    check_unfreeze(unfreeze, body, key)
     encoder.trainable = True  # the encoder itself: setting the outer model's flag is a no-op while it is True
     if unfreeze != "all":
         for layer in body.layers[:-unfreeze]:
