@@ -43,7 +43,7 @@ OPTIONS = {
         "vgg16",
     ],
     "strategy": ["early_fusion", "finetune", "frozen", "late_fusion", "lora", "scratch"],
-    "explainer": ["feature_maps", "gradcam", "integrated_gradients", "lime", "none", "permutation", "shap"],
+    "explainer": ["feature_maps", "gradcam", "integrated_gradients", "lime", "modality", "none", "permutation", "shap"],
     "trainer": ["default"],
     "callbacks": ["default", "early_stopping", "none", "progress", "trim_heap"],
     "tracking": ["mlflow"],
@@ -52,6 +52,11 @@ OPTIONS = {
         "autoencoder_finetune",
         "autoencoder_frozen",
         "cnn_scratch",
+        "ham10000_early",
+        "ham10000_image",
+        "ham10000_late_head",
+        "ham10000_late_weighted",
+        "ham10000_tabular",
         "mlp_scratch",
         "mobilenet_025_finetune",
         "mobilenet_025_frozen",
@@ -66,7 +71,23 @@ OPTIONS = {
         "vgg16_frozen",
     ],
 }
-PRESETS = ["higgs_lora", "higgs_lora_full", "mnist_transfer", "mnist_transfer_quick", "pima_transfer"]
+PRESETS = [
+    "ham10000_fusion",
+    "ham10000_fusion_quick",
+    "higgs_lora",
+    "higgs_lora_full",
+    "mnist_transfer",
+    "mnist_transfer_quick",
+    "pima_transfer",
+]
+# Study arms not named <model>_<strategy>: (model, strategy) they select.
+NAMED_ARMS = {
+    "ham10000_tabular": ("mlp_100_64_32", "scratch"),
+    "ham10000_image": ("cnn", "scratch"),
+    "ham10000_late_head": ("fusion", "late_fusion"),
+    "ham10000_late_weighted": ("fusion", "late_fusion"),
+    "ham10000_early": ("fusion", "early_fusion"),
+}
 
 
 def group_options():
@@ -96,7 +117,7 @@ def test_group_option_composes(group, option):
     elif group == "explainer":
         assert list(cfg.explainer) == ([] if option == "none" else [option])
     elif group == "arm":
-        model, strategy = option.rsplit("_", 1)
+        model, strategy = NAMED_ARMS.get(option) or option.rsplit("_", 1)
         assert (cfg.model.name, cfg.strategy.name) == (model, strategy)
     elif group == "hparams_search":
         hydra_cfg = compose_config(f"{group}={option}", return_hydra_config=True).hydra

@@ -58,3 +58,41 @@ def test_frozen_from_source_run_skips_pretraining(compose, run_job, tmp_path):
     assert [c.data.tags["stage"] for c in child_runs(tmp_path, frozen)] == ["frozen"]
     assert frozen.data.metrics["trainable_params"] < frozen.data.metrics["total_params"]
     assert frozen.data.metrics["frozen_fraction"] > 0
+
+
+def test_multimodal_model_predicts_raw_metadata_rows_with_their_images(compose, run_job, tmp_path, monkeypatch):
+    """HAM10000 (metadata table + image): the pyfunc takes raw metadata rows with an `image` column of
+    pixel arrays and gives the network's own probabilities, row for row."""
+    from transferlab.data.loading import load_prepared
+    from transferlab.evaluation.metrics import class_probabilities
+
+    monkeypatch.setattr(sys, "path", list(sys.path))  # pyfunc loading prepends the logged code dir
+    cfg = compose(
+        *FAST,
+        "dataset=ham10000",
+        "model=fusion",
+        "strategy=early_fusion",
+        "strategy.branches=joint",
+        "strategy.stages.fusion.epochs=1",
+        "explainer=none",
+        "tracking.log_model=true",
+    )
+    run_job(cfg)
+    run = only_parent(tmp_path, dataset="ham10000")
+    model = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
+    assert [column.name for column in model.metadata.get_input_schema().inputs] == [
+        "age",
+        "sex",
+        "localization",
+        "image",
+    ]
+
+    data = load_prepared(cfg.dataset)  # the same split: same config, same seed
+    rows = data.test.head(len(data.raw_examples))  # the raw example rows are the first test rows
+    raw = data.raw_examples.assign(image=list(rows.inputs["image"].astype(np.uint8)))
+    expected = class_probabilities(mlflow.keras.load_model(f"runs:/{run.info.run_id}/keras_model"), rows.inputs)
+    predicted = model.predict(raw)
+    assert list(predicted.columns) == [f"probability_{c}" for c in data.class_names] + ["prediction"]
+    np.testing.assert_allclose(predicted.iloc[:, :-1].to_numpy(), expected, atol=1e-5)
+    reversed_rows = model.predict(raw.iloc[::-1])  # each row keeps its own image
+    np.testing.assert_allclose(reversed_rows.iloc[::-1, :-1].to_numpy(), predicted.iloc[:, :-1].to_numpy(), atol=1e-5)

@@ -58,9 +58,9 @@ class RawRowClassifier(mlflow.pyfunc.PythonModel):
         self.preprocessors = joblib.load(context.artifacts["preprocessors"]) if self.table_columns else {}
         self.network = keras.saving.load_model(context.artifacts["network"], compile=False)
 
-    # model_input: raw rows (with image columns where the data has images), or for image-only data a mapping of arrays. The pd.DataFrame hint only tells
-    # MLflow to skip its type-hint validation (it would warn without a hint); the signature logged
-    # with the model describes the input.
+    # model_input: raw rows (with image columns where the data has images), or for image-only data a
+    # mapping of arrays. The pd.DataFrame hint only tells MLflow to skip its type-hint validation (it
+    # would warn without a hint); the signature logged with the model describes the input.
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         inputs, index = network_inputs(self.preprocessors, self.table_columns, self.image_columns, model_input)
         outputs = self.network.predict(inputs, batch_size=256, verbose=0)
