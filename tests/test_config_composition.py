@@ -53,8 +53,14 @@ OPTIONS = {
         "autoencoder_frozen",
         "cnn_scratch",
         "ham10000_early",
+        "ham10000_early_efficientnet",
+        "ham10000_early_mobilenet",
         "ham10000_image",
+        "ham10000_image_efficientnet",
+        "ham10000_image_mobilenet",
         "ham10000_late_head",
+        "ham10000_late_head_efficientnet",
+        "ham10000_late_head_mobilenet",
         "ham10000_late_weighted",
         "ham10000_tabular",
         "mlp_scratch",
@@ -73,7 +79,10 @@ OPTIONS = {
 }
 PRESETS = [
     "ham10000_fusion",
+    "ham10000_fusion_efficientnet",
+    "ham10000_fusion_mobilenet",
     "ham10000_fusion_quick",
+    "ham10000_split_leak",
     "higgs_lora",
     "higgs_lora_full",
     "mnist_transfer",
@@ -87,6 +96,12 @@ NAMED_ARMS = {
     "ham10000_late_head": ("fusion", "late_fusion"),
     "ham10000_late_weighted": ("fusion", "late_fusion"),
     "ham10000_early": ("fusion", "early_fusion"),
+    "ham10000_image_mobilenet": ("mobilenet_025", "finetune"),
+    "ham10000_early_mobilenet": ("fusion", "early_fusion"),
+    "ham10000_late_head_mobilenet": ("fusion", "late_fusion"),
+    "ham10000_image_efficientnet": ("efficientnet_b0", "finetune"),
+    "ham10000_early_efficientnet": ("fusion", "early_fusion"),
+    "ham10000_late_head_efficientnet": ("fusion", "late_fusion"),
 }
 
 

@@ -2,6 +2,7 @@
 splits, dataset.subgroups and dataset.select_inputs."""
 
 import logging
+import re
 
 import numpy as np
 import pandas as pd
@@ -390,3 +391,19 @@ def test_fingerprint_covers_the_images(tmp_path, npz):
     changed = load(write_npz(tmp_path / "one_pixel.npz", npz, images=images))
     assert table.fingerprint() != changed.fingerprint()
     assert table.fingerprint() == load(write_npz(tmp_path / "same.npz", npz)).fingerprint()
+
+
+@pytest.mark.parametrize(
+    "arrays, message",
+    [
+        ({"image_id": np.array([f"X_{i}" for i in range(300)], dtype=object)}, "no image_id in common"),
+        ({"images": np.zeros((300, 28, 28), np.uint8)}, r"images must have shape \(N, H, W, 3\)"),
+        ({"images": np.zeros((300, 28, 28, 3), np.float32)}, "images must be uint8 or integers 0..255; got float32"),
+    ],
+    ids=["no-common-key", "wrong-shape", "wrong-dtype"],
+)
+def test_mismatched_keys_or_bad_pixels_stop_the_cli_before_any_run(tmp_path, npz, arrays, message):
+    """Through run.py: one line naming dataset.loader.images and the file, exit 2, no MLflow run."""
+    path = write_npz(tmp_path / "bad.npz", npz, **arrays)
+    line = rejection(tmp_path, *FAST, "dataset=ham10000", f"dataset.loader.images.path={path}")
+    assert re.match(rf"^error: dataset\.loader\.images={re.escape(str(path))}: .*{message}", line), line

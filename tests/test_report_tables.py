@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from transferlab.report import baseline_table
+from transferlab.report import baseline_table, summarize
 
 
 def runs(scores: dict[str, list[float]]) -> pd.DataFrame:
@@ -49,3 +49,14 @@ def test_one_baseline_by_name_compares_every_other_arm():
     found = rows(baseline_table(runs({"a": [1.0, 1.0], "b": [2.0, 2.0], "c": [0.0, 0.0]}), "arm", ["score"], "a"))
     assert set(found) == {("b", "a"), ("c", "a")}
     assert found["c", "a"] == ["score", "-1.0000 ± 0", "0 of 2", "no"]
+
+
+def test_a_logged_param_can_be_the_grouping():
+    """group_by: params.<key> groups runs by a swept setting (a null setting is logged as None)."""
+    frame = runs({"lesion_id": [0.20, 0.22], "None": [0.25, 0.26]}).rename(
+        columns={"tags.arm": "params.dataset.split.group_column"}
+    )
+    summary = summarize(frame, "params.dataset.split.group_column", ["score"])
+    assert summary.loc["None", ("score", "mean")] == 0.255
+    found = rows(baseline_table(frame, "params.dataset.split.group_column", ["score"], "lesion_id"))
+    assert found["None", "lesion_id"][:3] == ["score", "+0.0450 ± 0.0071", "2 of 2"]

@@ -72,10 +72,15 @@ def save_bar_chart(summary: pd.DataFrame, metric: str, group_by: str, path: Path
     plt.close(figure)
 
 
+def group_column(group_by: str) -> str:
+    """The runs column a report groups by: a tag (`arm`), or a logged param (`params.dataset.split.group_column`)."""
+    return group_by if group_by.startswith("params.") else f"tags.{group_by}"
+
+
 def summarize(runs: pd.DataFrame, group_by: str, metrics: list[str]) -> pd.DataFrame:
     """mean, std, min, max and count of each metric per group."""
     columns = {f"metrics.{m}": m for m in metrics if f"metrics.{m}" in runs}
-    grouped = runs.rename(columns=columns).groupby(f"tags.{group_by}")[list(columns.values())]
+    grouped = runs.rename(columns=columns).groupby(group_column(group_by))[list(columns.values())]
     return grouped.agg(["mean", "std", "min", "max", "count"])
 
 
@@ -138,7 +143,9 @@ def report_spec(study: str) -> dict:
         cfg = hydra.compose(config_name="config", overrides=[f"experiment={study}"], return_hydra_config=True)
     spec = OmegaConf.to_container(cfg.report)
     swept = OmegaConf.select(cfg, "hydra.sweeper.params", default={}) or {}
-    spec["planned"] = [g.strip() for g in str(swept[spec["group_by"]]).split(",")] if spec["group_by"] in swept else []
+    key = spec["group_by"].removeprefix("params.")
+    planned = [g.strip() for g in str(swept[key]).split(",")] if key in swept else []
+    spec["planned"] = ["None" if g == "null" else g for g in planned]  # MLflow logs a null param as None
     return spec
 
 
@@ -160,7 +167,7 @@ def baseline_table(
     whether the mean gain exceeds the seed-to-seed spread (the larger std of the two groups)."""
     seed = "params.trainer.seed"
     columns = [m for m in metrics if f"metrics.{m}" in runs]
-    frame = runs.set_index([f"tags.{group_by}", seed])[[f"metrics.{m}" for m in columns]]
+    frame = runs.set_index([group_column(group_by), seed])[[f"metrics.{m}" for m in columns]]
     baselines = as_list(baselines)
     groups = compared or sorted(set(frame.index.get_level_values(0)) - set(baselines))
     present = set(frame.index.get_level_values(0))
