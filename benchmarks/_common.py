@@ -87,6 +87,20 @@ def use_project_sources() -> None:
         sys.path.insert(0, str(SRC_DIR))
 
 
+def composed_config(overrides: list[str]):
+    """The job config run.py composes for `overrides`, validated as the CLI validates it."""
+    from hydra import compose, initialize_config_dir
+
+    from transferlab.cli import CONF_DIR, register_experiments
+    from transferlab.config_checks import check_config
+
+    register_experiments()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose("config", overrides=overrides)
+    check_config(cfg)
+    return cfg
+
+
 def package_versions() -> dict[str, str]:
     found = {"python": platform.python_version()}
     for name in PACKAGES:

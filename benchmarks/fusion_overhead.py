@@ -3,9 +3,10 @@
 What is compared (same network, same HAM10000 arrays, batch size, optimiser, loss and class
 weights; samples/s of training rows):
 
-* ours: what `python run.py dataset=ham10000 model=fusion strategy=early_fusion
-  strategy.branches=joint` runs for its "fusion" stage: the Fusion builder's classifier (MLP
-  100-64-32 on `metadata`, the small CNN on `image`, Dense 128 -> 64 head) trained by
+* ours: what `python run.py dataset=ham10000 model=fusion model@model.branches.image=cnn_small
+  strategy=early_fusion strategy.branches=joint` runs for its "fusion" stage: the Fusion builder's
+  classifier (MLP 100-64-32 on `metadata`, cnn_small on `image`, Dense 128 -> 64 head), as the
+  study's fusion arms build it, trained by
   `transferlab.training.fit_stage` inside an MLflow run on a temporary SQLite store, with the
   composed stage settings (batch 32, Adam 1e-4, balanced class weights) and early stopping off.
   Per-epoch MLflow metrics, the progress callback and the validation pass are inside its time.
@@ -48,28 +49,22 @@ def parse_args(argv=None):
 
 def composed(backend: str, epochs: int):
     """The early-fusion job's config (joint branches, early stopping off) and its fusion stage settings."""
-    from hydra import compose, initialize_config_dir
+    from transferlab.config_checks import stage_settings
 
-    from transferlab.cli import CONF_DIR, register_experiments
-    from transferlab.config_checks import check_config, stage_settings
-
-    register_experiments()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(
-            "config",
-            overrides=[
-                "dataset=ham10000",
-                "model=fusion",
-                "strategy=early_fusion",
-                "strategy.branches=joint",
-                "explainer=none",
-                f"trainer.backend={backend}",
-                f"trainer.epochs={epochs}",
-                "strategy.stages.fusion.epochs=${trainer.epochs}",
-                "trainer.callbacks.early_stopping=null",
-            ],
-        )
-    check_config(cfg)
+    cfg = common.composed_config(
+        [
+            "dataset=ham10000",
+            "model=fusion",
+            "model@model.branches.image=cnn_small",
+            "strategy=early_fusion",
+            "strategy.branches=joint",
+            "explainer=none",
+            f"trainer.backend={backend}",
+            f"trainer.epochs={epochs}",
+            "strategy.stages.fusion.epochs=${trainer.epochs}",
+            "trainer.callbacks.early_stopping=null",
+        ]
+    )
     return cfg, stage_settings(cfg, "fusion")
 
 

@@ -173,27 +173,20 @@ def seed001_loop(model, x, y, batch_size: int, epochs: int) -> list[float]:
 
 def study_settings(backend: str, epochs: int, batch_size: int, overrides: list[str]):
     """The trainer settings of the HIGGS study's base training stage, early stopping off."""
-    from hydra import compose, initialize_config_dir
+    from transferlab.config_checks import stage_settings
 
-    from transferlab.cli import CONF_DIR, register_experiments
-    from transferlab.config_checks import check_config, stage_settings
-
-    register_experiments()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(
-            "config",
-            overrides=[
-                "experiment=higgs_lora_full",
-                "model=resnet_mlp",
-                "strategy=scratch",
-                f"trainer.backend={backend}",
-                f"trainer.epochs={epochs}",
-                f"trainer.batch_size={batch_size}",
-                "trainer.callbacks.early_stopping=null",
-                *overrides,
-            ],
-        )
-    check_config(cfg)
+    cfg = common.composed_config(
+        [
+            "experiment=higgs_lora_full",
+            "model=resnet_mlp",
+            "strategy=scratch",
+            f"trainer.backend={backend}",
+            f"trainer.epochs={epochs}",
+            f"trainer.batch_size={batch_size}",
+            "trainer.callbacks.early_stopping=null",
+            *overrides,
+        ]
+    )
     return stage_settings(cfg, "train")
 
 

@@ -31,6 +31,7 @@ OPTIONS = {
         "autoencoder",
         "backbone",
         "cnn",
+        "cnn_small",
         "efficientnet_b0",
         "fusion",
         "mlp",
@@ -92,7 +93,7 @@ PRESETS = [
 # Study arms not named <model>_<strategy>: (model, strategy) they select.
 NAMED_ARMS = {
     "ham10000_tabular": ("mlp_100_64_32", "scratch"),
-    "ham10000_image": ("cnn", "scratch"),
+    "ham10000_image": ("cnn_small", "scratch"),
     "ham10000_late_head": ("fusion", "late_fusion"),
     "ham10000_late_weighted": ("fusion", "late_fusion"),
     "ham10000_early": ("fusion", "early_fusion"),

@@ -34,7 +34,6 @@ from transferlab.models.cnn import CNN
 from transferlab.models.fusion import Fusion, feature_extractor
 from transferlab.models.mlp import MLP
 from transferlab.strategies import early_fusion, late_fusion
-from transferlab.strategies.branches import input_data
 from transferlab.strategies.early_fusion import EarlyFusion
 from transferlab.strategies.late_fusion import LateFusion
 from transferlab.tracking.models import log_models
@@ -138,7 +137,7 @@ def test_early_fusion_pretrained_trains_branches_then_the_head_on_frozen_branche
 
 def log_source_run(data: PreparedData, name: str, class_names=None) -> tuple[str, object]:
     """A single-modality run on input `name`, logged as a run would log it; its run id and network."""
-    single = input_data(data, name)
+    single = data.with_inputs([name])
     single = replace(single, class_names=class_names or single.class_names)
     classifier = CNN(filters=[8, 16], dense_units=[16]).build_classifier(single.specs, single.n_classes)
     with mlflow.start_run(nested=True) as run:

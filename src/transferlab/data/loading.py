@@ -1,11 +1,8 @@
 """From a dataset config to PreparedData, whatever kind of source the loader returns."""
 
-from dataclasses import replace
-
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from transferlab.data.inputs import Examples
 from transferlab.data.prepared import PreparedData
 from transferlab.data.preprocessing import prepare
 from transferlab.data.splits import split_table
@@ -41,18 +38,4 @@ def select_inputs(data: PreparedData, names) -> PreparedData:
         raise ConfigError(
             "dataset.select_inputs", unknown[0] if unknown else [], f"inputs of this dataset: {', '.join(available)}"
         )
-
-    def keep(examples: Examples | None) -> Examples | None:
-        return None if examples is None else Examples({name: examples.inputs[name] for name in names}, examples.labels)
-
-    raw = [column for name in names if name in data.preprocessors for column in data.specs[name].raw_columns]
-    return replace(
-        data,
-        train=keep(data.train),
-        val=keep(data.val),
-        test=keep(data.test),
-        extra=keep(data.extra),
-        specs={name: data.specs[name] for name in names},
-        preprocessors={name: p for name, p in data.preprocessors.items() if name in names},
-        raw_examples=data.raw_examples[raw],
-    )
+    return data.with_inputs(names)

@@ -1,6 +1,6 @@
 """What every dataset hands to strategies, evaluation and explainers: named float32 model inputs."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -53,6 +53,25 @@ class PreparedData:
     def sizes(self) -> dict[str, int]:
         sizes = {"n_train": self.train.n_rows, "n_val": self.val.n_rows, "n_test": self.test.n_rows}
         return sizes | ({"n_extra": self.extra.n_rows} if self.extra is not None else {})
+
+    def with_inputs(self, names) -> "PreparedData":
+        """The same rows with only the named inputs (their specs, preprocessors and raw example
+        columns): one modality of a multimodal dataset, or what one fusion branch trains on."""
+
+        def keep(examples: Examples | None) -> Examples | None:
+            return None if examples is None else Examples({n: examples.inputs[n] for n in names}, examples.labels)
+
+        raw = [column for name in names if name in self.preprocessors for column in self.specs[name].raw_columns]
+        return replace(
+            self,
+            train=keep(self.train),
+            val=keep(self.val),
+            test=keep(self.test),
+            extra=keep(self.extra),
+            specs={name: self.specs[name] for name in names},
+            preprocessors={name: p for name, p in self.preprocessors.items() if name in names},
+            raw_examples=self.raw_examples[raw],
+        )
 
     def nbytes(self) -> int:
         """Bytes of every split's model inputs and labels."""

@@ -4,13 +4,12 @@ earlier single-modality run's `keras_model` (`strategy.sources.<input>`). An Ima
 branch trains with its backbone frozen except its last `branch_unfreeze` layers (seed 002: 10).
 """
 
-from dataclasses import replace
 from typing import ClassVar
 
 import mlflow
 from pydantic import Field
 
-from transferlab.data.inputs import Examples, InputSpec
+from transferlab.data.inputs import InputSpec
 from transferlab.data.prepared import PreparedData
 from transferlab.errors import ConfigError
 from transferlab.models.base import ModelBuilder
@@ -28,22 +27,6 @@ def sources_option():
 
 def branch_stage(name: str) -> str:
     return f"branch_{name}"
-
-
-def input_data(data: PreparedData, name: str) -> PreparedData:
-    """`data` restricted to one input: what that input's branch trains on."""
-
-    def only(split: Examples | None) -> Examples | None:
-        return None if split is None else Examples({name: split.inputs[name]}, split.labels)
-
-    return replace(
-        data,
-        train=only(data.train),
-        val=only(data.val),
-        test=only(data.test),
-        extra=only(data.extra),
-        specs={name: data.specs[name]},
-    )
 
 
 def logged_class_names(run_id: str) -> list[str] | None:
@@ -133,7 +116,7 @@ class FusionStrategy(Strategy):
         branches = self.starting_branches(builder, data)
         stages = {
             branch_stage(name): fit_classifier(
-                branch.classifier, branch_stage(name), input_data(data, name), settings_for, pool="train"
+                branch.classifier, branch_stage(name), data.with_inputs([name]), settings_for, pool="train"
             )
             for name, branch in branches.items()
             if name not in self.options.sources
