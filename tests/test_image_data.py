@@ -93,7 +93,8 @@ def test_mnist_full_split_keeps_official_test_and_takes_stratified_validation_fr
     )
     assert np.abs(np.bincount(data.val.labels, minlength=10) - train_counts * 0.1).max() <= 1
     assert data.class_names == [str(d) for d in range(10)] and data.n_classes == 10
-    assert data.specs == {"image": image_input("image", (28, 28, 1))} and data.specs["image"].kind == InputKind.IMAGE
+    assert data.specs == {"image": image_input("image", (28, 28, 1), data.train.inputs["image"])}
+    assert data.specs["image"].kind == InputKind.IMAGE
     assert data.preprocessors == {} and data.raw_examples.empty and data.extra is None
 
 
@@ -350,3 +351,13 @@ def test_image_folder_fingerprint_ignores_where_the_folder_lives(tmp_path):
             )
     one = load_image_folder(str(tmp_path / "one"), image_size=(4, 4)).fingerprint
     assert one == load_image_folder(str(tmp_path / "two"), image_size=(4, 4)).fingerprint
+
+
+def test_image_statistics_come_from_the_training_images_only(mnist):
+    """The per-channel mean/std a model standardises with (model.standardize) are the training split's."""
+    data = mnist.prepare(subset=1000, seed=7)
+    train = data.train.inputs["image"].astype(np.float64)
+    everything = np.concatenate([train, data.val.inputs["image"], data.test.inputs["image"]])
+    spec = data.specs["image"]
+    assert spec.channel_mean == pytest.approx((train.mean(),)) and spec.channel_std == pytest.approx((train.std(),))
+    assert spec.channel_mean != pytest.approx((everything.mean(),), abs=1e-6)

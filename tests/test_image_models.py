@@ -75,6 +75,21 @@ def test_cnn_output_shapes(shape, image_size, n_classes, width):
     assert feature_map[1:] == ((8, 8, 128) if (image_size or shape[0]) == 32 else (7, 7, 128))
 
 
+def test_cnn_standardize_uses_the_specs_channel_statistics():
+    """model.standardize: the first layer maps each channel to mean 0 / std 1 with the spec's statistics."""
+    from transferlab.data.inputs import image_input
+
+    rng = np.random.default_rng(0)
+    train = rng.uniform(0, 255, (64, 28, 28, 3)) * np.array([0.2, 0.6, 1.0])  # channels of different spread
+    specs = {"image": image_input("image", train.shape[1:], train)}
+    encoder = CNN(standardize=True).build_encoder(specs)
+    scaled = keras.ops.convert_to_numpy(encoder.get_layer("standardize")(train.astype("float32")))
+    np.testing.assert_allclose(scaled.mean(axis=(0, 1, 2)), 0, atol=1e-4)
+    np.testing.assert_allclose(scaled.std(axis=(0, 1, 2)), 1, atol=1e-4)
+    with pytest.raises(ConfigError, match="^model.standardize=True: input image .* carries no training-image"):
+        CNN(standardize=True).check(image_specs((28, 28, 3)))
+
+
 def test_cnn_reuses_a_given_encoder():
     builder = CNN(filters=(8, 16), dense_units=(16,))
     encoder = builder.build_encoder(image_specs(MNIST_SHAPE))

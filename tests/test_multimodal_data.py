@@ -189,6 +189,9 @@ def test_ham10000_preprocessing_is_fitted_on_training_rows_only(ham):
     scaler_mean = numeric.named_steps["standardscaler"].mean_[0]
     assert scaler_mean == pytest.approx(train_age.fillna(train_age.median()).mean())
     assert scaler_mean != pytest.approx(table.features["age"].fillna(table.features["age"].median()).mean())
+    train_pixels = table.images["image"][split.x_train.index.to_numpy()].astype(np.float64)
+    assert data.specs["image"].channel_mean == pytest.approx(tuple(train_pixels.mean(axis=(0, 1, 2))))
+    assert data.specs["image"].channel_mean != pytest.approx(tuple(table.images["image"].mean(axis=(0, 1, 2))))
 
 
 def test_ham10000_split_keeps_seed_002s_proportions(ham):

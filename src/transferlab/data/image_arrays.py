@@ -57,9 +57,10 @@ class ImageArrays:
             train_idx, test_idx = self.subset_indices(subset, train_idx, test_idx, y_test, seed)
         fit_pos, val_pos = stratified_split(self.y[train_idx], val_fraction, seed, "val_fraction")
         fit_idx, val_idx = train_idx[fit_pos], train_idx[val_pos]
-        spec = image_input(INPUT, self.x.shape[1:])
+        train = pixels(self.x, fit_idx)
+        spec = image_input(INPUT, self.x.shape[1:], train)
         return PreparedData(
-            Examples({INPUT: pixels(self.x, fit_idx)}, self.y[fit_idx]),
+            Examples({INPUT: train}, self.y[fit_idx]),
             Examples({INPUT: pixels(self.x, val_idx)}, self.y[val_idx]),
             Examples({INPUT: pixels(x_test, test_idx)}, y_test[test_idx]),
             specs={INPUT: spec},

@@ -26,7 +26,8 @@ class InputSpec:
 
     `columns` name the model-facing values (a table's features after preprocessing; an image or
     text input has one column, its own name); `raw_columns` what a user supplies for it (a table's
-    raw CSV columns).
+    raw CSV columns). An image input also carries its training images' per-channel pixel mean and
+    standard deviation, for models that standardise inside the network (model.standardize).
     """
 
     name: str
@@ -34,6 +35,8 @@ class InputSpec:
     shape: tuple[int, ...]
     columns: tuple[str, ...]
     raw_columns: tuple[str, ...]
+    channel_mean: tuple[float, ...] | None = None
+    channel_std: tuple[float, ...] | None = None
 
     def describe(self) -> str:
         """E.g. `features (table, 8)` or `image (image, 28x28x1)`."""
@@ -44,8 +47,15 @@ def table_input(name: str, columns, raw_columns) -> InputSpec:
     return InputSpec(name, InputKind.TABLE, (len(columns),), tuple(columns), tuple(raw_columns))
 
 
-def image_input(name: str, shape) -> InputSpec:
-    return InputSpec(name, InputKind.IMAGE, tuple(int(d) for d in shape), (name,), (name,))
+def image_input(name: str, shape, training_images: np.ndarray | None = None) -> InputSpec:
+    """The spec of an image input; with its training images (N, H, W, C), their per-channel mean and std."""
+    stats = (None, None)
+    if training_images is not None:
+        axes = tuple(range(training_images.ndim - 1))
+        mean = training_images.mean(axis=axes, dtype=np.float64)
+        std = np.maximum(training_images.std(axis=axes, dtype=np.float64), 1e-6)  # a constant channel: no 0 division
+        stats = (tuple(map(float, mean)), tuple(map(float, std)))
+    return InputSpec(name, InputKind.IMAGE, tuple(int(d) for d in shape), (name,), (name,), *stats)
 
 
 @dataclass

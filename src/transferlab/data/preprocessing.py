@@ -108,7 +108,10 @@ def prepare(
 
     specs = {
         name: table_input(name, list(p.get_feature_names_out()), columns[name]) for name, p in preprocessors.items()
-    } | {name: image_input(name, images.shape[1:]) for name, images in table.images.items()}
+    } | {
+        name: image_input(name, images.shape[1:], images[split.x_train.index.to_numpy()])
+        for name, images in table.images.items()
+    }
     used = [c for cols in columns.values() for c in cols]
     return PreparedData(
         examples(split.x_train, split.y_train),

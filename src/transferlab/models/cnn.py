@@ -10,7 +10,8 @@ from transferlab.models.layers import classification_output, encoder_features, n
 
 
 class CNN(ModelBuilder):
-    """[Resizing] -> Rescaling(1/255) -> Conv 32 -> pool -> Conv 64 -> pool -> Conv 128 (the encoder)
+    """[Resizing] -> Rescaling(1/255) (or, with standardize, per-channel standardisation with the
+    training images' statistics, seed 002) -> Conv 32 -> pool -> Conv 64 -> pool -> Conv 128 (the encoder)
     -> Flatten -> Dense 256 -> Dropout 0.5 -> output.
 
     As in seed 004, 3x3 "same" convolutions with ReLU and a 2x2 max-pool after every convolution
@@ -30,16 +31,22 @@ class CNN(ModelBuilder):
         activation: str = "relu",
         image_size: int | None = None,
         augmentation=(),
+        standardize: bool = False,
     ):
         super().__init__(name)
         self.filters, self.kernel_size, self.dense_units = list(filters), kernel_size, list(dense_units)
         self.dropout, self.activation, self.image_size = dropout, activation, image_size
-        self.augmentation = list(augmentation)
+        self.augmentation, self.standardize = list(augmentation), standardize
 
     def check(self, specs) -> None:
         """ConfigError for inputs other than one image input, or images that would shrink to
         nothing in the pooling layers."""
-        height, width = self.the_input(specs).shape[:2]
+        spec = self.the_input(specs)
+        height, width = spec.shape[:2]
+        if self.standardize and spec.channel_std is None:
+            raise ConfigError(
+                "model.standardize", True, f"input {spec.describe()} carries no training-image statistics; use false"
+            )
         augmentation_layers(self.augmentation)
         smallest = 2 ** (len(self.filters) - 1)
         if self.image_size is not None and self.image_size < smallest:
@@ -59,7 +66,7 @@ class CNN(ModelBuilder):
         self.check(specs)
         inputs = named_inputs(specs)
         (image,) = inputs.values()
-        x = keras.layers.Rescaling(1 / 255, name="rescale")(resize(image, self.image_size))
+        x = self.scaling(self.the_input(specs))(resize(image, self.image_size))
         for i, width in enumerate(self.filters):
             if i > 0:
                 x = keras.layers.MaxPooling2D(2, name=f"pool_{i}")(x)
@@ -67,6 +74,13 @@ class CNN(ModelBuilder):
                 width, self.kernel_size, padding="same", activation=self.activation, name=f"conv_{i + 1}"
             )(x)
         return keras.Model(inputs, x, name="encoder")
+
+    def scaling(self, spec) -> keras.layers.Layer:
+        """Pixels 0..255 -> 0..1, or standardised per channel with the training images' mean and std."""
+        if not self.standardize:
+            return keras.layers.Rescaling(1 / 255, name="rescale")
+        variance = [std**2 for std in spec.channel_std]
+        return keras.layers.Normalization(axis=-1, mean=list(spec.channel_mean), variance=variance, name="standardize")
 
     def build_classifier(self, specs, n_classes: int, encoder=None) -> keras.Model:
         """[augmentation] -> encoder (fresh unless given) -> Flatten -> Dense/Dropout head -> output."""
