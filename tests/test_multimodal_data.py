@@ -387,6 +387,33 @@ def test_multimodal_csv_metadata_branch_through_the_cli(run_cli, tmp_path, cases
     assert run.info.status == "FINISHED" and "test_f1" in run.data.metrics
 
 
+@pytest.mark.slow
+def test_fusion_strategies_run_unchanged_on_a_users_csv_with_image_paths(run_cli, tmp_path, cases_csv):
+    """dataset=multimodal_csv (inputs `features` + `image`) with early and late fusion, as on HAM10000."""
+    result = run_cli(
+        "-m",
+        "dataset=multimodal_csv",
+        f"dataset.loader.path={cases_csv}",
+        *CSV_OVERRIDES,
+        "dataset.split.group_column=lesion_id",
+        "model=fusion",
+        "strategy=early_fusion,late_fusion",
+        "explainer=modality",
+        "explainer.modality.max_rows=20",
+        "trainer.epochs=1",
+        "++strategy.stages.fusion.epochs=1",  # ++: the sweep composes a first config without the strategy
+        "tracking.log_model=false",
+    )
+    assert result.returncode == 0, describe(result)
+    runs = [r for r in all_runs(tmp_path) if "mlflow.parentRunId" not in r.data.tags]
+    assert sorted(r.data.tags["strategy"] for r in runs) == ["early_fusion", "late_fusion"]
+    for run in runs:
+        assert run.info.status == "FINISHED"
+        assert {"modality_features_macro_f1_drop", "modality_image_macro_f1_drop"} <= run.data.metrics.keys()
+    stages = sorted(r.data.tags["stage"] for r in all_runs(tmp_path) if "mlflow.parentRunId" in r.data.tags)
+    assert stages == ["branch_features", "branch_features", "branch_image", "branch_image", "fusion", "fusion"]
+
+
 def test_fingerprint_covers_the_images(tmp_path, npz):
     table = load(HAM_DIR / "ham10000_28x28_rgb_subset.npz")
     images = npz["images"].copy()
