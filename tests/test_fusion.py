@@ -54,7 +54,8 @@ def data():
 def store(tmp_path):
     """A tmp MLflow store with an active parent run, as run_job has when a strategy trains."""
     mlflow.set_tracking_uri(store_uri(tmp_path))
-    with mlflow.start_run() as run:
+    # An explicit experiment: an earlier test in this process may have left another store's active.
+    with mlflow.start_run(experiment_id=mlflow.set_experiment("fusion_tests").experiment_id) as run:
         yield run
     mlflow.set_tracking_uri(None)
 
@@ -199,7 +200,7 @@ def branch_sources(tmp_path_factory):
     folder = tmp_path_factory.mktemp("sources")
     mlflow.set_tracking_uri(store_uri(folder))
     tasks = {}
-    with mlflow.start_run():
+    with mlflow.start_run(experiment_id=mlflow.set_experiment("fusion_sources").experiment_id):
         for binary in (False, True):
             data = ham_data(binary)
             trained = LateFusion(combiner="mean").train(fusion_model(), data, settings_for)

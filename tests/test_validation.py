@@ -272,8 +272,8 @@ UNKNOWN_KEYS = [
     (["--cfg", "job", "hydra.run.dirr=x"], "hydra.run.dirr: no such key; did you mean hydra.run.dir?"),
     (
         ["model=nope"],
-        "model=nope: not an option; choose one of autoencoder, backbone, cnn, efficientnet_b0, mlp, mobilenet, "
-        "mobilenet_025, mobilenet_v2, resnet50, resnet_mlp, vgg16",
+        "model=nope: not an option; choose one of autoencoder, backbone, cnn, cnn_small, efficientnet_b0, fusion, "
+        "mlp, mlp_100_64_32, mobilenet, mobilenet_025, mobilenet_v2, resnet50, resnet_mlp, vgg16",
     ),
 ]
 
