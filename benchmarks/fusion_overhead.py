@@ -63,6 +63,7 @@ def composed(backend: str, epochs: int):
             f"trainer.epochs={epochs}",
             "strategy.stages.fusion.epochs=${trainer.epochs}",
             "trainer.callbacks.early_stopping=null",
+            "strategy.stages.fusion.callbacks.early_stopping=null",  # the strategy's own patience setting too
         ]
     )
     return cfg, stage_settings(cfg, "fusion")
