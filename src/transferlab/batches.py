@@ -27,17 +27,21 @@ class ArrayBatches(keras.utils.PyDataset):
     """(x, y) batches over a fresh seeded permutation of the rows every epoch: each row once per
     epoch, like fit(shuffle=True) on the arrays. Rows inside a batch are gathered in ascending
     order (faster reads; the batch's gradient does not depend on row order). seed=None keeps the
-    rows in order (validation), each batch a view.
+    rows in order (validation), each batch a view. `start_epoch`: the epochs a resumed stage has
+    already trained; their permutations are drawn and dropped, so later epochs see the rows in the
+    order an uninterrupted stage would.
 
     No worker threads of its own: on TensorFlow its batches are produced in tf.data's
     prefetching thread (see tensorflow_dataset), which was faster than Keras' 2-thread enqueuer
     (measurements: benchmarks/README.md, 'Why the code is shaped this way')."""
 
-    def __init__(self, x, y: np.ndarray, batch_size: int, seed: int | None):
+    def __init__(self, x, y: np.ndarray, batch_size: int, seed: int | None, start_epoch: int = 0):
         super().__init__()
         self.x, self.y, self.batch_size = x, y, batch_size
         self.rng = None if seed is None else np.random.default_rng(seed)
         self.order = None if seed is None else self.rng.permutation(n_rows(y))
+        for _ in range(start_epoch):
+            self.on_epoch_end()
 
     def __len__(self) -> int:
         return math.ceil(n_rows(self.y) / self.batch_size)

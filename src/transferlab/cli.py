@@ -13,6 +13,7 @@ from transferlab import PROJECT_ROOT, console
 from transferlab.conf_options import CONF_DIR, EXPERIMENTS_DIR, group_options
 from transferlab.config_checks import check_config
 from transferlab.errors import ConfigError
+from transferlab.interruption import JobInterrupted, interruptible
 from transferlab.runtime import select_backend, skip_teardown_after_success
 from transferlab.unknown_keys import check_keys
 
@@ -101,5 +102,10 @@ def main() -> None:
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
-    run_hydra_job()
+    with interruptible():
+        try:
+            run_hydra_job()
+        except JobInterrupted as interrupted:
+            print(interrupted.message(["python", "run.py", *sys.argv[1:]]), file=sys.stderr)
+            sys.exit(interrupted.exit_code)
     succeeded()

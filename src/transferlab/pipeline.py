@@ -6,13 +6,17 @@ composed the config; importing it imports Keras, so the backend must already be 
 
 import logging
 import sys
+import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import keras
 import mlflow
 from hydra.utils import get_method, instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from transferlab.checkpoints import JobCheckpoints, checkpoints_active
 from transferlab.config_checks import check_task, selected_explainers, stage_settings
 from transferlab.data.loading import load_prepared
 from transferlab.data.prepared import PreparedData
@@ -21,14 +25,17 @@ from transferlab.evaluation.settings import SubgroupSettings
 from transferlab.evaluation.subgroups import subgroup_columns
 from transferlab.evaluation.thresholds import threshold_grid
 from transferlab.explainers.base import ExplainContext, Explainer
+from transferlab.interruption import JobInterrupted
 from transferlab.memory import memory_metrics, release_free_memory, rss_mb
 from transferlab.models.base import ModelBuilder
+from transferlab.resume import CHECKPOINT_TAG, resumable_run
 from transferlab.runtime import configure_keras, seed_everything, use_compilation_cache
 from transferlab.strategies.base import Strategy
 from transferlab.tracking.datasets import log_dataset
 from transferlab.tracking.models import log_models
 from transferlab.tracking.params import flatten_config, git_commit, hydra_job_tags, run_name
 from transferlab.tracking.runs import log_figure, log_table, run_location, tracked_run
+from transferlab.tracking.stale_runs import end_stale_runs
 from transferlab.tracking.store import use_experiment
 from transferlab.training import parameter_counts
 from transferlab.validation import validate
@@ -158,6 +165,7 @@ def checked_job(cfg: DictConfig) -> CheckedJob:
     # The tracking store and the loader's libraries (e.g. pyarrow) are set up first, so that
     # memory growth above this baseline is what the data and the training cost.
     experiment_id = use_experiment(cfg.tracking.uri, cfg.tracking.experiment, cfg.tracking.artifact_root)
+    end_stale_runs()
     strategy = build_strategy(cfg.strategy)  # its options are checked here, before any data is loaded
     builder = strategy.starting_builder(build_model(cfg.model))
     get_method(cfg.dataset.loader._target_)
@@ -171,6 +179,34 @@ def checked_job(cfg: DictConfig) -> CheckedJob:
     subgroups = validate(SubgroupSettings, cfg.evaluation.subgroups, "evaluation.subgroups")
     subgroup_columns(subgroups, data.test_attributes)
     return CheckedJob(experiment_id, device, data, builder, strategy, explainers, subgroups, memory_start_mb)
+
+
+@contextmanager
+def interruption_described(checkpoints: JobCheckpoints):
+    """A JobInterrupted leaving the block says which run it killed and where training was."""
+    try:
+        yield
+    except JobInterrupted as interrupted:
+        interrupted.run_id, interrupted.position = checkpoints.run_id, checkpoints.describe_position()
+        raise
+
+
+def job_checkpoints_for(resumed) -> JobCheckpoints:
+    """The interrupted run's checkpoints when resuming, else the job's output dir's checkpoints/
+    (each run then takes a subfolder named by its id: start_checkpoints)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if resumed is not None:
+        return JobCheckpoints(Path(resumed.data.tags[CHECKPOINT_TAG]), resuming=True, run_id=resumed.info.run_id)
+    output_dir = HydraConfig.get().runtime.output_dir if HydraConfig.initialized() else tempfile.mkdtemp()
+    return JobCheckpoints(Path(output_dir) / "checkpoints")
+
+
+def start_checkpoints(checkpoints: JobCheckpoints, run_id: str) -> None:
+    """A new run's checkpoints go to checkpoints/<run id>, recorded on the run for resume."""
+    if not checkpoints.resuming:
+        checkpoints.root, checkpoints.run_id = checkpoints.root / run_id, run_id
+        mlflow.set_tag(CHECKPOINT_TAG, str(checkpoints.root))
 
 
 def log_run_inputs(cfg: DictConfig, data: PreparedData) -> None:
@@ -187,11 +223,23 @@ def run_job(cfg: DictConfig) -> float:
     config -> data -> checks (no run yet) -> strategy stages -> evaluation -> explanations -> models.
     """
     job = checked_job(cfg)
+    resumed = resumable_run(cfg, job.experiment_id)
     # Seeded after the checks, which build a throwaway model: every arm then draws the same
     # initial weights for the same seed (the transfer arms' base equals the scratch arm's model).
     seed_everything(cfg.trainer.seed)
     name = run_name(cfg)
-    with tracked_run(name, run_tags(cfg, job.builder, job.data, job.device), experiment_id=job.experiment_id) as run:
+    checkpoints = job_checkpoints_for(resumed)
+    with (
+        interruption_described(checkpoints),
+        checkpoints_active(checkpoints),
+        tracked_run(
+            name,
+            run_tags(cfg, job.builder, job.data, job.device),
+            experiment_id=job.experiment_id,
+            run_id=checkpoints.run_id,
+        ) as run,
+    ):
+        start_checkpoints(checkpoints, run.info.run_id)
         logger.info(
             "MLflow run %s (%s) in experiment %s: %s",
             run.info.run_id,
@@ -199,7 +247,10 @@ def run_job(cfg: DictConfig) -> float:
             cfg.tracking.experiment,
             run_location(mlflow.get_tracking_uri(), job.experiment_id, run.info.run_id),
         )
-        log_run_inputs(cfg, job.data)
+        if resumed is None:
+            log_run_inputs(cfg, job.data)
+        else:
+            logger.info("resuming run %s from %s", run.info.run_id, checkpoints.root)
         trained = job.strategy.train(job.builder, job.data, lambda stage: stage_settings(cfg, stage))
         release_free_memory()
         grid = threshold_grid(**cfg.evaluation.threshold_grid)
@@ -213,6 +264,7 @@ def run_job(cfg: DictConfig) -> float:
         if cfg.tracking.log_model:
             log_models(trained.deployable, trained.encoder, job.data)
         mlflow.log_metrics(memory_metrics(job.memory_start_mb))
+    checkpoints.remove()  # the finished job's model is in MLflow
     keras.backend.clear_session()
     objective = float(evaluation.metrics[cfg.objective.metric])
     print(

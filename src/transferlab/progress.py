@@ -57,11 +57,14 @@ class EpochProgress(StageCallback):
         self.steps = self.params.get("steps")
         self.started = self.epoch_started = self.last_draw = time.perf_counter()
         self.epoch = 0
+        self.first_epoch: int | None = None  # > 0 when a resumed stage starts after its earlier epochs
         self.history: list[dict] = []
         self.drawn = False
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
+        if self.first_epoch is None:
+            self.first_epoch = epoch
         self.epoch_started = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
@@ -96,15 +99,17 @@ class EpochProgress(StageCallback):
             return
         val = [h.get("val_loss", math.nan) for h in self.history]
         best = min(range(trained), key=lambda i: (math.isnan(val[i]), val[i]))
-        stopped = f", stopped early (of {self.epochs})" if trained < self.epochs else ""
+        stopped = f", stopped early (of {self.epochs})" if self.first_epoch + trained < self.epochs else ""
+        resumed = f" (resumed after epoch {self.first_epoch})" if self.first_epoch else ""
         logger.info(
-            "%s: %d epochs in %s%s, best val_loss %s at epoch %d",
+            "%s: %d epochs%s in %s%s, best val_loss %s at epoch %d",
             self.stage,
             trained,
+            resumed,
             duration(time.perf_counter() - self.started),
             stopped,
             number(val[best]),
-            best + 1,
+            self.first_epoch + best + 1,
         )
 
     def draw(self, epochs_done: float, logs: dict) -> None:
@@ -112,7 +117,8 @@ class EpochProgress(StageCallback):
         elapsed = time.perf_counter() - self.started
         share = epochs_done / self.epochs if self.epochs else 0.0
         filled = int(self.width * min(share, 1.0))
-        eta = elapsed / epochs_done * (self.epochs - epochs_done) if epochs_done else None
+        done_here = epochs_done - (self.first_epoch or 0)
+        eta = elapsed / done_here * (self.epochs - epochs_done) if done_here > 0 else None
         loss = logs.get("loss")
         text = (
             f"{self.stage} [{'#' * filled}{'.' * (self.width - filled)}]"

@@ -12,7 +12,9 @@ from omegaconf import DictConfig
 from sklearn.utils.class_weight import compute_class_weight
 
 from transferlab.batches import ArrayBatches, n_rows, tensorflow_dataset
+from transferlab.checkpoints import ACTIVE, Resumable, StageCheckpoint
 from transferlab.evaluation.plots import training_curves
+from transferlab.invalid_loss import StopOnInvalidLoss
 from transferlab.memory import release_free_memory, trim_c_heap
 from transferlab.progress import StageCallback
 from transferlab.tracking.epoch_logger import EpochMetricsLogger
@@ -99,8 +101,9 @@ def feed(setting: str, rows: int) -> str:
     return "batches" if keras.backend.backend() == "tensorflow" and rows >= AUTO_MIN_ROWS else "arrays"
 
 
-def fit_inputs(data: StageData, settings: DictConfig, how: str) -> dict:
-    """fit() arguments for the training and validation rows, fed as `how` (see feed)."""
+def fit_inputs(data: StageData, settings: DictConfig, how: str, start_epoch: int = 0) -> dict:
+    """fit() arguments for the training and validation rows, fed as `how` (see feed); a resumed
+    stage's batches start at `start_epoch`'s row order."""
     if how == "arrays":
         return {
             "x": data.x,
@@ -109,7 +112,7 @@ def fit_inputs(data: StageData, settings: DictConfig, how: str) -> dict:
             "shuffle": True,
             "validation_data": (data.x_val, data.y_val),
         }
-    train = ArrayBatches(data.x, data.y, settings.batch_size, seed=settings.seed)
+    train = ArrayBatches(data.x, data.y, settings.batch_size, seed=settings.seed, start_epoch=start_epoch)
     val = ArrayBatches(data.x_val, data.y_val, settings.batch_size, seed=None)
     if keras.backend.backend() == "tensorflow":
         train, val = tensorflow_dataset(train), tensorflow_dataset(val)
@@ -117,17 +120,41 @@ def fit_inputs(data: StageData, settings: DictConfig, how: str) -> dict:
 
 
 def stage_callbacks(settings: DictConfig, stage: str) -> list:
-    """The stage's Keras callbacks: the per-epoch MLflow metrics logger, then each node of
-    trainer.callbacks (conf/callbacks/; a null node is off), built from its _target_. A
-    StageCallback (the progress display) is told the stage's name."""
-    callbacks = [EpochMetricsLogger()]
+    """The stage's Keras callbacks: the per-epoch MLflow metrics logger and the stop on a NaN loss,
+    then each node of trainer.callbacks (conf/callbacks/; a null node is off), built from its
+    _target_, the checkpoint last (it saves and restores the others' state). A StageCallback (the
+    progress display, the checkpoint) is told the stage's name."""
+    callbacks = [EpochMetricsLogger(), StopOnInvalidLoss()]
     for node in (settings.get("callbacks") or {}).values():
         if node is not None:
             callbacks.append(instantiate(node))
+    callbacks.sort(key=lambda callback: isinstance(callback, StageCheckpoint))
     for callback in callbacks:
         if isinstance(callback, StageCallback):
             callback.stage = stage
+        if isinstance(callback, StageCheckpoint):
+            callback.resumables = [c for c in callbacks if isinstance(c, Resumable)]
     return callbacks
+
+
+def full_history(fitted: dict[str, list], callbacks: list) -> dict[str, list]:
+    """The stage's per-epoch logs: this fit's, after those of an interrupted attempt when resumed."""
+    for callback in callbacks:
+        if isinstance(callback, StageCheckpoint) and callback.job is not None:
+            return callback.history(fitted)
+    return fitted
+
+
+def resumed_child_run(stage: str) -> str | None:
+    """The id of this stage's child run that an interrupted attempt of the active job left, if any."""
+    parent = mlflow.active_run().info
+    runs = mlflow.MlflowClient().search_runs(
+        [parent.experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{parent.run_id}' and tags.stage = '{stage}'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    return runs[0].info.run_id if runs and runs[0].info.status != "FINISHED" else None
 
 
 def fit_stage(
@@ -136,7 +163,14 @@ def fit_stage(
     """Compile and fit `model` with the stage's settings inside a child run; return its summary metrics.
     The stage's training curves go to the parent run as training_curves/<stage>.png."""
     parent = mlflow.active_run()
-    with tracked_run(stage, tags={"stage": stage}, nested=True):
+    checkpoints = ACTIVE.get()
+    if checkpoints is not None and (summary := checkpoints.completed(stage)) is not None:
+        checkpoints.restore_completed(model, stage)
+        logger.info("stage %s: completed before the interruption, its weights restored", stage)
+        return summary
+    resuming = checkpoints is not None and checkpoints.resuming
+    child_run = resumed_child_run(stage) if resuming and parent is not None else None
+    with tracked_run(stage, tags={"stage": stage}, nested=True, run_id=child_run):
         rows = n_rows(data.y)
         steps = steps_per_execution(settings.steps_per_execution, rows)
         how = feed(settings.feed, rows)
@@ -170,25 +204,33 @@ def fit_stage(
             settings.optimizer,
             settings.learning_rate,
         )
+        start_epoch = checkpoints.epochs_completed(stage) if checkpoints is not None else 0
+        callbacks = stage_callbacks(settings, stage)
         started = time.perf_counter()
-        history = model.fit(
-            **fit_inputs(data, settings, how),
-            epochs=settings.epochs,
-            class_weight=class_weight,
-            callbacks=stage_callbacks(settings, stage),
-            verbose=0,
-        )
+        try:
+            history = model.fit(
+                **fit_inputs(data, settings, how, start_epoch),
+                epochs=settings.epochs,
+                class_weight=class_weight,
+                callbacks=callbacks,
+                verbose=0,
+            )
+        finally:  # an interrupted or failed stage keeps the epochs it logged
+            callbacks[0].write()
+        epochs = full_history(history.history, callbacks)
         summary = {
             "train_seconds": time.perf_counter() - started,
-            "epochs_trained": len(history.history["loss"]),
-            "best_val_loss": float(np.min(history.history["val_loss"])),
+            "epochs_trained": len(epochs["loss"]),
+            "best_val_loss": float(np.min(epochs["val_loss"])),
             **parameter_counts(model),
         }
         mlflow.log_metrics(summary)
+    if checkpoints is not None:
+        checkpoints.mark_completed(model, stage, summary)
     release_free_memory()
     if parent is not None:
         log_figure(
-            training_curves(history.history, f"stage {stage}"),
+            training_curves(epochs, f"stage {stage}"),
             f"training_curves/{stage}.png",
             run_id=parent.info.run_id,
         )

@@ -1,17 +1,51 @@
-"""Run lifecycle: one run per job, a nested child run per training stage, FAILED on errors."""
+"""Run lifecycle: one run per job, a nested child run per training stage, FAILED on errors,
+KILLED on SIGTERM/SIGINT."""
 
+import os
+import socket
 import traceback
 from contextlib import contextmanager
 
 import mlflow
 
+from transferlab.interruption import JobInterrupted
+
+
+def process_tags() -> dict[str, str]:
+    """Host and PID of this process: a later job on the same host ends the run KILLED when that
+    process no longer exists (tracking/stale_runs.py)."""
+    return {"transferlab.host": socket.gethostname(), "transferlab.pid": str(os.getpid())}
+
+
+def mark_resumed(run) -> None:
+    """A reopened run's `interrupted` tag becomes `resumed_after` (it no longer ends there)."""
+    interrupted = mlflow.get_run(run.info.run_id).data.tags.get("interrupted")
+    if interrupted is not None:
+        mlflow.set_tag("resumed_after", interrupted)
+        mlflow.MlflowClient().delete_tag(run.info.run_id, "interrupted")
+
 
 @contextmanager
-def tracked_run(run_name: str, tags: dict, experiment_id: str | None = None, nested: bool = False):
-    """Start a run; on any exception log the error, end the run as FAILED and re-raise."""
-    with mlflow.start_run(run_name=run_name, experiment_id=experiment_id, nested=nested, tags=tags) as run:
+def tracked_run(
+    run_name: str | None,
+    tags: dict,
+    experiment_id: str | None = None,
+    nested: bool = False,
+    run_id: str | None = None,
+):
+    """Start (or with `run_id`, reopen) a run; on SIGTERM/SIGINT end it KILLED, on any other
+    exception log the error and end it FAILED; re-raise either way."""
+    with mlflow.start_run(
+        run_id=run_id, run_name=run_name, experiment_id=experiment_id, nested=nested, tags=tags | process_tags()
+    ) as run:
+        if run_id is not None:
+            mark_resumed(run)
         try:
             yield run
+        except JobInterrupted as interrupted:
+            mlflow.set_tag("interrupted", f"signal {interrupted}")
+            mlflow.end_run("KILLED")  # start_run's context manager would say FAILED
+            raise
         except BaseException as err:
             mlflow.set_tag("error", f"{type(err).__name__}: {err}"[:5000])
             mlflow.log_text(traceback.format_exc(), "error.txt")
