@@ -66,3 +66,16 @@ def test_overrides_are_redacted():
     assert redact_override(f"tracking.uri=http://bob:{SECRET}@h:5000") == "tracking.uri=http://bob:***@h:5000"
     assert redact_override(f"+tracking.password={SECRET}") == "+tracking.password=***"
     assert redact_override("trainer.epochs=2") == "trainer.epochs=2"
+
+
+def test_run_tags_hold_no_credentials():
+    """The job run's tags from a real model builder and data: a URI with a password in a tagged
+    value (here the free-form `study`) keeps its user and host, loses its password."""
+    from transferlab.data.loading import load_prepared
+    from transferlab.pipeline import build_model, run_tags
+
+    cfg = compose_config(f"study=https://bob:{SECRET}@studies.example/transfer")
+    tags = run_tags(cfg, build_model(cfg.model), load_prepared(cfg.dataset), "cpu")
+    assert tags["study"] == "https://bob:***@studies.example/transfer"
+    assert tags["dataset"] == "breast_cancer"
+    assert SECRET not in str(tags)

@@ -18,7 +18,7 @@ from conftest import REPO_ROOT, describe, subprocess_env
 from mlflow import MlflowClient
 
 URI_SECRET = "uri-Pa55w0rd"  # the password in MLFLOW_TRACKING_URI
-ENV_SECRET = "env-T0ken-42"  # MLFLOW_TRACKING_PASSWORD, also pulled into the config by ${oc.env:...}
+ENV_SECRET = "env-T0ken-42"  # MLFLOW_TRACKING_PASSWORD, also given on the command line as a secret-named key
 JOB = ("dataset=breast_cancer", "trainer.epochs=2", "explainer=none")
 # Retrying an unanswered request took 255 s with MLflow's defaults; the whole check must end well within this.
 UNREACHABLE_LIMIT_S = 15
@@ -49,27 +49,12 @@ def server(tmp_path_factory):
     """A real tracking server on a free port: (url, folder holding its server.db and server_artifacts)."""
     folder = tmp_path_factory.mktemp("server")
     port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mlflow",
-            "server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--backend-store-uri",
-            f"sqlite:///{folder}/server.db",
-            "--artifacts-destination",
-            str(folder / "server_artifacts"),
-        ],  # fmt: skip
-        stdout=(folder / "server.log").open("w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group, so stop() reaches uvicorn too
-    )
+    command = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    command += ["--backend-store-uri", f"sqlite:///{folder}/server.db"]
+    command += ["--artifacts-destination", str(folder / "server_artifacts")]
+    env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")  # no job runner and huey workers
+    with (folder / "server.log").open("w") as log:  # its own process group, so stop() reaches uvicorn too
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while True:
@@ -90,8 +75,8 @@ def server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def remote_job(server, tmp_path_factory):
     """One real job against the server, the way issue 17 found the leak: MLFLOW_TRACKING_URI with
-    a password, MLFLOW_TRACKING_USERNAME/PASSWORD set, and a config entry reading the password from
-    the environment. Returns (server url, server folder, client folder, the finished process)."""
+    a password, plus MLFLOW_TRACKING_USERNAME/PASSWORD set and that password typed on the command
+    line as `+tracking.api_token=...`. Returns (server url, server folder, client folder)."""
     url, folder = server
     client_dir = tmp_path_factory.mktemp("client")
     env = subprocess_env() | {
@@ -99,16 +84,10 @@ def remote_job(server, tmp_path_factory):
         "MLFLOW_TRACKING_USERNAME": "bob",
         "MLFLOW_TRACKING_PASSWORD": ENV_SECRET,
     }
+    places = [f"tracking.artifact_root={client_dir}/mlruns", f"paths.cache_dir={client_dir}/cache"]
+    places.append(f"hydra.run.dir={client_dir}/out")
     result = subprocess.run(
-        [
-            sys.executable,
-            "run.py",
-            *JOB,
-            "+tracking.api_token=${oc.env:MLFLOW_TRACKING_PASSWORD}",
-            f"tracking.artifact_root={client_dir}/mlruns",
-            f"paths.cache_dir={client_dir}/cache",
-            f"hydra.run.dir={client_dir}/out",
-        ],  # fmt: skip
+        [sys.executable, "run.py", *JOB, f"+tracking.api_token={ENV_SECRET}", *places],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,
@@ -116,7 +95,7 @@ def remote_job(server, tmp_path_factory):
         timeout=420,
     )
     assert result.returncode == 0, describe(result)
-    return url, folder, client_dir, result
+    return url, folder, client_dir
 
 
 def the_run(url: str):
@@ -131,7 +110,7 @@ def the_run(url: str):
 def test_artifacts_and_models_reach_the_server(remote_job):
     """The experiment uses the server's proxied artifact location; the run's config, evaluation and
     models land in the server's --artifacts-destination, and nothing in the client's mlruns/."""
-    url, folder, client_dir, _ = remote_job
+    url, folder, client_dir = remote_job
     client, experiment, run = the_run(url)
     assert run.info.status == "FINISHED"
     assert experiment.artifact_location.startswith("mlflow-artifacts:"), experiment.artifact_location
@@ -149,10 +128,10 @@ def test_artifacts_and_models_reach_the_server(remote_job):
 
 @pytest.mark.slow
 def test_credentials_never_reach_params_tags_or_artifacts(remote_job):
-    """Neither the URI's password nor MLFLOW_TRACKING_PASSWORD is stored by the server, in any form:
-    not in its database (params, tags, metrics, inputs) nor in any artifact; the params show the
-    redacted values."""
-    url, folder, _, _ = remote_job
+    """Neither the URI's password nor MLFLOW_TRACKING_PASSWORD is stored by the server: not in its
+    database (params, tags, metrics, inputs) nor in any artifact file (resolved.yaml, overrides.txt,
+    models); the params show the redacted values."""
+    url, folder, _ = remote_job
     _, _, run = the_run(url)
     assert run.data.params["tracking.uri"] == url.replace("http://", "http://bob:***@")
     assert run.data.params["tracking.api_token"] == "***"
@@ -179,7 +158,9 @@ def test_unreachable_server_fails_in_seconds(tmp_path):
     )
     env = {k: v for k, v in subprocess_env().items() if not k.startswith("MLFLOW_HTTP_REQUEST_")}
     result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
-    seconds, message = result.stdout.splitlines()[:2] if result.stdout.count("\n") >= 2 else ("inf", result.stderr)
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2, describe(result)  # the seconds, then the error
+    seconds, message = lines
     assert message == f"tracking.uri={url}: no MLflow server answers (Connection refused); start one " + (
         "(mlflow server --host HOST --port PORT) or point tracking.uri (or MLFLOW_TRACKING_URI) at one"
     ), describe(result)
