@@ -147,7 +147,7 @@ def test_unreachable_server_fails_in_seconds(tmp_path):
     within UNREACHABLE_LIMIT_S, with MLflow's retry settings left to our defaults (a fresh process)."""
     url = f"http://127.0.0.1:{free_port()}"
     script = (
-        "import sys, time\n"
+        "import time\n"
         "from transferlab.tracking.store import use_experiment\n"
         "from transferlab.errors import ConfigError\n"
         "start = time.perf_counter()\n"
@@ -172,12 +172,19 @@ def test_unreachable_server_fails_in_seconds(tmp_path):
 @pytest.mark.slow
 def test_unreachable_server_cli_exits_2_with_one_line(tmp_path):
     """`python run.py` with MLFLOW_TRACKING_URI (and a password in it) pointing at no server: exit 2,
-    one `error:` line that hides the password, no run, nothing written to the client's mlruns/."""
+    one `error:` line that hides the password, nothing written to the client's mlruns/."""
     url = f"http://127.0.0.1:{free_port()}"
     env = subprocess_env() | {"MLFLOW_TRACKING_URI": url.replace("http://", f"http://bob:{URI_SECRET}@")}
     start = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "run.py", *JOB, f"tracking.artifact_root={tmp_path}/mlruns", f"hydra.run.dir={tmp_path}/out"],
+        [
+            sys.executable,
+            "run.py",
+            *JOB,
+            f"tracking.artifact_root={tmp_path}/mlruns",
+            f"paths.cache_dir={tmp_path}/cache",
+        ]
+        + [f"hydra.run.dir={tmp_path}/out"],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,
