@@ -61,7 +61,10 @@ def build_model(node: DictConfig) -> ModelBuilder:
 
 
 def run_tags(cfg: DictConfig, builder: ModelBuilder, data: PreparedData, device: str) -> dict[str, str]:
-    return {
+    """The job run's tags, credentials redacted (a URI with a password, e.g. in a weights path)."""
+    from transferlab.tracking.redaction import redact
+
+    tags = {
         "initial_weights": builder.initial_weights,
         "dataset": cfg.dataset.name,
         "model": cfg.model.name,
@@ -75,6 +78,7 @@ def run_tags(cfg: DictConfig, builder: ModelBuilder, data: PreparedData, device:
         "keras_version": keras.__version__,
         **hydra_job_tags(),
     }
+    return {key: redact(value, key) for key, value in tags.items()}
 
 
 def training_seconds(stage_metrics: dict[str, dict[str, float]]) -> dict[str, float]:
@@ -91,13 +95,18 @@ def training_seconds(stage_metrics: dict[str, dict[str, float]]) -> dict[str, fl
 
 
 def log_config(cfg: DictConfig) -> None:
-    """Params = the flattened resolved config; artifacts = the resolved YAML and the overrides."""
+    """Params = the flattened resolved config; artifacts = the resolved YAML and the overrides; all
+    with credentials redacted (tracking/redaction.py)."""
     from hydra.core.hydra_config import HydraConfig
 
+    from transferlab.tracking.params import logged_config
+    from transferlab.tracking.redaction import redact_override
+
     mlflow.log_params(flatten_config(cfg))
-    mlflow.log_text(OmegaConf.to_yaml(cfg, resolve=True), "config/resolved.yaml")
+    mlflow.log_text(OmegaConf.to_yaml(logged_config(cfg)), "config/resolved.yaml")
     if HydraConfig.initialized():
-        mlflow.log_text("\n".join(HydraConfig.get().overrides.task), "config/overrides.txt")
+        overrides = [redact_override(override) for override in HydraConfig.get().overrides.task]
+        mlflow.log_text("\n".join(overrides), "config/overrides.txt")
 
 
 def log_evaluation(evaluation) -> None:

@@ -7,12 +7,18 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from transferlab import PROJECT_ROOT
+from transferlab.tracking.redaction import redact
 
 MAX_PARAM_LENGTH = 6000  # MLflow's limit on a param value
 
 
+def logged_config(cfg: DictConfig) -> dict:
+    """The resolved config as plain containers with credentials redacted: what a run logs of it."""
+    return redact(OmegaConf.to_container(cfg, resolve=True))
+
+
 def flatten_config(cfg: DictConfig) -> dict[str, str]:
-    """The resolved config as dotted keys (`trainer.learning_rate`), ready for mlflow.log_params."""
+    """The logged config as dotted keys (`trainer.learning_rate`), ready for mlflow.log_params."""
     flat: dict[str, str] = {}
 
     def walk(node, prefix: str) -> None:
@@ -22,7 +28,7 @@ def flatten_config(cfg: DictConfig) -> dict[str, str]:
         else:
             flat[prefix] = str(node)[:MAX_PARAM_LENGTH]
 
-    walk(OmegaConf.to_container(cfg, resolve=True), "")
+    walk(logged_config(cfg), "")
     return flat
 
 

@@ -1,4 +1,5 @@
-"""Tracking store set-up that is safe when parallel sweep jobs share one SQLite file."""
+"""Tracking store set-up: safe when parallel sweep jobs share one SQLite file; a tracking server
+is checked first and keeps the artifacts (proxied), and an unreachable one fails in seconds."""
 
 import os
 import time
@@ -7,14 +8,51 @@ from urllib.parse import urlparse
 
 import mlflow
 from filelock import FileLock
+from mlflow.exceptions import MlflowException
+from mlflow.utils.uri import is_http_uri
+
+from transferlab.errors import ConfigError, first_line
+from transferlab.tracking.redaction import redact_uri
 
 # MLflow 3's UI opens an experiment without this tag on its GenAI overview (traces, prompts); ours
 # train models, so it opens on the runs table.
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
+# MLflow retries an unanswered HTTP request 7 times with backoff factor 2 (about 4 minutes); these
+# defaults give up after about 3 s. Variables the user set win.
+HTTP_RETRY_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1"}
+# Seconds the start-up check waits per attempt (MLFLOW_HTTP_REQUEST_TIMEOUT, 120 s, stays for the
+# job's own requests: a large model upload may take a while to be answered).
+PROBE_TIMEOUT_S = 3
 
 
 def _sqlite_path(uri: str) -> Path | None:
     return Path(urlparse(uri).path) if uri.startswith("sqlite:") else None
+
+
+def root_cause(err: BaseException) -> str:
+    """The innermost exception behind `err`, in words: "Connection refused", "timed out"."""
+    while (err.__cause__ or err.__context__) is not None:
+        err = err.__cause__ or err.__context__
+    return err.strerror if isinstance(err, OSError) and err.strerror else first_line(err)
+
+
+def require_server(uri: str) -> None:
+    """ConfigError unless something answers HTTP at the tracking server `uri` (its /health page;
+    any status counts), after bounded retries (HTTP_RETRY_DEFAULTS, PROBE_TIMEOUT_S)."""
+    from mlflow.utils.credentials import get_default_host_creds
+    from mlflow.utils.rest_utils import http_request
+
+    for name, value in HTTP_RETRY_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+    try:
+        http_request(get_default_host_creds(uri), "/health", "GET", timeout=PROBE_TIMEOUT_S, raise_on_status=False)
+    except MlflowException as err:
+        raise ConfigError(
+            "tracking.uri",
+            redact_uri(uri),
+            f"no MLflow server answers ({root_cause(err)}); start one (mlflow server --host HOST --port PORT) "
+            "or point tracking.uri (or MLFLOW_TRACKING_URI) at one",
+        ) from err
 
 
 def retry_locked(action, attempts: int = 20):
@@ -34,8 +72,13 @@ def use_experiment(uri: str, experiment: str, artifact_root: str) -> str:
 
     Parallel jobs race on the first schema migration and on experiment creation, so both happen
     under a file lock beside the SQLite file; artifacts of a new experiment go under artifact_root.
+    A tracking server (http/https) must answer first (require_server), and a new experiment there
+    keeps the server's artifact location (proxied `mlflow-artifacts:`), so artifacts reach it.
     """
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no bars in job logs
+    server = is_http_uri(uri)
+    if server:
+        require_server(uri)
     mlflow.set_tracking_uri(uri)
     db = _sqlite_path(uri)
     if db is not None:
@@ -45,7 +88,7 @@ def use_experiment(uri: str, experiment: str, artifact_root: str) -> str:
     def get_or_create() -> str:
         found = mlflow.get_experiment_by_name(experiment)
         if found is None:
-            location = (Path(artifact_root).expanduser().resolve() / experiment).as_uri()
+            location = None if server else (Path(artifact_root).expanduser().resolve() / experiment).as_uri()
             return mlflow.create_experiment(experiment, artifact_location=location, tags=EXPERIMENT_KIND)
         for key, value in EXPERIMENT_KIND.items():  # experiments created before the tag existed
             if found.tags.get(key) != value:
