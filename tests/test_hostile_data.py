@@ -156,7 +156,7 @@ def test_every_table_loader_refuses_what_it_cannot_impute(tmp_path):
     metadata_csv = tmp_path / "HAM10000_metadata.csv"
     metadata.to_csv(metadata_csv, index=False)
     assert load_error("dataset=ham10000_metadata", f"dataset.loader.metadata.path={metadata_csv}").startswith(
-        f"dataset.loader.path={metadata_csv}: column 'age', data row 8: 1e+39 is beyond float32's range"
+        f"dataset.loader.metadata={metadata_csv}: column 'age', data row 8: 1e+39 is beyond float32's range"
     )
 
     cases = csv_file(tmp_path, "age,path,y\n" + "".join(f"{i},{i}.png,{i % 2}\n" for i in range(9)) + "-inf,9.png,1\n")

@@ -52,6 +52,7 @@ def load_ham10000(
         [c for c in CATEGORICAL if c in features],
         name="ham10000",
         source=str(source),
+        origin=(f"{KEY}.metadata", str(metadata_file)),
         images=pixels,
         table_input="metadata",
     )

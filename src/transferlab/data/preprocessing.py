@@ -100,7 +100,7 @@ def prepare(
     columns = input_columns(table, inputs)
     attributes = subgroup_columns(table, subgroups)
     used = [c for cols in columns.values() for c in cols]
-    check_observed(split.x_train[used], table.zeros_as_missing, table.source)
+    check_observed(split.x_train[used], table.zeros_as_missing, table.origin)
     preprocessors = {name: build_preprocessor(table, cols).fit(split.x_train[cols]) for name, cols in columns.items()}
 
     def examples(frame, labels) -> Examples:

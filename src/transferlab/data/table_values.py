@@ -11,13 +11,12 @@ import pandas as pd
 
 from transferlab.errors import ConfigError
 
-KEY = "dataset.loader.path"
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
-def check_finite(features: pd.DataFrame, numeric: list[str], data_rows: np.ndarray, source: str) -> None:
+def check_finite(features: pd.DataFrame, numeric: list[str], data_rows: np.ndarray, origin: tuple[str, str]) -> None:
     """No infinite number and none beyond float32's range in the `numeric` columns; the error names
-    the first such row (`data_rows`: each row's 1-based number in the file, under the header)."""
+    `origin` (config key, file) and the first such row (`data_rows`: each row's number in the file)."""
     first = None  # (position, column) of the earliest bad value
     for column in numeric:
         values = features[column].to_numpy(dtype=np.float64, na_value=np.nan)
@@ -32,13 +31,12 @@ def check_finite(features: pd.DataFrame, numeric: list[str], data_rows: np.ndarr
         f"infinite value ({value})" if np.isinf(value) else f"{value:g} is beyond float32's range (+-{FLOAT32_MAX:.1e})"
     )
     raise ConfigError(
-        KEY,
-        source,
+        *origin,
         f"column {column!r}, data row {data_rows[position]}: {problem}; fix or remove it (an empty cell is imputed)",
     )
 
 
-def check_observed(x_train: pd.DataFrame, zeros_as_missing: list[str], source: str) -> None:
+def check_observed(x_train: pd.DataFrame, zeros_as_missing: list[str], origin: tuple[str, str]) -> None:
     """Each column has a value in the training rows (not missing, nor 0 in a zeros_as_missing
     column): imputation learns from them, and scikit-learn would silently drop a column without."""
     observed = x_train.notna()
@@ -49,8 +47,7 @@ def check_observed(x_train: pd.DataFrame, zeros_as_missing: list[str], source: s
         column = empty[0]
         missing = "missing or 0 (zeros_as_missing)" if column in zero_columns else "missing"
         raise ConfigError(
-            KEY,
-            source,
+            *origin,
             f"column {column!r} has no value in the {len(x_train)} training rows (all {missing}); "
             "nothing to impute it from: fill it in or leave it out of the features",
         )
