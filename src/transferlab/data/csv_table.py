@@ -1,11 +1,11 @@
 """Any CSV file as a Table, with checks that name the offending column and value."""
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
+from transferlab.data.csv_file import read_csv_file
 from transferlab.data.table import Table
+from transferlab.data.table_values import check_finite
 from transferlab.errors import ConfigError
 
 KEY = "dataset.loader"
@@ -19,17 +19,7 @@ def load_csv(
     return table_from_frame(frame, target, features, categorical, zeros_as_missing, name, source=str(path))
 
 
-def read_csv_file(path: str, sep: str = ",") -> pd.DataFrame:
-    """A user CSV as a DataFrame; a missing or unparsable file is a one-line error."""
-    if not Path(path).expanduser().is_file():
-        raise ConfigError(f"{KEY}.path", path, "file does not exist")
-    try:
-        return pd.read_csv(Path(path).expanduser(), sep=sep)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
-        raise ConfigError(f"{KEY}.path", path, f"not a readable CSV ({str(err).splitlines()[0]})") from err
-
-
-def _numeric_column(column: pd.Series, source: str) -> pd.Series:
+def _numeric_column(column: pd.Series, data_rows: np.ndarray, origin: tuple[str, str]) -> pd.Series:
     """The column as numbers; numeric columns keep their dtype so raw rows match the model signature."""
     if pd.api.types.is_numeric_dtype(column):
         return column
@@ -38,19 +28,33 @@ def _numeric_column(column: pd.Series, source: str) -> pd.Series:
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise ConfigError(
-            f"{KEY}.path",
-            source,
-            f"column '{column.name}' has non-numeric value '{column.iloc[row]}' (data row {row + 1}); "
+            *origin,
+            f"column '{column.name}' has non-numeric value '{column.iloc[row]}' (data row {data_rows[row]}); "
             f"clean it or list the column in {KEY}.categorical",
         )
     return converted
 
 
 def table_from_frame(
-    frame, target, features=None, categorical=(), zeros_as_missing=(), name="csv", source="<frame>", **extras
+    frame,
+    target,
+    features=None,
+    categorical=(),
+    zeros_as_missing=(),
+    name="csv",
+    source="<frame>",
+    origin: tuple[str, str] | None = None,
+    **extras,
 ) -> Table:
     """Validate columns, encode the target as 0..K-1 and convert numeric columns; the other columns
-    are kept raw as attributes. `extras` go to the Table (images, table_input)."""
+    are kept raw as attributes. `extras` go to the Table (images, table_input). Errors name rows by
+    their number in the file: `frame`'s index as pandas read it (1 = the first row under the header),
+    kept by loaders that drop rows. `origin`: the (config key, file) those errors name, by default
+    (dataset.loader.path, source)."""
+    origin = origin or (f"{KEY}.path", source)
+    if frame.empty:
+        raise ConfigError(*origin, "no data rows left to train on")
+    data_rows = frame.index.to_numpy() + 1 if pd.api.types.is_integer_dtype(frame.index) else np.arange(len(frame)) + 1
     frame = frame.reset_index(drop=True)
     columns = list(frame.columns)
     if target not in columns:
@@ -75,7 +79,8 @@ def table_from_frame(
             values = table_features[column]
             table_features[column] = values.astype(object).where(values.notna(), np.nan)
         else:
-            table_features[column] = _numeric_column(table_features[column], source)
+            table_features[column] = _numeric_column(table_features[column], data_rows, origin)
+    check_finite(table_features, [c for c in features if c not in categorical], data_rows, origin)
     return Table(
         name,
         table_features,
@@ -84,6 +89,7 @@ def table_from_frame(
         list(categorical),
         list(zeros_as_missing),
         source=source,
+        origin=origin,
         attributes=frame.drop(columns=[*features, target]),
         **extras,
     )

@@ -147,7 +147,7 @@ def _check_rows(rows: np.ndarray, first_row: int, label_column: int | None, sour
         if np.isnan(rows[row]).all():
             raise ConfigError(key, source, f"line {line} is empty")
         if np.isinf(rows[row, column]):
-            raise ConfigError(key, source, f"line {line}, column {column}: infinite value ({rows[row, column]:g})")
+            raise ConfigError(key, source, f"line {line}, column {column}: {_infinite(source, line, column)}")
         raise ConfigError(key, source, f"line {line}, column {column}: empty or missing value")
     if label_column is not None:
         labels = rows[:, label_column]
@@ -159,6 +159,16 @@ def _check_rows(rows: np.ndarray, first_row: int, label_column: int | None, sour
                 source,
                 f"line {first_row + row + 1}, label column {label_column}: value {labels[row]:g}, expected 0 or 1",
             )
+
+
+def _infinite(source: Path, line: int, column: int) -> str:
+    """What a cell that parsed as infinite holds: an infinity, or a number beyond float32's range
+    (pyarrow turns those into inf too). Its text is read again from the file: only on this error path."""
+    _, cells = _find_line(source, line - 1, lambda cells: True)
+    text = _cell_text(cells[column])
+    if np.isfinite(float(text)):
+        return f"{_shorten(text)} is beyond float32's range (+-{np.finfo(np.float32).max:.1e})"
+    return f"infinite value ({text})"
 
 
 def _arrow_error(err: pa.ArrowInvalid, source: Path, key: str, rows_done: int, n_columns: int) -> ConfigError:

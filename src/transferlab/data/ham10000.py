@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from transferlab.data.csv_file import read_csv_file
 from transferlab.data.csv_table import table_from_frame
 from transferlab.data.files import locate_file
 from transferlab.data.table import Table
@@ -51,6 +52,7 @@ def load_ham10000(
         [c for c in CATEGORICAL if c in features],
         name="ham10000",
         source=str(source),
+        origin=(f"{KEY}.metadata", str(metadata_file)),
         images=pixels,
         table_input="metadata",
     )
@@ -62,10 +64,7 @@ def locate(data_dir: str, file, key: str) -> Path:
 
 def read_metadata(file: Path) -> pd.DataFrame:
     """The metadata table (Kaggle layout: lesion_id, image_id, dx, dx_type, age, sex, localization)."""
-    try:
-        frame = pd.read_csv(file)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
-        raise ConfigError(f"{KEY}.metadata", file, f"not a readable CSV ({first_line(err)})") from err
+    frame = read_csv_file(file, key=f"{KEY}.metadata", sep_key=None)
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:
         raise ConfigError(f"{KEY}.metadata", file, f"has no column {', '.join(missing)}; needs {', '.join(COLUMNS)}")

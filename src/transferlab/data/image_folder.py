@@ -3,7 +3,6 @@
 import hashlib
 from pathlib import Path
 
-import keras
 import numpy as np
 
 from transferlab.data.image_arrays import ImageArrays
@@ -63,6 +62,8 @@ def read_images(
     folder: Path, size: tuple[int, int], color_mode: str
 ) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
     """float32 images (N, H, W, C), int64 labels, the files read and the class names."""
+    import keras  # not at the top: multimodal_csv imports this module, and tables load without Keras
+
     dataset = keras.utils.image_dataset_from_directory(
         folder,
         labels="inferred",
@@ -91,6 +92,8 @@ def read_images(
 
 def undecodable(folder: Path, batch_files: list[str], err: Exception) -> ConfigError:
     """The error naming the file of a failed batch that PIL cannot decode either (or the batch's range)."""
+    import keras
+
     for file in batch_files:
         try:
             keras.utils.load_img(file)

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from transferlab.data.csv_table import KEY, read_csv_file, table_from_frame
+from transferlab.data.csv_file import read_csv_file
+from transferlab.data.csv_table import KEY, table_from_frame
 from transferlab.data.image_folder import checked_image_size
 from transferlab.data.table import Table
 from transferlab.errors import ConfigError, first_line

@@ -14,6 +14,7 @@ from transferlab.data.inputs import Examples, image_input, table_input
 from transferlab.data.prepared import PreparedData
 from transferlab.data.splits import Split
 from transferlab.data.table import Table
+from transferlab.data.table_values import check_observed
 from transferlab.errors import ConfigError
 
 RAW_EXAMPLE_ROWS = 5
@@ -98,6 +99,8 @@ def prepare(
     it; image inputs are the table's images at the split's rows (float32, unscaled 0..255)."""
     columns = input_columns(table, inputs)
     attributes = subgroup_columns(table, subgroups)
+    used = [c for cols in columns.values() for c in cols]
+    check_observed(split.x_train[used], table.zeros_as_missing, table.origin)
     preprocessors = {name: build_preprocessor(table, cols).fit(split.x_train[cols]) for name, cols in columns.items()}
 
     def examples(frame, labels) -> Examples:
@@ -112,7 +115,6 @@ def prepare(
         name: image_input(name, images.shape[1:], images[split.x_train.index.to_numpy()])
         for name, images in table.images.items()
     }
-    used = [c for cols in columns.values() for c in cols]
     return PreparedData(
         examples(split.x_train, split.y_train),
         examples(split.x_val, split.y_val),

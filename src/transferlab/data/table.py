@@ -28,6 +28,7 @@ class Table:
     images: dict[str, np.ndarray] = field(default_factory=dict)
     attributes: pd.DataFrame | None = None
     table_input: str = "features"  # the name of the one table input when dataset.inputs does not group columns
+    origin: tuple[str, str] = ("dataset.loader.path", "<frame>")  # (config key, file) errors about values name
 
     def __post_init__(self):
         if not self.features.index.equals(pd.RangeIndex(len(self.features))):
