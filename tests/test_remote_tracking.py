@@ -95,6 +95,8 @@ def remote_job(server, tmp_path_factory):
         timeout=420,
     )
     assert result.returncode == 0, describe(result)
+    for secret in (URI_SECRET, ENV_SECRET):  # the console's run link shows the URI redacted too
+        assert secret not in result.stdout + result.stderr, describe(result)
     return url, folder, client_dir
 
 

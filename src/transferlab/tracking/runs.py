@@ -9,6 +9,7 @@ from contextlib import contextmanager
 import mlflow
 
 from transferlab.interruption import JobInterrupted
+from transferlab.tracking.redaction import redact_uri
 
 
 def process_tags() -> dict[str, str]:
@@ -73,6 +74,7 @@ def run_location(tracking_uri: str, experiment_id: str, run_id: str) -> str:
     file, folder) the `mlflow ui` command that serves it and the page's path there. The page opens
     the UI in its model-training view (MLflow 3.17 starts in the GenAI view, whatever the
     experiment's mlflow.experimentKind tag says; the choice is remembered afterwards)."""
+    tracking_uri = redact_uri(tracking_uri)  # printed on the console and kept in the job's log file
     page = f"#/experiments/{experiment_id}/runs/{run_id}?workflowType=machine_learning"
     if tracking_uri.startswith(("http://", "https://")):
         return f"{tracking_uri.rstrip('/')}/{page}"
