@@ -197,29 +197,36 @@ def callback_types(*overrides, stage="train"):
 
 
 def test_callbacks_group_builds_the_stage_callbacks():
+    always = ["EpochMetricsLogger", "StopOnInvalidLoss"]  # the metrics logger and the stop on a NaN loss
     callbacks, names = callback_types("strategy=frozen", stage="pretrain")
-    assert names == ["EpochMetricsLogger", "EarlyStopping", "EpochProgress"]  # metrics logger always; no heap trimming
-    assert callbacks[1].patience == 20 and callbacks[1].monitor == "val_loss" and callbacks[1].restore_best_weights
-    assert callbacks[2].stage == "pretrain"
+    assert names == [*always, "EarlyStopping", "EpochProgress", "StageCheckpoint"]  # no heap trimming
+    assert callbacks[2].patience == 20 and callbacks[2].monitor == "val_loss" and callbacks[2].restore_best_weights
+    assert callbacks[3].stage == "pretrain" and callbacks[4].stage == "pretrain"
+    assert callbacks[4].resumables == [callbacks[2]], "the checkpoint saves early stopping's state"
     _, names = callback_types("callbacks=[default,trim_heap]")
-    assert names == ["EpochMetricsLogger", "EarlyStopping", "EpochProgress", "TrimHeapWhileTraining"]
+    assert names == [*always, "EarlyStopping", "EpochProgress", "TrimHeapWhileTraining", "StageCheckpoint"]
     _, names = callback_types("callbacks=none")
-    assert names == ["EpochMetricsLogger"]
+    assert names == always
     _, names = callback_types("trainer.callbacks.early_stopping=null")
-    assert names == ["EpochMetricsLogger", "EpochProgress"]
+    assert names == [*always, "EpochProgress", "StageCheckpoint"]
+
+
+def early_stopping(callbacks):
+    (found,) = [c for c in callbacks if type(c).__name__ == "EarlyStopping"]
+    return found
 
 
 def test_early_stopping_settings_per_study_and_per_stage():
     callbacks, _ = callback_types("experiment=higgs_lora", "arm=resnet_mlp_lora", stage="lora")
-    assert callbacks[1].patience == 15
+    assert early_stopping(callbacks).patience == 15
     callbacks, _ = callback_types(
         "strategy=frozen", "+strategy.stages.pretrain.callbacks.early_stopping.patience=4", stage="pretrain"
     )
-    assert callbacks[1].patience == 4
+    assert early_stopping(callbacks).patience == 4
     callbacks, _ = callback_types(
         "strategy=frozen", "+strategy.stages.pretrain.callbacks.early_stopping.patience=4", stage="frozen"
     )
-    assert callbacks[1].patience == 20
+    assert early_stopping(callbacks).patience == 20
 
 
 # --- the console of a real run ------------------------------------------------------------------

@@ -14,6 +14,7 @@ from transferlab.conf_options import CONF_DIR, EXPERIMENTS_DIR, group_options
 from transferlab.config_checks import check_config
 from transferlab.errors import ConfigError
 from transferlab.interruption import JobInterrupted, interruptible
+from transferlab.job_inputs import load_job_inputs
 from transferlab.runtime import select_backend, skip_teardown_after_success
 from transferlab.unknown_keys import check_keys
 
@@ -54,10 +55,12 @@ def run_hydra_job(cfg: DictConfig) -> float:
     try:
         check_config(cfg)
         select_backend(cfg.trainer.backend, cfg.trainer.device)
-        console.setup(cfg.trainer.verbose, cfg.trainer.backend)
+        console.setup(cfg.trainer.verbose)
+        inputs = load_job_inputs(cfg)  # before the backend's slow import: data errors arrive in seconds
+        console.import_backend(cfg.trainer.verbose, cfg.trainer.backend)
         from transferlab.pipeline import run_job  # imports Keras: only after the backend is chosen
 
-        return run_job(cfg)
+        return run_job(cfg, inputs)
     except Exception as err:
         user_error = find_config_error(err)
         if user_error is None:

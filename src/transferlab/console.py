@@ -46,9 +46,9 @@ def prepare() -> None:
     os.environ.setdefault("MLFLOW_CONFIGURE_LOGGING", "false")
 
 
-def setup(verbose: int, backend: str) -> None:
-    """Apply trainer.verbose: 0 = our lines only; >= 1 = library log lines, Python warnings and
-    TensorFlow's start-up banner on the console too. Call after the backend is selected."""
+def setup(verbose: int) -> None:
+    """Apply trainer.verbose: 0 = our lines only; >= 1 = library log lines and Python warnings on
+    the console too."""
     global show_library_lines
     show_library_lines = bool(verbose)
     logging.captureWarnings(True)  # warnings become py.warnings records: in the log file, filtered on the console
@@ -60,9 +60,14 @@ def setup(verbose: int, backend: str) -> None:
     ]:
         mlflow_logger.removeHandler(handler)  # MLflow imported before prepare() (tests): same routing
     mlflow_logger.propagate = True
+
+
+def import_backend(verbose: int, backend: str) -> None:
+    """Import TensorFlow with its start-up banner (oneDNN / absl lines from C++) hidden unless
+    trainer.verbose >= 1. Call after the backend is selected."""
     if backend == "tensorflow" and "tensorflow" not in sys.modules and not verbose:
         with native_stderr_silenced():
-            import tensorflow  # noqa: F401  (prints oneDNN / absl lines from C++ on import)
+            import tensorflow  # noqa: F401
 
 
 @contextmanager

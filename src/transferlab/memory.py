@@ -44,7 +44,10 @@ def drop_compiled_functions() -> None:
     """JAX keeps every function it compiled (a finished stage's train and test steps) for the life
     of the process, and Keras has no call that releases them; `jax.clear_caches` does. Later steps
     recompile what they use (measurements: benchmarks/README.md, 'Why the code is shaped this way').
-    TensorFlow's traced functions go with their model, so nothing to do there."""
+    TensorFlow's traced functions go with their model, so nothing to do there (nor before Keras
+    is imported: job_inputs.py loads the data first)."""
+    if "keras" not in sys.modules:
+        return
     import keras
 
     if keras.backend.backend() == "jax":

@@ -13,12 +13,11 @@ from pathlib import Path
 
 import keras
 import mlflow
-from hydra.utils import get_method, instantiate
+from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from transferlab.checkpoints import JobCheckpoints, checkpoints_active
 from transferlab.config_checks import check_task, selected_explainers, stage_settings
-from transferlab.data.loading import load_prepared
 from transferlab.data.prepared import PreparedData
 from transferlab.evaluation.report import evaluate, metric_names
 from transferlab.evaluation.settings import SubgroupSettings
@@ -26,6 +25,7 @@ from transferlab.evaluation.subgroups import subgroup_columns
 from transferlab.evaluation.thresholds import threshold_grid
 from transferlab.explainers.base import ExplainContext, Explainer
 from transferlab.interruption import JobInterrupted
+from transferlab.job_inputs import JobInputs, load_job_inputs
 from transferlab.memory import memory_metrics, release_free_memory, rss_mb
 from transferlab.models.base import ModelBuilder
 from transferlab.resume import CHECKPOINT_TAG, resumable_run
@@ -159,29 +159,18 @@ class CheckedJob:
     memory_start_mb: float
 
 
-def describe_data(name: str, data: PreparedData) -> str:
-    sizes = ", ".join(f"{n:,} {split.removeprefix('n_')}" for split, n in data.sizes().items())
-    return (
-        f"data {name}: {sizes} rows; inputs {data.describe_inputs()}; "
-        f"{data.n_classes} classes, {data.nbytes() / 2**20:.1f} MB"
-    )
-
-
-def checked_job(cfg: DictConfig) -> CheckedJob:
-    """Backend, tracking store, strategy and model, data, then every check that needs them."""
+def checked_job(cfg: DictConfig, inputs: JobInputs) -> CheckedJob:
+    """Backend, tracking store, strategy and model, then every check that needs them and the data."""
     device = configure_keras(cfg.trainer.device, cfg.trainer.precision)
     use_compilation_cache(cfg.trainer.compilation_cache_dir)
-    # The tracking store and the loader's libraries (e.g. pyarrow) are set up first, so that
-    # memory growth above this baseline is what the data and the training cost.
     experiment_id = use_experiment(cfg.tracking.uri, cfg.tracking.experiment, cfg.tracking.artifact_root)
     end_stale_runs()
-    strategy = build_strategy(cfg.strategy)  # its options are checked here, before any data is loaded
+    strategy = build_strategy(cfg.strategy)
     builder = strategy.starting_builder(build_model(cfg.model))
-    get_method(cfg.dataset.loader._target_)
-    memory_start_mb = rss_mb()
-    data = load_prepared(cfg.dataset)
-    logger.info(describe_data(cfg.dataset.name, data))
-    release_free_memory()  # parse and scaling buffers, before training stacks on them
+    # With the backend and the tracking store set up, less the loaded data: memory growth above this
+    # baseline is what the data and the training cost.
+    memory_start_mb = rss_mb() - inputs.data_mb
+    data = inputs.data
     builder.check(data.specs)
     explainers = build_explainers(cfg, data, strategy.check(builder, data))
     check_task(cfg, data.n_classes, metric_names(data.class_names, cfg.evaluation.betas))
@@ -226,12 +215,13 @@ def log_run_inputs(cfg: DictConfig, data: PreparedData) -> None:
     mlflow.log_metrics(data.sizes() | {"data_mb": data.nbytes() / 2**20})
 
 
-def run_job(cfg: DictConfig) -> float:
-    """Train, evaluate, explain and log one configuration; return cfg.objective.metric.
+def run_job(cfg: DictConfig, inputs: JobInputs | None = None) -> float:
+    """Train, evaluate, explain and log one configuration; return cfg.objective.metric. `inputs`:
+    the data loaded before Keras was imported (the command line does that), else loaded here.
 
     config -> data -> checks (no run yet) -> strategy stages -> evaluation -> explanations -> models.
     """
-    job = checked_job(cfg)
+    job = checked_job(cfg, inputs or load_job_inputs(cfg))
     resumed = resumable_run(cfg, job.experiment_id)
     # Seeded after the checks, which build a throwaway model: every arm then draws the same
     # initial weights for the same seed (the transfer arms' base equals the scratch arm's model).
