@@ -55,7 +55,7 @@ def numeric_columns(raw_example) -> list[str]:
     """Columns of raw table rows holding numbers (integer or float dtypes); none for image arrays."""
     if not isinstance(raw_example, pd.DataFrame):
         return []
-    return [str(column) for column, dtype in raw_example.dtypes.items() if dtype.kind in "iuf"]
+    return [column for column, dtype in raw_example.dtypes.items() if dtype.kind in "iuf"]
 
 
 def named_thresholds(threshold_table: pd.DataFrame | None) -> dict[str, float]:
