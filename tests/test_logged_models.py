@@ -104,7 +104,7 @@ def test_multimodal_model_predicts_raw_metadata_rows_with_their_images(compose, 
 
 @pytest.fixture(scope="module")
 def pima_model(tmp_path_factory):
-    """(run, pyfunc) of one 2-epoch Pima job that logged its models."""
+    """(run, pyfunc) of one 2-epoch Pima job that logged its models (about 10 s, shared by the tests below)."""
     from transferlab.pipeline import run_job
 
     tmp = tmp_path_factory.mktemp("pima_model")
@@ -122,15 +122,13 @@ def pima_model(tmp_path_factory):
             )
         )
         [run] = parent_runs(tmp)
-        mlflow.set_tracking_uri(store_uri(tmp))
-        yield run, mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
+        yield run, mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model")  # run_job left its store current
 
 
 def pima_rows(n: int = 6) -> pd.DataFrame:
     return pd.read_csv(PIMA_CSV).drop(columns="Outcome").head(n)
 
 
-@pytest.mark.slow
 def test_logged_model_takes_whole_numbers_in_decimal_columns_and_nan_in_integer_ones(pima_model):
     """MLflow's schema check refused int64 for a double column: BMI 33 (a Python int) now predicts,
     as 33.0 does; NaN in an integer column is a missing value the model's preprocessing imputes."""
@@ -146,7 +144,6 @@ def test_logged_model_takes_whole_numbers_in_decimal_columns_and_nan_in_integer_
     assert types["BMI"] == types["Pregnancies"] == "Any"
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(
     ("column", "value", "message"),
     [
@@ -172,7 +169,6 @@ def test_logged_model_refuses_hostile_numbers_naming_column_and_row(pima_model, 
     assert str(refused.value).startswith(message) and "\n" not in str(refused.value)
 
 
-@pytest.mark.slow
 def test_logged_model_decides_at_0_5_or_at_a_threshold_chosen_on_validation(pima_model):
     """prediction = class 1 when probability_1 >= the `threshold` param: 0.5 by default, a number, or
     the name of an F-beta threshold the run chose on validation (threshold_f2), carried by the model."""
