@@ -43,6 +43,12 @@ def probabilities_from_outputs(outputs: np.ndarray) -> np.ndarray:
     return outputs / outputs.sum(axis=1, keepdims=True)
 
 
+def row_name(index: pd.Index | None, position: int) -> str:
+    """How an error names a row: its index label (its position in a mapping of arrays)."""
+    label = position if index is None else index[position]
+    return repr(label.item() if isinstance(label, np.generic) else label)
+
+
 def as_numbers(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """`frame` with its numeric `columns` as float64 (the signature takes any type there, so that
     whole numbers pass for decimals and NaN for integers); a value that is no number is refused."""
@@ -51,8 +57,9 @@ def as_numbers(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
         values = pd.to_numeric(frame[column], errors="coerce")
         wrong = values.isna() & frame[column].notna()
         if wrong.any():
-            row, value = frame.index[wrong.to_numpy()][0], frame[column][wrong].iloc[0]
-            raise refused(f"column {column!r}, row {row!r}: {value!r} is not a number")
+            position = int(np.argmax(wrong.to_numpy()))
+            value = frame[column].iloc[position]
+            raise refused(f"column {column!r}, row {row_name(frame.index, position)}: {value!r} is not a number")
         converted[column] = values.astype("float64")
     return frame.assign(**converted)
 
@@ -66,7 +73,7 @@ def check_raw_numbers(frame: pd.DataFrame) -> None:
     if wrong.any():
         row, column = np.argwhere(wrong)[0]
         raise refused(
-            f"column {numbers.columns[column]!r}, row {frame.index[row]!r}: {values[row, column]:g} is not a "
+            f"column {numbers.columns[column]!r}, row {row_name(frame.index, row)}: {values[row, column]:g} is not a "
             f"number the model takes; allowed: finite numbers within float32's range (|x| <= {FLOAT32_MAX:.4g}), "
             "NaN for a missing value"
         )
@@ -79,14 +86,13 @@ def check_finite(inputs: dict, index: pd.Index | None, feature_names: dict) -> N
         wrong = ~np.isfinite(array.reshape(len(array), -1))
         if wrong.any():
             row, position = np.argwhere(wrong)[0]
-            label = row if index is None else index[row]
             where = (
                 f"feature {feature_names[name][position]!r} of input {name!r}"
                 if name in feature_names
                 else f"input {name!r}"
             )
             raise refused(
-                f"{where}, row {label!r}: not a finite number after the model's preprocessing (a missing "
+                f"{where}, row {row_name(index, row)}: not a finite number after the model's preprocessing (a missing "
                 "value it does not impute, or a value beyond float32's range); allowed: finite numbers"
             )
 
