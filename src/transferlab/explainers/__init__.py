@@ -2,4 +2,5 @@
 
 Tables: permutation, integrated_gradients, shap. Images: gradcam, integrated_gradients, shap, lime,
 feature_maps. Models of several inputs: modality, and the table explainers on one chosen input.
+The default, auto, picks one of these from the data and the model.
 """

@@ -35,6 +35,7 @@ class Explanation:
     table: pd.DataFrame
     figures: dict[str, object] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)  # run tags, e.g. explainer.auto=gradcam: what auto picked
 
 
 class Explainer(ABC):

@@ -14,6 +14,8 @@ from transferlab.explainers.base import ExplainContext, Explainer, Explanation
 from transferlab.explainers.checks import explained_input
 from transferlab.explainers.settings import SCORINGS, PermutationSettings
 
+AUTO_SCORING = {"binary": "f2", "multiclass": "macro_f1"}  # scoring=auto: valid for the task, F2 as seed 000
+
 
 class PermutationImportance(Explainer):
     """Drop in the score when one feature is shuffled, `n_repeats` times, on test rows (a random
@@ -23,17 +25,24 @@ class PermutationImportance(Explainer):
     input) are shuffled while the other inputs keep each row's values.
 
     scoring=f<beta> thresholds the positive-class probability at the F-beta-optimal threshold
-    chosen on validation (seed 000 used F2, 10 repeats, but picked the threshold on test).
+    chosen on validation (seed 000 used F2, 10 repeats, but picked the threshold on test);
+    scoring=auto is f2 for a binary target and macro_f1 for several classes.
     """
 
     settings = PermutationSettings  # validated before anything is loaded (config_checks)
 
-    def __init__(self, scoring: str = "f2", n_repeats: int = 10, max_samples=None, input: str | None = None):
+    def __init__(self, scoring: str = "auto", n_repeats: int = 10, max_samples=None, input: str | None = None):
         self.scoring, self.n_repeats, self.max_samples, self.input = scoring, n_repeats, max_samples, input
 
     def explained(self, data):
         """The table input whose columns are shuffled (explainer.permutation.input in a model of several)."""
         return explained_input(data, "permutation", (InputKind.TABLE,), self.input)
+
+    def scoring_for(self, n_classes: int) -> str:
+        """The scorer's name: `scoring`, or for auto the task's default (AUTO_SCORING)."""
+        if self.scoring != "auto":
+            return self.scoring
+        return AUTO_SCORING["binary" if n_classes == 2 else "multiclass"]
 
     def check(self, data, model) -> None:
         self.explained(data)
@@ -61,12 +70,13 @@ class PermutationImportance(Explainer):
             rows = take_rows(others, x.index.to_numpy())
             return class_probabilities(model, rows | {name: x.to_numpy(dtype="float32")})
 
-        fbeta = re.fullmatch(r"f(\d+(?:\.\d+)?)", self.scoring)
+        scoring = self.scoring_for(context.data.n_classes)
+        fbeta = re.fullmatch(r"f(\d+(?:\.\d+)?)", scoring)
         if fbeta:
             beta = float(fbeta.group(1))
             threshold = context.validation_threshold(beta)
             return lambda model, x, y: fbeta_at(y, probabilities(model, x)[:, 1], beta, threshold)[0]
-        metric = probability_scorer(self.scoring)
+        metric = probability_scorer(scoring)
         return lambda model, x, y: metric(y, probabilities(model, x))
 
     def explain(self, context: ExplainContext) -> Explanation:
@@ -88,11 +98,12 @@ class PermutationImportance(Explainer):
             }
         )
         table = table.sort_values("importance_mean", ascending=False, ignore_index=True)
+        scoring = self.scoring_for(context.data.n_classes)
         figure = importance_bars(
             table.feature,
             table.importance_mean,
-            f"Permutation importance (scoring = {self.scoring})",
-            f"mean drop in {self.scoring}",
+            f"Permutation importance (scoring = {scoring})",
+            f"mean drop in {scoring}",
             errors=table.importance_std,
         )
         return Explanation(table, {"importance.png": figure})

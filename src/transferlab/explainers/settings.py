@@ -19,8 +19,8 @@ OPENCV_MASKS = r"blur\(\d+, *\d+\)|inpaint_telea|inpaint_ns"  # shap computes th
 MASK_VALUES = "a pixel value 0..255, blur(<k>,<k>), inpaint_telea or inpaint_ns"
 
 Scoring = rule(
-    lambda v: v in SCORINGS or bool(re.fullmatch(r"f\d+(\.\d+)?", str(v))),
-    "allowed: f<beta> (e.g. f2), " + ", ".join(SCORINGS),
+    lambda v: v == "auto" or v in SCORINGS or bool(re.fullmatch(r"f\d+(\.\d+)?", str(v))),
+    "allowed: auto, f<beta> (e.g. f2), " + ", ".join(SCORINGS),
     str,
 )
 MaxSamples = rule(
@@ -50,7 +50,7 @@ MaskValue = Annotated[float | str, PlainValidator(mask_value)]
 
 
 class PermutationSettings(Settings):
-    scoring: Scoring = "f2"
+    scoring: Scoring = "auto"  # auto: f2 for a binary target, macro_f1 for several classes
     n_repeats: PositiveInt = 10
     max_samples: MaxSamples = None
     input: str | None = None  # the explained input of a model of several inputs; null: its one table input
@@ -112,8 +112,13 @@ class ModalitySettings(Settings):
     chunk_rows: PositiveInt = 2048
 
 
+class AutoSettings(Settings):
+    """None: `auto` picks an explainer with its defaults; to tune one, select it by name."""
+
+
 # conf/explainer/<name>.yaml -> its settings model
 EXPLAINER_SETTINGS: dict[str, type[Settings]] = {
+    "auto": AutoSettings,
     "permutation": PermutationSettings,
     "integrated_gradients": IntegratedGradientsSettings,
     "shap": ShapSettings,

@@ -9,11 +9,14 @@ import joblib
 import keras
 import mlflow
 import numpy as np
-from mlflow.models import infer_signature
+import pandas as pd
+from mlflow.models import ModelSignature, infer_signature
+from mlflow.types.schema import AnyType, ColSpec, Schema
 
 from transferlab.data.inputs import InputKind
 from transferlab.data.prepared import PreparedData
 from transferlab.evaluation.metrics import class_probabilities, predict_array
+from transferlab.evaluation.report import beta_name
 from transferlab.tracking import raw_row_model
 
 EXAMPLE_ROWS = 5
@@ -33,13 +36,33 @@ def pinned_requirements() -> list[str]:
     return found
 
 
-def raw_input_signature(raw_example, output):
-    """infer_signature of raw rows, keeping integer columns as integers (what the CSV holds).
-    MLflow's hint about integer columns and missing values is left out: it suggests doubles, which
-    its own schema enforcement then refuses for the integer rows a user sends (int64 -> float64)."""
+def raw_input_signature(raw_example, output, params: dict | None) -> ModelSignature:
+    """infer_signature of raw rows and the pyfunc's params, with numeric columns declared as Any:
+    MLflow's schema check refuses int64 for a double column (a whole number sent for a decimal) and
+    float64 for a long one (NaN, a missing value, in an integer column); the pyfunc converts them to
+    numbers itself. MLflow's hint about integer columns and missing values is therefore left out."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer column")
-        return infer_signature(raw_example, output)
+        signature = infer_signature(raw_example, output, params)
+    numeric = set(numeric_columns(raw_example))
+    if not numeric:
+        return signature
+    inputs = [ColSpec(AnyType(), c.name, c.required) if c.name in numeric else c for c in signature.inputs.inputs]
+    return ModelSignature(Schema(inputs), signature.outputs, signature.params)
+
+
+def numeric_columns(raw_example) -> list[str]:
+    """Columns of raw table rows holding numbers (integer or float dtypes); none for image arrays."""
+    if not isinstance(raw_example, pd.DataFrame):
+        return []
+    return [column for column, dtype in raw_example.dtypes.items() if dtype.kind in "iuf"]
+
+
+def named_thresholds(threshold_table: pd.DataFrame | None) -> dict[str, float]:
+    """f<beta> -> the threshold chosen on validation, from evaluation's threshold table (binary tasks)."""
+    if threshold_table is None:
+        return {}
+    return {beta_name(row.beta): float(row.threshold) for row in threshold_table.itertuples()}
 
 
 def pixel_lists(images: np.ndarray) -> list:
@@ -60,10 +83,17 @@ def raw_model_example(data: PreparedData, example: dict, tables: dict) -> tuple:
     return raw, raw.index
 
 
-def log_models(classifier: keras.Model, encoder: keras.Model | None, data: PreparedData) -> None:
+def log_models(
+    classifier: keras.Model,
+    encoder: keras.Model | None,
+    data: PreparedData,
+    threshold_table: pd.DataFrame | None = None,
+) -> None:
     """Artifacts `keras_model` (the network on model inputs), `encoder` when there is one (for
     transfer from this run), and `model`: a pyfunc taking raw table rows (a DataFrame; image inputs
-    as columns of pixel arrays) when the data has a table, else a mapping of raw arrays (images)."""
+    as columns of pixel arrays) when the data has a table, else a mapping of raw arrays (images).
+    `threshold_table` (evaluation's threshold_table.csv, binary tasks) gives the thresholds chosen
+    on validation that the pyfunc's `threshold` param can name (f2)."""
     example = data.test.head(EXAMPLE_ROWS).inputs
     # The Keras flavor gets a signature but no input_example: mlflow.keras.log_model writes the
     # example before creating its folder and crashes (mlflow/mlflow#16183, open in MLflow 3.17).
@@ -75,6 +105,7 @@ def log_models(classifier: keras.Model, encoder: keras.Model | None, data: Prepa
     tables = {spec.name: list(spec.raw_columns) for spec in data.specs.values() if spec.kind == InputKind.TABLE}
     raw_example, index = raw_model_example(data, example, tables)
     output = raw_row_model.prediction_table(class_probabilities(classifier, example), data.class_names, index)
+    params = {"threshold": raw_row_model.DEFAULT_THRESHOLD} if data.n_classes == 2 else None
     with tempfile.TemporaryDirectory() as tmp:
         network, preprocessors = Path(tmp, "network.keras"), Path(tmp, "preprocessors.joblib")
         classifier.save(network)
@@ -90,8 +121,11 @@ def log_models(classifier: keras.Model, encoder: keras.Model | None, data: Prepa
                 "class_names": list(data.class_names),
                 "table_columns": tables,
                 "image_columns": sorted(example.keys() - tables.keys()) if tables else [],
+                "numeric_columns": numeric_columns(raw_example),
+                "feature_names": {name: list(data.specs[name].columns) for name in tables},
+                "thresholds": named_thresholds(threshold_table),
             },
-            signature=raw_input_signature(raw_example, output),
-            input_example=raw_example,
+            signature=raw_input_signature(raw_example, output, params),
+            input_example=(raw_example, params) if params else raw_example,
             pip_requirements=requirements,
         )
