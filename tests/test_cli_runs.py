@@ -42,8 +42,9 @@ def test_default_job_end_to_end(run_cli, tmp_path):
         "dataset": "breast_cancer",
         "model": "mlp",
         "strategy": "scratch",
-        "explainer": "permutation",
+        "explainer": "auto",
     }
+    assert tags["explainer.auto"] == "permutation"  # what the default explainer picked for a table
     assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?|unknown", tags["git_commit"])
     assert re.fullmatch(r"[0-9a-f]{64}", tags["data_fingerprint"])
     assert tags["backend"] == "tensorflow"
@@ -75,10 +76,10 @@ def test_default_job_end_to_end(run_cli, tmp_path):
         "evaluation/roc_pr_curves.png",
         "evaluation/classification_report.txt",
         "evaluation/threshold_table.csv",
-        "explanations/permutation/permutation.csv",
+        "explanations/auto/auto.csv",
+        "explanations/auto/importance.png",
     }
     assert expected <= artifacts, f"missing: {expected - artifacts}"
-    assert any(re.fullmatch(r"explanations/permutation/[^/]+\.png", a) for a in artifacts), artifacts
 
     folder = client.download_artifacts(run.info.run_id, "", str(tmp_path / "downloaded"))
     table = pd.read_csv(f"{folder}/evaluation/threshold_table.csv")
@@ -87,7 +88,7 @@ def test_default_job_end_to_end(run_cli, tmp_path):
     overrides = open(f"{folder}/config/overrides.txt").read().splitlines()
     assert "trainer.epochs=2" in overrides
     assert "epochs: 2" in open(f"{folder}/config/resolved.yaml").read()
-    importance = pd.read_csv(f"{folder}/explanations/permutation/permutation.csv")
+    importance = pd.read_csv(f"{folder}/explanations/auto/auto.csv")
     assert len(importance) == 30 and {"feature", "importance_mean", "importance_std"} <= set(importance.columns)
 
 

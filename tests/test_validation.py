@@ -72,13 +72,16 @@ CONSTRAINTS = [
     (["objective.direction=up"], "objective.direction=up: allowed: maximize, minimize"),
     # explainers/settings.py
     (
-        ["explainer.permutation.scoring=f2x"],
-        "explainer.permutation.scoring=f2x: allowed: f<beta> (e.g. f2), roc_auc, pr_auc, accuracy, balanced_accuracy, "
-        "macro_f1, log_loss",
+        ["explainer=permutation", "explainer.permutation.scoring=f2x"],
+        "explainer.permutation.scoring=f2x: allowed: auto, f<beta> (e.g. f2), roc_auc, pr_auc, accuracy, "
+        "balanced_accuracy, macro_f1, log_loss",
     ),
-    (["explainer.permutation.n_repeats=0"], "explainer.permutation.n_repeats=0: must be a positive integer"),
     (
-        ["explainer.permutation.max_samples=1.5"],
+        ["explainer=permutation", "explainer.permutation.n_repeats=0"],
+        "explainer.permutation.n_repeats=0: must be a positive integer",
+    ),
+    (
+        ["explainer=permutation", "explainer.permutation.max_samples=1.5"],
         "explainer.permutation.max_samples=1.5: must be null, a row count >= 1 or a fraction in (0, 1]",
     ),
     (
@@ -172,8 +175,8 @@ def test_each_constraint_rejects_a_bad_value_on_one_line(overrides, expected):
         [*DIGITS],
         ["dataset=image_folder"],
         ["explainer=[permutation,integrated_gradients,shap,gradcam,lime,feature_maps]"],
-        ["explainer.permutation.max_samples=0.5"],
-        ["explainer.permutation.max_samples=20000"],
+        ["explainer=permutation", "explainer.permutation.max_samples=0.5"],
+        ["explainer=permutation", "explainer.permutation.max_samples=20000"],
         ["trainer.steps_per_execution=8"],
         ["trainer.class_weight=null"],
         ["trainer.learning_rate=1"],
@@ -201,7 +204,7 @@ def test_settings_are_checked_without_importing_keras():
 
 
 @pytest.mark.parametrize(
-    "name", ["permutation", "integrated_gradients", "shap", "gradcam", "lime", "feature_maps", "modality"]
+    "name", ["auto", "permutation", "integrated_gradients", "shap", "gradcam", "lime", "feature_maps", "modality"]
 )
 def test_each_explainer_takes_exactly_its_settings(name):
     """The class Hydra builds names its settings model and takes the same arguments, same defaults."""
@@ -260,7 +263,7 @@ UNKNOWN_KEYS = [
     ),
     (
         ["explainer.shap.max_row=3"],
-        "explainer.shap.max_row: no such key for explainer=permutation; "
+        "explainer.shap.max_row: no such key for explainer=auto; "
         "did you mean explainer=shap (which has explainer.shap.max_rows)?",
     ),
     (["-m", "trainer.lr=1,2"], "trainer.lr: no such key; did you mean trainer.learning_rate?"),

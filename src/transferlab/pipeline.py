@@ -143,6 +143,7 @@ def explain(explainers: dict[str, Explainer], context: ExplainContext) -> None:
         for figure_name, figure in explanation.figures.items():
             log_figure(figure, f"explanations/{name}/{figure_name}")
         mlflow.log_metrics(explanation.metrics)
+        mlflow.set_tags(explanation.tags)
 
 
 @dataclass
@@ -261,7 +262,7 @@ def run_job(cfg: DictConfig, inputs: JobInputs | None = None) -> float:
         release_free_memory()
         explain(job.explainers, ExplainContext(trained.deployable, job.data, grid, cfg.trainer.seed))
         if cfg.tracking.log_model:
-            log_models(trained.deployable, trained.encoder, job.data)
+            log_models(trained.deployable, trained.encoder, job.data, evaluation.tables.get("threshold_table.csv"))
         mlflow.log_metrics(memory_metrics(job.memory_start_mb))
     checkpoints.remove()  # the finished job's model is in MLflow
     keras.backend.clear_session()
