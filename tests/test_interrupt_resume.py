@@ -17,7 +17,13 @@ from transferlab.batches import ArrayBatches
 from transferlab.errors import ConfigError
 from transferlab.interruption import GATE, JobInterrupted, interruptible
 
-STAGE_EPOCHS = ("trainer.epochs=8", "explainer=none", "tracking.log_model=false")
+# A checkpoint after every epoch: the signal comes a few epochs into a stage of short epochs.
+STAGE_EPOCHS = (
+    "trainer.epochs=8",
+    "explainer=none",
+    "tracking.log_model=false",
+    "trainer.callbacks.checkpoint.min_interval_s=0",
+)
 
 
 def run_until(tmp, trigger: str, signum: int, *overrides: str) -> subprocess.CompletedProcess:
