@@ -22,7 +22,11 @@ def test_scores(model, inputs: dict, labels: np.ndarray) -> np.ndarray:
 
 
 def ablated(inputs: dict, name: str, ablation: str, mean: np.ndarray, rng: np.random.Generator) -> dict:
-    """`inputs` with input `name` replaced by its training mean on every row, or its rows shuffled."""
+    """`inputs` with input `name` replaced by its training mean on every row, or its rows shuffled.
+
+    Hand-written rather than scikit-learn's permutation_importance: that permutes one column of one
+    2-D array at a time, while a modality here is a whole named input (an image is thousands of
+    columns, shuffled together), and it has no mean-replacement ablation."""
     array = inputs[name]
     replaced = np.broadcast_to(mean, array.shape) if ablation == "mean" else array[rng.permutation(len(array))]
     return inputs | {name: replaced}
