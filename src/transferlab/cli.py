@@ -5,8 +5,10 @@ from pathlib import Path
 
 import hydra
 from hydra.core.config_store import ConfigStore
+from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import OverrideParseException
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from transferlab import PROJECT_ROOT, console
@@ -50,23 +52,33 @@ def check_group_choices(overrides: list[str]) -> None:
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
-def run_hydra_job(cfg: DictConfig) -> float:
-    """One Hydra job (also one multirun job): returns the objective metric for sweepers."""
+def run_hydra_job(cfg: DictConfig) -> float | None:
+    """One Hydra job: returns the objective metric for sweepers. A job of a sweep never raises
+    (None when it failed, see sweeps.sweep_job); a single job's bad input is one line, exit code 2."""
+    if HydraConfig.get().mode == RunMode.MULTIRUN:
+        from transferlab.sweeps.sweep_job import run_sweep_job  # imports MLflow: not before a single job needs it
+
+        return run_sweep_job(cfg, run_checked, find_config_error)
     try:
         check_config(cfg)
-        select_backend(cfg.trainer.backend, cfg.trainer.device)
-        console.setup(cfg.trainer.verbose)
-        inputs = load_job_inputs(cfg)  # before the backend's slow import: data errors arrive in seconds
-        console.import_backend(cfg.trainer.verbose, cfg.trainer.backend)
-        from transferlab.pipeline import run_job  # imports Keras: only after the backend is chosen
-
-        return run_job(cfg, inputs)
+        return run_checked(cfg)
     except Exception as err:
         user_error = find_config_error(err)
         if user_error is None:
             raise
         print(f"error: {user_error}", file=sys.stderr)
         sys.exit(2)
+
+
+def run_checked(cfg: DictConfig) -> float:
+    """Choose the backend, load the data and run the job whose config check_config accepted."""
+    select_backend(cfg.trainer.backend, cfg.trainer.device)
+    console.setup(cfg.trainer.verbose)
+    inputs = load_job_inputs(cfg)  # before the backend's slow import: data errors arrive in seconds
+    console.import_backend(cfg.trainer.verbose, cfg.trainer.backend)
+    from transferlab.pipeline import run_job  # imports Keras: only after the backend is chosen
+
+    return run_job(cfg, inputs)
 
 
 def find_config_error(err: BaseException) -> ConfigError | None:

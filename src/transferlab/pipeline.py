@@ -31,6 +31,7 @@ from transferlab.models.base import ModelBuilder
 from transferlab.resume import CHECKPOINT_TAG, resumable_run
 from transferlab.runtime import configure_keras, seed_everything, use_compilation_cache
 from transferlab.strategies.base import Strategy
+from transferlab.sweeps.resume import config_hash_tag
 from transferlab.tracking.datasets import log_dataset
 from transferlab.tracking.models import log_models
 from transferlab.tracking.params import flatten_config, git_commit, hydra_job_tags, run_name
@@ -240,6 +241,7 @@ def run_job(cfg: DictConfig, inputs: JobInputs | None = None) -> float:
         ) as run,
     ):
         start_checkpoints(checkpoints, run.info.run_id)
+        mlflow.set_tags(config_hash_tag(cfg))  # sweeps: a re-run skips this config once the run FINISHED
         logger.info(
             "MLflow run %s (%s) in experiment %s: %s",
             run.info.run_id,
