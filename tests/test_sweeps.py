@@ -43,6 +43,7 @@ def test_a_bad_value_in_any_job_stops_the_sweep_before_any_job_runs(run_cli, tmp
     assert not (tmp_path / "mlflow.db").exists() and not (tmp_path / "multirun").exists()
 
 
+@pytest.mark.slow
 def test_an_optuna_search_space_bound_the_config_refuses_stops_the_search(run_cli, tmp_path):
     result = run_cli("hparams_search=optuna", "trainer.learning_rate=interval(-1,0.01)", *QUICK)
     assert result.returncode == 2, describe(result)
