@@ -20,6 +20,7 @@ NOT_HASHED = (
     "tracking.skip_finished",
     "trainer.verbose",
     "trainer.compilation_cache_dir",
+    "resume",  # continues an interrupted run of the same config (conf/config.yaml)
 )
 
 
