@@ -4,9 +4,14 @@ on a re-run."""
 
 import pandas as pd
 import pytest
-from conftest import FAST, PIMA_CSV, all_runs, describe, mlflow_client, parent_runs
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import open_dict
+from conftest import FAST, PIMA_CSV, all_runs, compose_config, describe, mlflow_client, parent_runs
 
+from transferlab.errors import ConfigError
+from transferlab.sweeps.job_status import read_records
 from transferlab.sweeps.resume import CONFIG_HASH_TAG, config_hash, finished_run
+from transferlab.sweeps.sweep_job import run_sweep_job
 
 QUICK = (*FAST, "explainer=none")
 # The Pima CSV as a user's file: a target column that does not exist fails at run time, once the
@@ -83,9 +88,8 @@ def test_a_job_failing_at_run_time_leaves_the_other_jobs_running(run_cli, tmp_pa
     if key == "dataset.loader.target":  # no MLflow run: the data check comes before it
         assert f"error: job 0: {NO_COLUMN}" in result.stderr and table.error[0].startswith(NO_COLUMN)
         assert len(parent_runs(tmp_path)) == 1
-    else:  # the run started, then failed: FAILED in MLflow, the traceback beside the job's record
+    else:  # the run started, then failed: FAILED in MLflow
         assert [r.info.status for r in parent_runs(tmp_path)].count("FAILED") == 1
-        assert (tmp_path / "multirun" / "0" / "error.txt").is_file()
     assert_nothing_running(tmp_path)
 
 
@@ -170,3 +174,43 @@ def test_every_job_run_is_tagged_with_its_config_hash(compose, run_job, tmp_path
     [run] = parent_runs(tmp_path)
     assert run.data.tags[CONFIG_HASH_TAG] == config_hash(cfg)
     assert finished_run(cfg).info.run_id == run.info.run_id
+
+
+@pytest.mark.parametrize(
+    "error, line",
+    [
+        (ConfigError("dataset.loader.target", "nope", "not a column"), "dataset.loader.target=nope: not a column"),
+        (RuntimeError("out of memory\nmore lines"), "RuntimeError: out of memory (traceback: {dir}/error.txt)"),
+    ],
+    ids=["config-error", "other-exception"],
+)
+def test_a_failing_sweep_job_returns_no_objective_and_records_its_error(
+    compose, tmp_path, capsys, monkeypatch, error, line
+):
+    """In-process, as the launcher calls the job: nothing raised, one line, the record for the summary."""
+    cfg = compose(*QUICK, "tracking.skip_finished=false")
+    job_dir = tmp_path / "multirun" / "3"
+    job_dir.mkdir(parents=True)
+    hydra_cfg = compose_hydra(job_dir)
+    monkeypatch.setattr(HydraConfig.instance(), "cfg", None)  # put back after the test
+    HydraConfig.instance().set_config(hydra_cfg)
+
+    def run(_):
+        raise error
+
+    assert run_sweep_job(cfg, run, lambda err: err if isinstance(err, ConfigError) else None) is None
+    assert capsys.readouterr().err.splitlines() == ["error: job 3: " + line.format(dir=job_dir)]
+    [record] = read_records(tmp_path / "multirun")
+    assert (record.job, record.status, record.objective) == (3, "FAILED", None)
+    assert record.error == line.split(" (traceback")[0]
+    assert (job_dir / "error.txt").is_file() == (not isinstance(error, ConfigError))
+
+
+def compose_hydra(job_dir):
+    """A job's config with the Hydra node a launcher gives job 3 of a sweep."""
+    cfg = compose_config(*QUICK, return_hydra_config=True)
+    with open_dict(cfg):
+        cfg.hydra.runtime.output_dir = str(job_dir)
+        cfg.hydra.job.num = 3
+        cfg.hydra.overrides.task = list(QUICK)
+    return cfg
