@@ -204,6 +204,7 @@ def test_a_failing_sweep_job_returns_no_objective_and_records_its_error(
     assert (record.job, record.status, record.objective) == (3, "FAILED", None)
     assert record.error == line.split(" (traceback")[0]
     assert (job_dir / "error.txt").is_file() == (not isinstance(error, ConfigError))
+    assert "tracking.uri=http://bob:***@127.0.0.1:1" in record.overrides and "secret" not in record.overrides
 
 
 def compose_hydra(job_dir):
@@ -212,5 +213,5 @@ def compose_hydra(job_dir):
     with open_dict(cfg):
         cfg.hydra.runtime.output_dir = str(job_dir)
         cfg.hydra.job.num = 3
-        cfg.hydra.overrides.task = list(QUICK)
+        cfg.hydra.overrides.task = [*QUICK, "tracking.uri=http://bob:secret@127.0.0.1:1"]
     return cfg

@@ -14,6 +14,7 @@ from transferlab.config_checks import check_config
 from transferlab.errors import first_line
 from transferlab.sweeps.job_status import FAILED, FINISHED, SKIPPED, JobRecord, write_record
 from transferlab.sweeps.resume import finished_run
+from transferlab.tracking.redaction import redact_override
 
 ERROR_FILE = "error.txt"  # a failed job's traceback, beside its job_status.json
 
@@ -23,7 +24,8 @@ def run_sweep_job(cfg: DictConfig, run: Callable[[DictConfig], float], config_er
     failed job (a failed trial for Optuna). `config_error(err)`: the user error behind an exception, or None."""
     hydra = HydraConfig.get()
     job_dir = Path(hydra.runtime.output_dir)
-    record = JobRecord(job=hydra.job.num, overrides=" ".join(hydra.overrides.task), status=FAILED)
+    overrides = " ".join(redact_override(override) for override in hydra.overrides.task)  # the summary is printed
+    record = JobRecord(job=hydra.job.num, overrides=overrides, status=FAILED)
     try:
         check_config(cfg)  # before the store is opened: a bad value creates nothing
         earlier = finished_run(cfg)
