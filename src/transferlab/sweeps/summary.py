@@ -46,4 +46,4 @@ def console_table(table):
     jobs = [overrides.split(" ") for overrides in table.overrides]
     shared = set.intersection(*map(set, jobs)) if len(jobs) > 1 else set()
     varying = [" ".join(o for o in overrides if o not in shared) for overrides in jobs]
-    return table.assign(overrides=varying)
+    return table.assign(overrides=varying).fillna({"run_id": "", "error": ""})
