@@ -56,7 +56,7 @@ OPTIONS = {
         "shap",
     ],
     "trainer": ["default"],
-    "callbacks": ["default", "early_stopping", "none", "progress", "trim_heap"],
+    "callbacks": ["checkpoint", "default", "early_stopping", "none", "progress", "trim_heap"],
     "tracking": ["mlflow"],
     "hparams_search": ["optuna"],
     "arm": [
@@ -182,7 +182,7 @@ def test_group_option_composes(group, option):
             "feed": "auto",
         }
         assert cfg.trainer.compilation_cache_dir == f"{cfg.paths.cache_dir}/jax_compilation"
-        assert set(cfg.trainer.callbacks) == {"early_stopping", "progress"}
+        assert set(cfg.trainer.callbacks) == {"early_stopping", "progress", "checkpoint"}
         assert {k: v for k, v in cfg.trainer.callbacks.early_stopping.items() if k != "_target_"} == {
             "monitor": "val_loss",
             "patience": 20,
@@ -190,7 +190,8 @@ def test_group_option_composes(group, option):
         }
     elif group == "callbacks":  # package trainer.callbacks
         expected = {
-            "default": {"early_stopping", "progress"},
+            "default": {"early_stopping", "progress", "checkpoint"},
+            "checkpoint": {"checkpoint"},
             "none": set(),
             "trim_heap": {"trim_heap"},
             "early_stopping": {"early_stopping"},
