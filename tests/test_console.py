@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from omegaconf import OmegaConf
 
 from conftest import (
@@ -236,6 +237,7 @@ NOISE = re.compile(
 )
 
 
+@pytest.mark.slow
 def test_a_default_run_prints_progress_and_no_library_noise(tmp_path):
     command = [sys.executable, str(REPO_ROOT / "run.py"), *FAST, *store_overrides(tmp_path)]
     done = subprocess.run(
@@ -278,6 +280,7 @@ def tensorflow_banner() -> str:
     return done.stderr.strip().splitlines()[-1][-60:] if done.stderr.strip() else ""
 
 
+@pytest.mark.slow
 def test_verbose_brings_the_library_lines_back(tmp_path):
     command = [
         sys.executable,

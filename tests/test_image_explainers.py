@@ -187,6 +187,7 @@ def test_integrated_gradients_on_images_are_complete_and_chunk_independent(digit
     np.testing.assert_allclose(one_per_call, all_at_once, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_shap_on_images_adds_up_to_the_predicted_probability(cnn, half_right):
     explanation = ShapValues(n_images=2, max_evals=64).explain(context(cnn, half_right))
     table = explanation.table

@@ -61,6 +61,7 @@ def test_frozen_from_source_run_skips_pretraining(compose, run_job, tmp_path):
     assert frozen.data.metrics["frozen_fraction"] > 0
 
 
+@pytest.mark.slow
 def test_multimodal_model_predicts_raw_metadata_rows_with_their_images(compose, run_job, tmp_path, monkeypatch):
     """HAM10000 (metadata table + image): the pyfunc takes raw metadata rows with an `image` column of
     pixel arrays and gives the network's own probabilities, row for row."""

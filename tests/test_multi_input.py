@@ -29,6 +29,7 @@ def extension_on_path(monkeypatch):
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(EXTENSION), os.environ.get("PYTHONPATH")])))
 
 
+@pytest.mark.slow
 def test_two_input_model_trains_through_scratch_frozen_and_finetune(tmp_path, extension_on_path):
     command = [
         sys.executable,
@@ -91,6 +92,7 @@ def test_a_single_input_model_refuses_two_inputs(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_a_two_input_run_logs_modality_and_shap_of_a_chosen_input(tmp_path, extension_on_path, compose, run_job):
     from conftest import FAST, artifact_paths, mlflow_client
 

@@ -7,6 +7,7 @@ from conftest import FAST, child_runs, parent_runs
 COMPARED_PREFIXES = ("test_", "val_", "threshold_", "oracle_")
 
 
+@pytest.mark.slow
 def test_same_seed_same_metrics(compose, run_job, tmp_path):
     overrides = (*FAST, "trainer.seed=7", "explainer=none")
     objectives = [run_job(compose(*overrides)) for _ in range(2)]
