@@ -107,6 +107,10 @@ def compose_config(*overrides: str, return_hydra_config: bool = False):
 def subprocess_env(backend: str = "tensorflow", tmp: Path | None = None) -> dict[str, str]:
     env = dict(os.environ, TRANSFERLAB_DATA_DIR=str(DATA_DIR), KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
     env.pop("HYDRA_FULL_ERROR", None)
+    # mlflow.set_experiment in an earlier in-process test exports its experiment for subprocesses,
+    # which would then look for it in their own (other) store.
+    for name in ("MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_RUN_ID"):
+        env.pop(name, None)
     if tmp is not None:
         env["MLFLOW_TRACKING_URI"] = store_uri(tmp)  # belt and braces: the default store is tmp too
     return env

@@ -42,8 +42,11 @@ class ConsoleFormatter(logging.Formatter):
 
 def prepare() -> None:
     """Before MLflow is imported: let its records go through Python logging (our handlers) instead
-    of the stderr handler it installs on import."""
+    of the stderr handler it installs on import, and keep its run links off stdout."""
     os.environ.setdefault("MLFLOW_CONFIGURE_LOGGING", "false")
+    # MLflow prints "View run ... at: <tracking URI>" when a run on a server ends, password included;
+    # our own run line shows the link with the password redacted.
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
 
 
 def setup(verbose: int) -> None:
