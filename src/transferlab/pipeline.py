@@ -34,7 +34,8 @@ from transferlab.strategies.base import Strategy
 from transferlab.sweeps.resume import config_hash_tag
 from transferlab.tracking.datasets import log_dataset
 from transferlab.tracking.models import log_models
-from transferlab.tracking.params import flatten_config, git_commit, hydra_job_tags, run_name
+from transferlab.tracking.redaction import redact, redact_override
+from transferlab.tracking.params import flatten_config, git_commit, hydra_job_tags, logged_config, run_name
 from transferlab.tracking.runs import log_figure, log_table, run_location, tracked_run
 from transferlab.tracking.stale_runs import end_stale_runs
 from transferlab.tracking.store import use_experiment
@@ -62,9 +63,8 @@ def build_model(node: DictConfig) -> ModelBuilder:
 
 
 def run_tags(cfg: DictConfig, builder: ModelBuilder, data: PreparedData, device: str) -> dict[str, str]:
-    """The job run's tags, credentials redacted (a URI with a password, e.g. in a weights path)."""
-    from transferlab.tracking.redaction import redact
-
+    """The job run's tags, credentials redacted (a URI with a password, e.g. in a weights path),
+    with the config hash a re-run of a sweep looks for to skip this config once it FINISHED."""
     tags = {
         "initial_weights": builder.initial_weights,
         "dataset": cfg.dataset.name,
@@ -78,6 +78,7 @@ def run_tags(cfg: DictConfig, builder: ModelBuilder, data: PreparedData, device:
         "device": device,
         "keras_version": keras.__version__,
         **hydra_job_tags(),
+        **config_hash_tag(cfg),
     }
     return {key: redact(value, key) for key, value in tags.items()}
 
@@ -99,9 +100,6 @@ def log_config(cfg: DictConfig) -> None:
     """Params = the flattened resolved config; artifacts = the resolved YAML and the overrides; all
     with credentials redacted (tracking/redaction.py)."""
     from hydra.core.hydra_config import HydraConfig
-
-    from transferlab.tracking.params import logged_config
-    from transferlab.tracking.redaction import redact_override
 
     mlflow.log_params(flatten_config(cfg))
     mlflow.log_text(OmegaConf.to_yaml(logged_config(cfg)), "config/resolved.yaml")
@@ -241,7 +239,6 @@ def run_job(cfg: DictConfig, inputs: JobInputs | None = None) -> float:
         ) as run,
     ):
         start_checkpoints(checkpoints, run.info.run_id)
-        mlflow.set_tags(config_hash_tag(cfg))  # sweeps: a re-run skips this config once the run FINISHED
         logger.info(
             "MLflow run %s (%s) in experiment %s: %s",
             run.info.run_id,
