@@ -113,6 +113,7 @@ def test_default_job_on_jax_and_its_repeat_from_the_compilation_cache(run_cli, t
     assert_nothing_running(tmp_path)
 
 
+@pytest.mark.slow
 def test_settings_of_an_unselected_explainer_are_ignored(compose, run_job, tmp_path, capsys):
     """`experiment=higgs_lora explainer=none`: the study tunes permutation importance, the user
     turns explanations off; the run trains and evaluates without them and says so."""

@@ -88,6 +88,7 @@ def test_default_explainer_on_a_binary_table(compose, run_job, tmp_path):
     assert artifacts == {"explanations/auto/auto.csv", "explanations/auto/importance.png"}
 
 
+@pytest.mark.slow
 def test_default_explainer_on_a_multiclass_csv(compose, run_job, tmp_path, iris_csv):
     """Failed before any run with `explainer.permutation.scoring=f2: F-beta needs a binary target`."""
     tags, artifacts = auto_run(

@@ -22,7 +22,7 @@ from conftest import (
     parent_runs,
     rejection,
     run_python,
-    store_uri,
+    migrated_store_uri,
 )
 from fusion_data import fusion_model, ham_data, settings_for
 from transferlab.data.inputs import Examples, InputKind
@@ -53,7 +53,7 @@ def data():
 @pytest.fixture
 def store(tmp_path):
     """A tmp MLflow store with an active parent run, as run_job has when a strategy trains."""
-    mlflow.set_tracking_uri(store_uri(tmp_path))
+    mlflow.set_tracking_uri(migrated_store_uri(tmp_path))
     # An explicit experiment: an earlier test in this process may have left another store's active.
     with mlflow.start_run(experiment_id=mlflow.set_experiment("fusion_tests").experiment_id) as run:
         yield run
@@ -120,7 +120,7 @@ def test_early_fusion_joint_trains_everything_in_one_stage(data, store):
     assert class_probabilities(trained.classifier, data.test.inputs).shape == (60, 7)
 
 
-@pytest.mark.parametrize("finetune", [False, True])
+@pytest.mark.parametrize("finetune", [False, pytest.param(True, marks=pytest.mark.slow)])
 def test_early_fusion_pretrained_trains_branches_then_the_head_on_frozen_branches(data, store, monkeypatch, finetune):
     before = snapshot_before_fusion(monkeypatch, early_fusion, "encoder")
     trained = EarlyFusion(finetune_branches=finetune).train(fusion_model(), data, settings_for)
@@ -198,7 +198,7 @@ def branch_sources(tmp_path_factory):
     """For each task (7-class, binary): its data, and its two branches trained once (late fusion's
     branch stages) and saved as .keras sources, which the combiner tests combine without training."""
     folder = tmp_path_factory.mktemp("sources")
-    mlflow.set_tracking_uri(store_uri(folder))
+    mlflow.set_tracking_uri(migrated_store_uri(folder))
     tasks = {}
     with mlflow.start_run(experiment_id=mlflow.set_experiment("fusion_sources").experiment_id):
         for binary in (False, True):
@@ -256,7 +256,7 @@ def test_an_imagenet_backbone_branch_trains_only_its_last_layers(data):
     )
 
 
-@pytest.mark.parametrize("binary", [False, True], ids=["7-class", "binary"])
+@pytest.mark.parametrize("binary", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["7-class", "binary"])
 def test_late_fusion_head_trains_on_frozen_branches(store, monkeypatch, binary):
     data = ham_data(binary)
     before = snapshot_before_fusion(monkeypatch, late_fusion, "branch_image")
@@ -324,6 +324,7 @@ def test_fusion_misconfigurations_are_rejected(tmp_path, overrides, expected):
     assert rejection(tmp_path, *FAST, "explainer=none", *overrides) == expected
 
 
+@pytest.mark.slow
 def test_a_source_run_of_another_class_list_is_rejected(tmp_path, compose, run_job):
     csv = tmp_path / "diabetes_named.csv"
     frame = pd.read_csv(PIMA_CSV)
@@ -363,7 +364,7 @@ def test_fusion_strategies_run_end_to_end_from_the_cli(run_cli, tmp_path):
         assert run.info.status == "FINISHED" and run.data.tags["model"] == "fusion"
         stages = sorted(child.data.tags["stage"] for child in child_runs(tmp_path, run))
         assert stages == ["branch_history", "branch_vitals", "fusion"], strategy
-    mlflow.set_tracking_uri(store_uri(tmp_path))
+    mlflow.set_tracking_uri(migrated_store_uri(tmp_path))
     raw = pd.read_csv(PIMA_CSV).drop(columns="Outcome").head(4)
     for run in runs.values():
         predictions = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model").predict(raw)

@@ -141,6 +141,7 @@ def test_resume_of_a_run_that_cannot_continue_is_one_line(tmp_path, resume, expe
     assert expected in rejection(tmp_path, *FAST, f"resume={resume}")
 
 
+@pytest.mark.slow
 def test_resume_refuses_a_finished_run_and_another_config(tmp_path, compose, run_job):
     from conftest import rejection
 

@@ -76,6 +76,7 @@ def test_modality_needs_several_inputs():
     )
 
 
+@pytest.mark.slow
 def test_shap_on_the_table_input_adds_up_with_each_rows_own_image(fusion):
     model, data = fusion
     explainer = ShapValues(max_rows=5, background_rows=20)

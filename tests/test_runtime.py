@@ -80,6 +80,7 @@ print("frozen:", frozen > 100_000, gc.get_freeze_count() == frozen)
 """
 
 
+@pytest.mark.slow
 def test_imported_objects_are_frozen_once_so_full_collections_skip_them():
     """gc.freeze after the imports: release_free_memory's gc.collect no longer walks TensorFlow's
     and Keras' objects (0.5-0.8 s a call); a second job does not freeze its own leftovers."""

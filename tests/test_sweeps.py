@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import open_dict
-from conftest import FAST, PIMA_CSV, all_runs, compose_config, describe, mlflow_client, parent_runs
+from conftest import FAST, PIMA_CSV, all_runs, compose_config, describe, mlflow_client, parent_runs, store_uri
 
 from transferlab.errors import ConfigError
 from transferlab.sweeps.job_status import read_records
@@ -163,11 +163,13 @@ def test_the_config_hash_ignores_where_things_are_kept_and_nothing_else(compose,
     assert config_hash(compose(*QUICK, "model.dropout=0.3")) != base
 
 
-def test_skip_finished_false_never_looks_for_a_finished_run(compose, tmp_path):
-    assert finished_run(compose(*QUICK, "tracking.skip_finished=false")) is None
+def test_skip_finished_false_never_looks_for_a_finished_run(tmp_path):
+    cfg = compose_config(*QUICK, "tracking.skip_finished=false", f"tracking.uri={store_uri(tmp_path)}")
+    assert finished_run(cfg) is None
     assert not (tmp_path / "mlflow.db").exists()
 
 
+@pytest.mark.slow
 def test_every_job_run_is_tagged_with_its_config_hash(compose, run_job, tmp_path):
     cfg = compose(*QUICK)
     run_job(cfg)
