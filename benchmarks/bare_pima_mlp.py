@@ -13,11 +13,16 @@ the way seed 000 (sections 3 and 5) does it, with no Hydra, no MLflow, no figure
   restore_best_weights), balanced class weights, seed 42;
 * predict the test rows and compute F1, F2, F5 at threshold 0.5.
 
+With `--mlflow-uri URI` it also does the least MLflow logging such a job needs (the MLflow floor of
+framework_overhead.py): import MLflow, open the store, one run with the parameters, the per-epoch
+losses in one batch, the F-scores and one Keras-flavor model (requirements pinned, as the pipeline
+logs them).
+
 The last line printed is `BENCH {json}` with train_seconds (model.fit), epochs_trained,
 steady_seconds (first to last epoch end, from a callback that only appends a timestamp) and the
 F-scores, which framework_overhead.py reads.
 
-    .venv/bin/python benchmarks/bare_pima_mlp.py [--epochs 200] [--backend tensorflow|jax]
+    .venv/bin/python benchmarks/bare_pima_mlp.py [--epochs 200] [--backend tensorflow|jax] [--mlflow-uri URI]
 """
 
 import json
@@ -41,7 +46,31 @@ def parse_args(argv=None):
     )
     parser.add_argument("--no-early-stopping", action="store_true", help="train all --epochs epochs")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--mlflow-uri", help="also log the run, its metrics and the model to this MLflow store")
     return parser.parse_args(argv)
+
+
+def log_to_mlflow(uri: str, model, params: dict, history: dict, scores: dict) -> None:
+    """One MLflow run with the parameters, per-epoch losses, test F-scores and the Keras model."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    import mlflow
+    from mlflow.entities import Metric
+
+    mlflow.set_tracking_uri(uri)
+    with mlflow.start_run(experiment_id=mlflow.set_experiment("bare_pima_mlp").experiment_id) as run:
+        mlflow.log_params(params)
+        now = int(time.time() * 1000)
+        epochs = [Metric(k, float(v), now, step) for k, values in history.items() for step, v in enumerate(values)]
+        mlflow.MlflowClient().log_batch(run.info.run_id, metrics=epochs)
+        mlflow.log_metrics(scores)
+        requirements = []
+        for name in ("keras", "tensorflow", "tensorflow-cpu", "jax", "numpy"):
+            try:
+                requirements.append(f"{name}=={version(name)}")
+            except PackageNotFoundError:
+                continue
+        mlflow.keras.log_model(model, name="keras_model", pip_requirements=requirements)
 
 
 def main(argv=None) -> None:
@@ -108,6 +137,9 @@ def main(argv=None) -> None:
     y_pred = (y_score >= 0.5).astype(int)
     scores = {f"test_f{b}": float(fbeta_score(y_test, y_pred, beta=b, zero_division=0)) for b in (1, 2, 5)}
     print(f"bare MLP: {len(history.history['loss'])} epochs, " + ", ".join(f"{k}={v:.4f}" for k, v in scores.items()))
+    if args.mlflow_uri:
+        params = {"epochs": args.epochs, "batch_size": 32, "learning_rate": 1e-3, "seed": args.seed}
+        log_to_mlflow(args.mlflow_uri, model, params, history.history, scores)
     print(
         "BENCH "
         + json.dumps(

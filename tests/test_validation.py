@@ -9,7 +9,7 @@ import inspect
 import pytest
 
 from conftest import FAST, all_runs, compose_config, describe
-from transferlab.cli import check_command_line
+from transferlab.cli import check_command_line, selected_experiments
 from transferlab.config_checks import check_config
 from transferlab.errors import ConfigError, UnknownKeyError
 
@@ -273,6 +273,8 @@ UNKNOWN_KEYS = [
     ),
     (["~trainer.nope"], "trainer.nope: no such key"),
     (["--cfg", "job", "hydra.run.dirr=x"], "hydra.run.dirr: no such key; did you mean hydra.run.dir?"),
+    (["-m", "experiment=pima_transfer,nope"], "experiment=nope: not an option; choose one of "),
+    (["explainer=[shap,nope]"], "explainer=nope: not an option; choose one of "),
     (
         ["model=nope"],
         "model=nope: not an option; choose one of autoencoder, backbone, cnn, cnn_small, efficientnet_b0, fusion, "
@@ -285,8 +287,8 @@ UNKNOWN_KEYS = [
 def test_unknown_key_is_one_line_with_a_suggestion(argv, expected):
     with pytest.raises(ConfigError) as error:
         check_command_line(argv)
-    assert str(error.value) == expected
-    assert isinstance(error.value, UnknownKeyError) or argv == ["model=nope"]
+    assert str(error.value) == expected or expected.endswith("of ") and str(error.value).startswith(expected)
+    assert isinstance(error.value, UnknownKeyError) or "not an option" in expected
 
 
 @pytest.mark.parametrize(
@@ -297,6 +299,8 @@ def test_unknown_key_is_one_line_with_a_suggestion(argv, expected):
         ["-m", "trainer.seed=1,2", "model=mlp,autoencoder"],
         ["experiment=higgs_lora", "trainer.epochs=3"],
         ["dataset=csv", "dataset.loader.target=label"],
+        ["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "trainer.seed=1,2"],
+        ["hydra/job_logging=disabled"],
         ["--help"],
         ["~explainer"],
     ],
@@ -312,3 +316,18 @@ def test_unknown_key_on_the_command_line_exits_2_on_one_line(run_cli, tmp_path):
         describe(result)
     )
     assert all_runs(tmp_path) == [] and not (tmp_path / "mlflow.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["trainer.epochs=2"], []),
+        (["experiment=higgs_lora", "trainer.epochs=3"], ["higgs_lora"]),
+        (["-m", "experiment=pima_transfer,mnist_transfer"], ["pima_transfer", "mnist_transfer"]),
+        (["--help"], None),
+        (["--info", "defaults"], None),
+        (["experiment=[unclosed"], None),
+    ],
+)
+def test_a_job_registers_only_the_presets_it_selects(argv, expected):
+    assert selected_experiments(argv) == expected

@@ -12,7 +12,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from transferlab import PROJECT_ROOT, console
-from transferlab.conf_options import CONF_DIR, EXPERIMENTS_DIR, group_options
+from transferlab.conf_options import CONF_DIR, EXPERIMENTS_DIR, group_options, is_config_group, offers
 from transferlab.config_checks import check_config
 from transferlab.errors import ConfigError
 from transferlab.interruption import JobInterrupted, interruptible
@@ -23,11 +23,34 @@ from transferlab.unknown_keys import check_keys
 OmegaConf.register_new_resolver("project_root", lambda: str(PROJECT_ROOT), replace=True)
 
 
-def register_experiments(directory: Path = EXPERIMENTS_DIR) -> None:
-    """Make each experiments/NAME.yaml selectable as `experiment=NAME` (a global preset)."""
+def register_experiments(directory: Path = EXPERIMENTS_DIR, names: list[str] | None = None) -> None:
+    """Make each experiments/NAME.yaml (or those of `names`) selectable as `experiment=NAME` (a global preset)."""
     store = ConfigStore.instance()
     for path in sorted(directory.glob("*.yaml")):
-        store.store(group="experiment", name=path.stem, node=OmegaConf.load(path), package="_global_")
+        if names is None or path.stem in names:
+            store.store(group="experiment", name=path.stem, node=OmegaConf.load(path), package="_global_")
+
+
+def selected_experiments(argv: list[str]) -> list[str] | None:
+    """The presets `experiment=NAME` (or a sweep of them) selects; None, for all, when the command
+    line asks Hydra for help, info or completion or cannot be parsed. Hydra deep-copies every
+    registered preset at each composition and listing (~0.3 s for all of them), so a job registers
+    only its own."""
+    from hydra._internal.utils import get_args_parser
+
+    args, _ = get_args_parser().parse_known_args(argv)
+    if args.help or args.hydra_help or args.info or args.shell_completion:
+        return None
+    try:
+        parsed = OverridesParser.create().parse_overrides([o for o in args.overrides if "=" in o])
+        choices = [
+            list(override.sweep_string_iterator()) if override.is_sweep_override() else [override.value()]
+            for override in parsed
+            if override.key_or_group.lstrip("/") == "experiment" and not override.is_delete()
+        ]
+    except Exception:  # malformed syntax or a glob(): Hydra reports or expands them itself
+        return None
+    return [str(name) for values in choices for name in values]
 
 
 def check_group_choices(overrides: list[str]) -> None:
@@ -35,20 +58,21 @@ def check_group_choices(overrides: list[str]) -> None:
 
     Hydra would also refuse, but with a multi-line report; this names key, value and choices.
     """
-    options = group_options(tuple(o for o in overrides if o.startswith("hydra.searchpath=")))
+    search_path = tuple(o for o in overrides if o.startswith("hydra.searchpath="))
     try:
         parsed = OverridesParser.create().parse_overrides([o for o in overrides if "=" in o])
     except OverrideParseException:
         return  # malformed syntax: Hydra's own parser reports it with a pointer to the grammar
     for override in parsed:
         group = override.key_or_group.lstrip("/")
-        if group not in options or override.is_delete():
+        if override.is_delete() or not is_config_group(group, search_path):
             continue
         values = list(override.sweep_string_iterator()) if override.is_sweep_override() else [override.value()]
         for value in values:
             for choice in value if isinstance(value, list) else [value]:
-                if choice is not None and str(choice) not in options[group]:
-                    raise ConfigError(group, choice, "not an option; choose one of " + ", ".join(options[group]))
+                if choice is not None and not offers(group, str(choice), search_path):
+                    options = group_options(search_path)[group]
+                    raise ConfigError(group, choice, "not an option; choose one of " + ", ".join(options))
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
@@ -111,7 +135,7 @@ def main() -> None:
     """`python run.py [overrides]` and the `transferlab` console script."""
     console.prepare()
     succeeded = skip_teardown_after_success()
-    register_experiments()
+    register_experiments(names=selected_experiments(sys.argv[1:]))
     try:
         check_command_line(sys.argv[1:])
     except ConfigError as err:

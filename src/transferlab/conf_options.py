@@ -8,14 +8,17 @@ CONF_DIR = PROJECT_ROOT / "conf"
 EXPERIMENTS_DIR = PROJECT_ROOT / "experiments"
 
 
-@functools.cache  # conf/ does not change while a process runs; the CLI's checks and the job's ask several times
 def group_options(search_path: tuple[str, ...] = ()) -> dict[str, list[str]]:
     """Every config group and its options, as `python run.py group=option` accepts them: Hydra's
     own listing of conf/ (Hydra's groups, hydra/..., left out) plus the experiments/ presets.
-    `search_path`: the command line's `hydra.searchpath=[...]` overrides, whose folders add options.
+    `search_path`: the command line's `hydra.searchpath=[...]` overrides, whose folders add options."""
+    return listed_group_options(tuple(search_path))  # one cache entry for () and no argument
 
-    Inside a job Hydra's config loader is asked directly; before one (the CLI's first check) a
-    temporary Hydra context over conf/ is opened for the question
+
+@functools.cache  # conf/ does not change while a process runs; the CLI's checks and the job's ask several times
+def listed_group_options(search_path: tuple[str, ...]) -> dict[str, list[str]]:
+    """group_options, listed once per search path. Inside a job Hydra's config loader is asked
+    directly; before one (the CLI's first check) a temporary Hydra context over conf/ is opened
     (measurements: benchmarks/README.md, 'Why the code is shaped this way')."""
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
@@ -38,3 +41,20 @@ def group_options(search_path: tuple[str, ...] = ()) -> dict[str, list[str]]:
     # experiments/ are registered in Hydra's ConfigStore only at start-up (cli.register_experiments).
     options["experiment"] = sorted(p.stem for p in EXPERIMENTS_DIR.glob("*.yaml"))
     return options
+
+
+def is_config_group(name: str, search_path: tuple[str, ...] = ()) -> bool:
+    """Whether `name` is one of group_options' groups: a top-level folder of conf/ other than
+    hydra/, or `experiment`; with a search path, whatever Hydra's listing holds."""
+    if name == "hydra" or "/" in name:
+        return False
+    if name == "experiment" or (CONF_DIR / name).is_dir():
+        return True
+    return bool(search_path) and name in group_options(search_path)
+
+
+def offers(group: str, option: str, search_path: tuple[str, ...] = ()) -> bool:
+    """Whether config group `group` offers `option`: its YAML file in conf/ (experiments/) answers
+    without Hydra's listing (~0.4 s); anything else (search paths, other sources) asks the listing."""
+    folder = EXPERIMENTS_DIR if group == "experiment" else CONF_DIR / group
+    return (folder / f"{option}.yaml").is_file() or option in group_options(search_path).get(group, [])

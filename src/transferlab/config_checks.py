@@ -8,7 +8,7 @@ methods, and `check_task` below.
 
 from omegaconf import DictConfig, OmegaConf
 
-from transferlab.conf_options import group_options
+from transferlab.conf_options import group_options, offers
 from transferlab.data.split_settings import split_settings_for
 from transferlab.errors import ConfigError
 from transferlab.evaluation.settings import EvaluationSettings, ObjectiveSettings, check_objective_logged
@@ -55,10 +55,10 @@ def selected_explainers(explainer: DictConfig) -> dict[str, DictConfig]:
 def check_explainers(explainer: DictConfig) -> None:
     """Each selected explainer's settings (its model in explainers/settings.py); a settings node
     whose name is no explainer (a typo in an experiment file) is an error."""
-    known = [name for name in group_options()["explainer"] if name != "none"]
     selected = selected_explainers(explainer)
     for name in explainer.keys() - selected.keys():
-        if name not in known:
+        if not offers("explainer", name) or name == "none":
+            known = [name for name in group_options()["explainer"] if name != "none"]
             raise ConfigError("explainer", name, "not an explainer; choose one of " + ", ".join(known))
     for name, node in selected.items():
         if name in EXPLAINER_SETTINGS:

@@ -16,7 +16,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import ConfigCompositionException, HydraException
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from transferlab.conf_options import CONF_DIR, group_options
+from transferlab.conf_options import CONF_DIR, group_options, is_config_group
 from transferlab.errors import UnknownKeyError
 
 MISSING_KEY = (
@@ -40,7 +40,6 @@ def job_overrides(overrides: list[str]) -> list[list[str]]:
         parsed = OverridesParser.create().parse_overrides(overrides)
     except HydraException:
         return [overrides]  # Hydra reports malformed overrides itself
-    groups = group_options()
     choices = []
     for text, override in zip(overrides, parsed):
         if not override.is_sweep_override():
@@ -51,7 +50,7 @@ def job_overrides(overrides: list[str]) -> list[list[str]]:
         except Exception:  # e.g. glob(): Hydra expands it against the options itself
             return []
         key = override.get_key_element()
-        kept = values if override.key_or_group.lstrip("/") in groups else values[:1]
+        kept = values if is_config_group(override.key_or_group.lstrip("/")) else values[:1]
         choices.append([f"{key}={value}" for value in kept])
     return [list(job) for job in itertools.product(*choices)]
 
