@@ -45,7 +45,7 @@ def test_default_job_end_to_end(run_cli, tmp_path):
         "explainer": "auto",
     }
     assert tags["explainer.auto"] == "permutation"  # what the default explainer picked for a table
-    assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?|unknown", tags["git_commit"])
+    assert re.fullmatch(r"[0-9a-f]{40}", tags["mlflow.source.git.commit"]) and tags["git_dirty"] in ("true", "false")
     assert re.fullmatch(r"[0-9a-f]{64}", tags["data_fingerprint"])
     assert tags["backend"] == "tensorflow"
     assert params["trainer.learning_rate"] == "0.001" and params["trainer.epochs"] == "2"

@@ -1,8 +1,12 @@
 """The study report's paired-by-seed table, on hand-made runs whose differences are known."""
 
+import subprocess
+
 import pandas as pd
 
-from transferlab.report import baseline_table, summarize
+from conftest import REPO_ROOT
+from transferlab.report import baseline_table, run_commits, summarize
+from transferlab.tracking.params import source_version_tags
 
 
 def runs(scores: dict[str, list[float]]) -> pd.DataFrame:
@@ -60,3 +64,18 @@ def test_a_logged_param_can_be_the_grouping():
     assert summary.loc["None", ("score", "mean")] == 0.255
     found = rows(baseline_table(frame, "params.dataset.split.group_column", ["score"], "lesion_id"))
     assert found["None", "lesion_id"][:3] == ["score", "+0.0450 ± 0.0071", "2 of 2"]
+
+
+def test_runs_are_tagged_with_the_checkouts_commit_and_whether_it_had_changes():
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(REPO_ROOT), *args], capture_output=True, text=True).stdout.strip()
+
+    dirty = str(git("status", "--porcelain", "--untracked-files=no") != "").lower()
+    assert source_version_tags() == {"mlflow.source.git.commit": git("rev-parse", "HEAD"), "git_dirty": dirty}
+
+
+def test_the_report_names_each_commit_once_dirty_ones_marked_and_old_tags_read():
+    new = pd.DataFrame({"tags.mlflow.source.git.commit": ["a", "a", "b"], "tags.git_dirty": ["false", "true", "false"]})
+    assert run_commits(new) == ["a", "a-dirty", "b"]
+    assert run_commits(pd.DataFrame({"tags.git_commit": ["c-dirty", "c-dirty"]})) == ["c-dirty"]
+    assert run_commits(pd.DataFrame({"metrics.x": [1.0]})) == ["unknown"]

@@ -35,7 +35,13 @@ from transferlab.sweeps.resume import config_hash_tag
 from transferlab.tracking.datasets import log_dataset
 from transferlab.tracking.models import log_models
 from transferlab.tracking.redaction import redact, redact_override
-from transferlab.tracking.params import flatten_config, git_commit, hydra_job_tags, logged_config, run_name
+from transferlab.tracking.params import (
+    flatten_config,
+    hydra_job_tags,
+    logged_config,
+    run_name,
+    source_version_tags,
+)
 from transferlab.tracking.runs import log_figure, log_table, run_location, tracked_run
 from transferlab.tracking.stale_runs import end_stale_runs
 from transferlab.tracking.store import use_experiment
@@ -72,12 +78,12 @@ def run_tags(cfg: DictConfig, builder: ModelBuilder, data: PreparedData, device:
         "strategy": cfg.strategy.name,
         "explainer": "+".join(selected_explainers(cfg.explainer)) or "none",
         "study": str(cfg.study),
-        "git_commit": git_commit(),
         "data_fingerprint": data.fingerprint,
         "backend": keras.backend.backend(),
         "device": device,
         "keras_version": keras.__version__,
         **hydra_job_tags(),
+        **source_version_tags(),
         **config_hash_tag(cfg),
     }
     return {key: redact(value, key) for key, value in tags.items()}

@@ -193,6 +193,17 @@ def baseline_table(
     return "\n".join(lines)
 
 
+def run_commits(runs: pd.DataFrame) -> list[str]:
+    """The commits the runs ran at, `-dirty` where tracked files had changes (MLflow's commit tag and
+    our git_dirty; runs logged before 2026-12-03 carry both in a git_commit tag)."""
+    if "tags.mlflow.source.git.commit" in runs:
+        dirty = runs.get("tags.git_dirty", pd.Series("false", index=runs.index)).eq("true")
+        labels = runs["tags.mlflow.source.git.commit"] + dirty.map({True: "-dirty", False: ""})
+    else:
+        labels = runs.get("tags.git_commit", pd.Series(dtype=str))
+    return sorted(labels.dropna().unique()) or ["unknown"]
+
+
 def write_report(study: str, tracking_uri: str, all_sweeps: bool = False, output_dir=EXPERIMENTS_DIR) -> str:
     spec = report_spec(study)
     runs = add_derived(study_runs(study, tracking_uri, all_sweeps), spec.get("derived", {}))
@@ -201,7 +212,7 @@ def write_report(study: str, tracking_uri: str, all_sweeps: bool = False, output
     if spec.get("chart"):
         save_bar_chart(summary, spec["chart"], spec["group_by"], Path(output_dir) / f"{study}_{spec['chart']}.png")
         chart = [f"![{spec['chart']} per {spec['group_by']}]({study}_{spec['chart']}.png)"]
-    commits = sorted(runs.get("tags.git_commit", pd.Series(["unknown"])).dropna().unique())
+    commits = run_commits(runs)
     text = "\n\n".join(
         [
             f"# {study}: results",
@@ -233,7 +244,8 @@ def write_report(study: str, tracking_uri: str, all_sweeps: bool = False, output
         c
         for c in runs
         if c.startswith(
-            ("metrics.", "tags.arm", "tags.model", "tags.strategy", "tags.git_commit", "params.trainer.seed")
+            ("metrics.", "tags.arm", "tags.model", "tags.strategy", "tags.mlflow.source.git.commit", "tags.git_dirty")
+            + ("tags.git_commit", "params.trainer.seed")
         )
     ]
     runs[keep].to_csv(Path(output_dir) / f"{study}_runs.csv", index=False)

@@ -1,9 +1,10 @@
 """What identifies a run: flattened config params, tags, provenance."""
 
-import subprocess
 import sys
 from pathlib import Path
 
+import git
+from mlflow.utils.mlflow_tags import MLFLOW_GIT_COMMIT
 from omegaconf import DictConfig, OmegaConf
 
 from transferlab import PROJECT_ROOT
@@ -32,20 +33,16 @@ def flatten_config(cfg: DictConfig) -> dict[str, str]:
     return flat
 
 
-def git_commit() -> str:
-    """HEAD of the project checkout, with '-dirty' when tracked files have uncommitted changes."""
-
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", "-C", str(PROJECT_ROOT), *args], capture_output=True, text=True, check=True
-        ).stdout.strip()
-
+def source_version_tags() -> dict[str, str]:
+    """MLflow's commit tag for the project checkout and `git_dirty` (uncommitted changes to tracked
+    files), which MLflow does not record. MLflow finds the commit itself from sys.argv[0] only, which
+    in-process callers and launcher workers lack, so it is set from the checkout here; none outside git."""
     try:
-        commit = git("rev-parse", "HEAD")
-        dirty = git("status", "--porcelain", "--untracked-files=no")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return commit + ("-dirty" if dirty else "")
+        repo = git.Repo(PROJECT_ROOT, search_parent_directories=True)
+        dirty = repo.is_dirty(untracked_files=False)
+        return {MLFLOW_GIT_COMMIT: repo.head.commit.hexsha, "git_dirty": str(dirty).lower()}
+    except (git.InvalidGitRepositoryError, git.GitCommandError, ValueError):  # ValueError: a repo with no commit
+        return {}
 
 
 def hydra_job_tags() -> dict[str, str]:
