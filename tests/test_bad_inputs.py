@@ -13,11 +13,13 @@ from conftest import (
     all_runs,
     artifact_paths,
     child_runs,
+    compose_config,
     describe,
     last_line,
     mlflow_client,
     parent_runs,
     rejection,
+    store_uri,
 )
 
 
@@ -106,6 +108,17 @@ def test_the_cli_rejects_bad_input_with_exit_2_one_line_and_no_run(run_cli, tmp_
     result = run_cli(*FAST, "dataset=csv", f"dataset.loader.path={path}", f"dataset.loader.target={target}")
     assert_rejected(result, tmp_path, key, value)
     assert [line for line in result.stderr.splitlines() if line.startswith("error:")] == [last_line(result.stderr)]
+
+
+def test_a_strategy_option_is_refused_before_the_tracking_store_is_opened(tmp_path):
+    from transferlab.cli import find_config_error
+    from transferlab.pipeline import run_job
+
+    cfg = compose_config("strategy=lora", "strategy.rank=0", f"tracking.uri={store_uri(tmp_path)}")
+    with pytest.raises(Exception) as caught:  # a ConfigError, wrapped by Hydra's instantiate
+        run_job(cfg)
+    assert str(find_config_error(caught.value)) == "strategy.rank=0: must be a positive integer"
+    assert not (tmp_path / "mlflow.db").exists()
 
 
 def test_unusable_compilation_cache_dir_is_rejected_on_jax(tmp_path, monkeypatch):

@@ -1,9 +1,11 @@
 """1. Every option of every config group, and every experiment preset, composes into a runnable config."""
 
 import pytest
+from hydra.core.config_store import ConfigStore
 from omegaconf import OmegaConf
 
 from conftest import CONF_DIR, EXPERIMENTS_DIR, compose_config
+from transferlab.cli import register_experiments, selected_experiments
 from transferlab.config_checks import check_config
 
 GROUPS = ("dataset", "model", "strategy", "explainer", "trainer", "callbacks", "tracking", "hparams_search", "arm")
@@ -204,13 +206,20 @@ def test_group_option_composes(group, option):
         assert cfg.tracking.artifact_root == f"{cfg.paths.root}/mlruns"
 
 
-def test_every_experiment_preset_composes():
+def test_every_experiment_preset_composes_with_only_itself_registered(monkeypatch):
+    """As `python run.py experiment=NAME` does: the preset and those it extends, nothing else."""
     presets = sorted(p.stem for p in EXPERIMENTS_DIR.glob("*.yaml"))
     assert presets == PRESETS
+    store, registered = ConfigStore.instance(), {}
     for name in presets:
+        monkeypatch.setitem(store.repo, "experiment", {})
+        register_experiments(names=selected_experiments([f"experiment={name}"]))
+        registered[name] = sorted(store.repo["experiment"])
         cfg = compose_config(f"experiment={name}")
         OmegaConf.to_container(cfg, resolve=True)
         check_config(cfg)
+    assert registered["pima_transfer"] == ["pima_transfer.yaml"]
+    assert registered["mnist_transfer_quick"] == ["mnist_transfer.yaml", "mnist_transfer_quick.yaml"]
 
 
 def test_pima_transfer_preset():

@@ -93,6 +93,7 @@ def test_lora_trains_seed_001s_5748_parameters_and_merges_exactly(keras_module, 
     assert max_abs_prediction_diff(adapted, reloaded, {"features": x}) <= 1e-5
 
 
+@pytest.mark.slow
 def test_merge_parity_under_mixed_precision_is_measured_in_float32(keras_module):
     """bfloat16 compute rounds the adapted and the merged model differently; the logged parity
     compares float32 copies, so it still checks the merge itself."""

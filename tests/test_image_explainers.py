@@ -358,7 +358,8 @@ def table_model() -> keras.Model:
 
 @pytest.mark.parametrize(
     "explainer",
-    [PermutationImportance(n_repeats=2), IntegratedGradients(), ShapValues()],
+    # shap's table explainers JIT-compile their numba kernels in every process (~7 s): slow lane
+    [PermutationImportance(n_repeats=2), IntegratedGradients(), pytest.param(ShapValues(), marks=pytest.mark.slow)],
     ids=lambda e: type(e).__name__,
 )
 def test_check_accepts_the_table_explainers_on_tables(explainer):

@@ -24,11 +24,26 @@ OmegaConf.register_new_resolver("project_root", lambda: str(PROJECT_ROOT), repla
 
 
 def register_experiments(directory: Path = EXPERIMENTS_DIR, names: list[str] | None = None) -> None:
-    """Make each experiments/NAME.yaml (or those of `names`) selectable as `experiment=NAME` (a global preset)."""
+    """Make experiments/NAME.yaml selectable as `experiment=NAME` (a global preset): every preset, or
+    those of `names` and the presets they extend."""
     store = ConfigStore.instance()
-    for path in sorted(directory.glob("*.yaml")):
-        if names is None or path.stem in names:
-            store.store(group="experiment", name=path.stem, node=OmegaConf.load(path), package="_global_")
+    pending = sorted(path.stem for path in directory.glob("*.yaml")) if names is None else list(names)
+    registered = set()
+    while pending:
+        name = pending.pop()
+        path = directory / f"{name}.yaml"
+        if name in registered or not path.is_file():
+            continue  # an unknown name: check_group_choices reports it
+        node = OmegaConf.load(path)
+        store.store(group="experiment", name=name, node=node, package="_global_")
+        registered.add(name)
+        pending += extended_presets(node)
+
+
+def extended_presets(preset: DictConfig) -> list[str]:
+    """The presets a preset's defaults list extends (`- ham10000_fusion`, `- /experiment/ham10000_fusion`)."""
+    entries = [entry for entry in preset.get("defaults") or [] if isinstance(entry, str) and entry != "_self_"]
+    return [entry.removeprefix("/experiment/") for entry in entries if "/" not in entry.removeprefix("/experiment/")]
 
 
 def selected_experiments(argv: list[str]) -> list[str] | None:

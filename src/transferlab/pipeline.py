@@ -169,10 +169,10 @@ def checked_job(cfg: DictConfig, inputs: JobInputs) -> CheckedJob:
     """Backend, tracking store, strategy and model, then every check that needs them and the data."""
     device = configure_keras(cfg.trainer.device, cfg.trainer.precision)
     use_compilation_cache(cfg.trainer.compilation_cache_dir)
+    strategy = build_strategy(cfg.strategy)  # option errors before the tracking store is opened (or created)
+    builder = strategy.starting_builder(build_model(cfg.model))
     experiment_id = use_experiment(cfg.tracking.uri, cfg.tracking.experiment, cfg.tracking.artifact_root)
     end_stale_runs()
-    strategy = build_strategy(cfg.strategy)
-    builder = strategy.starting_builder(build_model(cfg.model))
     # With the backend and the tracking store set up, less the loaded data: memory growth above this
     # baseline is what the data and the training cost.
     memory_start_mb = rss_mb() - inputs.data_mb

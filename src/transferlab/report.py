@@ -206,6 +206,7 @@ def run_commits(runs: pd.DataFrame) -> list[str]:
 
 def write_report(study: str, tracking_uri: str, all_sweeps: bool = False, output_dir=EXPERIMENTS_DIR) -> str:
     spec = report_spec(study)
+    Path(output_dir).mkdir(parents=True, exist_ok=True)
     runs = add_derived(study_runs(study, tracking_uri, all_sweeps), spec.get("derived", {}))
     summary = summarize(runs, spec["group_by"], spec["metrics"])
     chart = []
