@@ -3,7 +3,6 @@
 import sys
 from pathlib import Path
 
-import git
 from mlflow.utils.mlflow_tags import MLFLOW_GIT_COMMIT
 from omegaconf import DictConfig, OmegaConf
 
@@ -37,6 +36,10 @@ def source_version_tags() -> dict[str, str]:
     """MLflow's commit tag for the project checkout and `git_dirty` (uncommitted changes to tracked
     files), which MLflow does not record. MLflow finds the commit itself from sys.argv[0] only, which
     in-process callers and launcher workers lack, so it is set from the checkout here; none outside git."""
+    try:
+        import git  # GitPython (an MLflow dependency) refuses to import where no git executable is installed
+    except ImportError:
+        return {}
     try:
         repo = git.Repo(PROJECT_ROOT, search_parent_directories=True)
         dirty = repo.is_dirty(untracked_files=False)
