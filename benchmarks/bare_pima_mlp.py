@@ -15,8 +15,8 @@ the way seed 000 (sections 3 and 5) does it, with no Hydra, no MLflow, no figure
 
 With `--mlflow-uri URI` it also does the least MLflow logging such a job needs (the MLflow floor of
 framework_overhead.py): import MLflow, open the store, one run with the parameters, the per-epoch
-losses in one batch, the F-scores and one Keras-flavor model (requirements pinned, as the pipeline
-logs them).
+losses in one batch, the F-scores and one Keras-flavor model (with MLflow's pinned default requirements,
+so no requirement inference, as in the pipeline).
 
 The last line printed is `BENCH {json}` with train_seconds (model.fit), epochs_trained,
 steady_seconds (first to last epoch end, from a callback that only appends a timestamp) and the
@@ -52,8 +52,6 @@ def parse_args(argv=None):
 
 def log_to_mlflow(uri: str, model, params: dict, history: dict, scores: dict) -> None:
     """One MLflow run with the parameters, per-epoch losses, test F-scores and the Keras model."""
-    from importlib.metadata import PackageNotFoundError, version
-
     import mlflow
     from mlflow.entities import Metric
 
@@ -64,13 +62,8 @@ def log_to_mlflow(uri: str, model, params: dict, history: dict, scores: dict) ->
         epochs = [Metric(k, float(v), now, step) for k, values in history.items() for step, v in enumerate(values)]
         mlflow.MlflowClient().log_batch(run.info.run_id, metrics=epochs)
         mlflow.log_metrics(scores)
-        requirements = []
-        for name in ("keras", "tensorflow", "tensorflow-cpu", "jax", "numpy"):
-            try:
-                requirements.append(f"{name}=={version(name)}")
-            except PackageNotFoundError:
-                continue
-        mlflow.keras.log_model(model, name="keras_model", pip_requirements=requirements)
+        # MLflow's own pinned default (keras==...): given requirements skip MLflow's inference
+        mlflow.keras.log_model(model, name="keras_model", pip_requirements=mlflow.keras.get_default_pip_requirements())
 
 
 def main(argv=None) -> None:

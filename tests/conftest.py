@@ -62,18 +62,19 @@ def store_uri(tmp: Path) -> str:
 
 
 @functools.cache
-def empty_store() -> Path:
-    """An MLflow SQLite store with every schema migration applied, made once per test process."""
-    folder = Path(tempfile.mkdtemp(prefix="transferlab-empty-store-"))
-    MlflowClient(tracking_uri=store_uri(folder)).search_experiments()
-    return folder / "mlflow.db"
+def empty_store() -> tempfile.TemporaryDirectory:
+    """A folder holding an MLflow SQLite store with every schema migration applied, made once per
+    test process and removed when it exits."""
+    folder = tempfile.TemporaryDirectory(prefix="transferlab-empty-store-")
+    MlflowClient(tracking_uri=store_uri(Path(folder.name))).search_experiments()
+    return folder
 
 
 def migrated_store_uri(tmp: Path) -> str:
     """store_uri(tmp), its store copied from empty_store() when tmp has none: a new store runs ~70
     Alembic migrations (~2 s), which in-process jobs need not repeat (the CLI tests still create theirs)."""
     if not (tmp / "mlflow.db").exists():
-        shutil.copyfile(empty_store(), tmp / "mlflow.db")
+        shutil.copyfile(Path(empty_store().name) / "mlflow.db", tmp / "mlflow.db")
     return store_uri(tmp)
 
 

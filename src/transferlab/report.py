@@ -245,8 +245,16 @@ def write_report(study: str, tracking_uri: str, all_sweeps: bool = False, output
         c
         for c in runs
         if c.startswith(
-            ("metrics.", "tags.arm", "tags.model", "tags.strategy", "tags.mlflow.source.git.commit", "tags.git_dirty")
-            + ("tags.git_commit", "params.trainer.seed")
+            (
+                "metrics.",
+                "tags.arm",
+                "tags.model",
+                "tags.strategy",
+                "tags.mlflow.source.git.commit",
+                "tags.git_dirty",
+                "tags.git_commit",
+                "params.trainer.seed",
+            )
         )
     ]
     runs[keep].to_csv(Path(output_dir) / f"{study}_runs.csv", index=False)
