@@ -147,6 +147,10 @@ def explain(explainers: dict[str, Explainer], context: ExplainContext) -> None:
         log_table(explanation.table, f"explanations/{name}/{name}.csv")
         for figure_name, figure in explanation.figures.items():
             log_figure(figure, f"explanations/{name}/{figure_name}")
+        for table_name, table in explanation.tables.items():
+            log_table(table, f"explanations/{name}/{table_name}")
+        for text_name, text in explanation.texts.items():
+            mlflow.log_text(text, f"explanations/{name}/{text_name}")
         mlflow.log_metrics(explanation.metrics)
         mlflow.set_tags(explanation.tags)
 

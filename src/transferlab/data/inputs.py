@@ -6,14 +6,15 @@ input, `features`; an image dataset `image`; a multimodal one several). Models d
 selection live here, so no other code calls `len()` on, or slices, what may be a mapping.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 import numpy as np
 
 
 class InputKind(str, Enum):
-    """What one input holds: feature vectors, raw-pixel images (H, W, C), or token ids."""
+    """What one input holds: feature vectors, raw-pixel images (H, W, C), or text (as the model
+    sees it: features of the tokens of a vocabulary fitted on the training split)."""
 
     TABLE = "table"
     IMAGE = "image"
@@ -60,13 +61,18 @@ def image_input(name: str, shape, training_images: np.ndarray | None = None) -> 
 
 @dataclass
 class Examples:
-    """The rows of one split: each input's array (same row count) and the integer labels."""
+    """The rows of one split: each input's array (same row count) and the integer labels. `texts`:
+    each text input's raw strings (object arrays), beside the features the model takes for them."""
 
     inputs: dict[str, np.ndarray]
     labels: np.ndarray
+    texts: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self):
-        counts = {name: len(array) for name, array in self.inputs.items()}
+        counts = {
+            name: len(array)
+            for name, array in (self.inputs | {f"{n} (text)": t for n, t in self.texts.items()}).items()
+        }
         if any(count != len(self.labels) for count in counts.values()):
             raise ValueError(f"inputs {counts} and {len(self.labels)} labels differ in row count")
 
@@ -76,7 +82,7 @@ class Examples:
 
     def take(self, rows) -> "Examples":
         """The rows selected by a slice or an index array, in that order."""
-        return Examples(take_rows(self.inputs, rows), self.labels[rows])
+        return Examples(take_rows(self.inputs, rows), self.labels[rows], take_rows(self.texts, rows))
 
     def head(self, n: int | None) -> "Examples":
         """The first n rows (all when n is None)."""

@@ -59,7 +59,10 @@ class PreparedData:
         columns): one modality of a multimodal dataset, or what one fusion branch trains on."""
 
         def keep(examples: Examples | None) -> Examples | None:
-            return None if examples is None else Examples({n: examples.inputs[n] for n in names}, examples.labels)
+            if examples is None:
+                return None
+            texts = {n: examples.texts[n] for n in names if n in examples.texts}
+            return Examples({n: examples.inputs[n] for n in names}, examples.labels, texts)
 
         raw = [column for name in names if name in self.preprocessors for column in self.specs[name].raw_columns]
         return replace(
