@@ -1,5 +1,7 @@
 """Any CSV file as a Table, with checks that name the offending column and value."""
 
+import logging
+
 import numpy as np
 import pandas as pd
 
@@ -8,15 +10,51 @@ from transferlab.data.table import Table
 from transferlab.data.table_values import check_finite
 from transferlab.errors import ConfigError
 
+logger = logging.getLogger(__name__)
+
 KEY = "dataset.loader"
 
 
 def load_csv(
-    path: str, target: str, features=None, categorical=(), zeros_as_missing=(), sep: str = ",", name: str = "csv"
+    path: str,
+    target: str,
+    features=None,
+    categorical=(),
+    zeros_as_missing=(),
+    sep: str = ",",
+    name: str = "csv",
+    text=(),
 ) -> Table:
-    """Read a user CSV; `path` must exist."""
+    """Read a user CSV; `path` must exist. `text` columns become text inputs (one per column)."""
     frame = read_csv_file(path, sep)
-    return table_from_frame(frame, target, features, categorical, zeros_as_missing, name, source=str(path))
+    frame, texts = text_columns(frame, text, str(path))
+    return table_from_frame(frame, target, features, categorical, zeros_as_missing, name, source=str(path), texts=texts)
+
+
+def text_columns(frame: pd.DataFrame, columns, source: str) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """The frame without its text `columns` and the rows where one is missing or blank (counted in
+    the log), and those columns' messages (input name = column name)."""
+    columns = list(columns or ())
+    for column in columns:
+        if column not in frame.columns:
+            raise ConfigError(
+                f"{KEY}.text", column, f"not a column of {source}; columns: {', '.join(map(str, frame.columns))}"
+            )
+        if pd.api.types.is_numeric_dtype(frame[column]):
+            raise ConfigError(
+                f"{KEY}.text", column, f"holds numbers ({frame[column].dtype}), not text; list text columns only"
+            )
+    if not columns:
+        return frame, {}
+    filled = np.logical_and.reduce(
+        [frame[c].astype("string").str.strip().fillna("").ne("").to_numpy() for c in columns]
+    )
+    if not filled.any():
+        raise ConfigError(f"{KEY}.text", columns, f"no row of {source} has a non-empty message in every text column")
+    if not filled.all():
+        logger.info("%s: dropped %d rows with an empty or missing message", source, int((~filled).sum()))
+    kept = frame[filled]  # keeps the file's row numbers in the index, for later errors
+    return kept.drop(columns=columns), {c: kept[c].astype(str).to_numpy(dtype=object) for c in columns}
 
 
 def _numeric_column(column: pd.Series, data_rows: np.ndarray, origin: tuple[str, str]) -> pd.Series:
@@ -50,7 +88,7 @@ def table_from_frame(
     are kept raw as attributes. `extras` go to the Table (images, table_input). Errors name rows by
     their number in the file: `frame`'s index as pandas read it (1 = the first row under the header),
     kept by loaders that drop rows. `origin`: the (config key, file) those errors name, by default
-    (dataset.loader.path, source)."""
+    (dataset.loader.path, source). Text inputs (extras `texts`) are taken out of `frame` before."""
     origin = origin or (f"{KEY}.path", source)
     if frame.empty:
         raise ConfigError(*origin, "no data rows left to train on")

@@ -7,18 +7,21 @@ from transferlab.data.prepared import PreparedData
 from transferlab.data.preprocessing import prepare
 from transferlab.data.splits import split_table
 from transferlab.data.table import Table
+from transferlab.data.text_features import text_settings
 from transferlab.errors import ConfigError
 
 
 def load_prepared(dataset: DictConfig) -> PreparedData:
     """Tables are split at random (dataset.split.test_size, ...) and preprocessed, their columns
-    grouped into named inputs by dataset.inputs, their dataset.subgroups kept for the test rows;
-    array sources (HIGGS, images) prepare themselves from dataset.split (n_train, n_extra, n_test,
+    grouped into named inputs by dataset.inputs, their text columns vectorised (dataset.text), their
+    dataset.subgroups kept for the test rows; array sources
+    (HIGGS, images) prepare themselves from dataset.split (n_train, n_extra, n_test,
     val_fraction, ...). Then only the inputs dataset.select_inputs names are kept."""
     loaded = instantiate(dataset.loader)
     subgroups = dataset.get("subgroups")
     if isinstance(loaded, Table):
-        data = prepare(loaded, split_table(loaded, **dataset.split), dataset.inputs, subgroups)
+        text = text_settings(dataset.get("text"))
+        data = prepare(loaded, split_table(loaded, **dataset.split), dataset.inputs, subgroups, text)
     elif subgroups:
         raise ConfigError("dataset.subgroups", list(subgroups), f"{dataset.name} has no attribute columns; use null")
     else:

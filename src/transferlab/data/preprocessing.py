@@ -15,6 +15,7 @@ from transferlab.data.prepared import PreparedData
 from transferlab.data.splits import Split
 from transferlab.data.table import Table
 from transferlab.data.table_values import check_observed
+from transferlab.data.text_features import TextFeatureSettings, encode_texts, fit_text_pipeline, text_input
 from transferlab.errors import ConfigError
 
 RAW_EXAMPLE_ROWS = 5
@@ -60,8 +61,8 @@ def input_columns(table: Table, inputs: Mapping[str, list[str]] | None) -> dict[
     for name, columns in inputs.items():
         if not columns:
             raise ConfigError(f"dataset.inputs.{name}", columns, "list at least one feature column")
-        if name in table.images:
-            raise ConfigError(f"dataset.inputs.{name}", columns, f"{name} is the name of an image input")
+        if name in table.images or name in table.texts:
+            raise ConfigError(f"dataset.inputs.{name}", columns, f"{name} is the name of an image or text input")
         for column in columns:
             if column not in available:
                 raise ConfigError(
@@ -93,36 +94,50 @@ def subgroup_columns(table: Table, subgroups: Sequence[str] | None) -> pd.DataFr
 
 
 def prepare(
-    table: Table, split: Split, inputs: Mapping[str, list[str]] | None = None, subgroups: Sequence[str] | None = None
+    table: Table,
+    split: Split,
+    inputs: Mapping[str, list[str]] | None = None,
+    subgroups: Sequence[str] | None = None,
+    text: TextFeatureSettings | None = None,
 ) -> PreparedData:
-    """Fit each table input's preprocessor on the training rows only and transform every split with
-    it; image inputs are the table's images at the split's rows (float32, unscaled 0..255)."""
+    """Fit each table input's preprocessor and each text input's vocabulary (`text` settings) on the
+    training rows only and transform every split with them; image inputs are the table's images at
+    the split's rows (float32, unscaled 0..255)."""
     columns = input_columns(table, inputs)
     attributes = subgroup_columns(table, subgroups)
     used = [c for cols in columns.values() for c in cols]
     check_observed(split.x_train[used], table.zeros_as_missing, table.origin)
+    train_rows = split.x_train.index.to_numpy()
     preprocessors = {name: build_preprocessor(table, cols).fit(split.x_train[cols]) for name, cols in columns.items()}
+    vocabularies = {
+        name: fit_text_pipeline(text or TextFeatureSettings(), texts[train_rows], name)
+        for name, texts in table.texts.items()
+    }
 
     def examples(frame, labels) -> Examples:
         rows = frame.index.to_numpy()  # positions: the Table's index is a RangeIndex
         tables = {name: p.transform(frame[columns[name]]).astype("float32") for name, p in preprocessors.items()}
         pixels = {name: images[rows].astype(np.float32) for name, images in table.images.items()}
-        return Examples(tables | pixels, labels)
+        texts = {name: messages[rows] for name, messages in table.texts.items()}
+        features = {name: encode_texts(vocabularies[name], messages) for name, messages in texts.items()}
+        return Examples(tables | pixels | features, labels, texts)
 
-    specs = {
-        name: table_input(name, list(p.get_feature_names_out()), columns[name]) for name, p in preprocessors.items()
-    } | {
-        name: image_input(name, images.shape[1:], images[split.x_train.index.to_numpy()])
-        for name, images in table.images.items()
-    }
+    specs = (
+        {name: table_input(name, list(p.get_feature_names_out()), columns[name]) for name, p in preprocessors.items()}
+        | {name: image_input(name, images.shape[1:], images[train_rows]) for name, images in table.images.items()}
+        | {name: text_input(name, pipeline, name) for name, pipeline in vocabularies.items()}
+    )
+    raw_examples = split.x_test[used].head(RAW_EXAMPLE_ROWS)
+    for name, messages in table.texts.items():
+        raw_examples[name] = messages[raw_examples.index.to_numpy()]
     return PreparedData(
         examples(split.x_train, split.y_train),
         examples(split.x_val, split.y_val),
         examples(split.x_test, split.y_test),
         specs=specs,
         class_names=table.class_names,
-        preprocessors=preprocessors,
-        raw_examples=split.x_test[used].head(RAW_EXAMPLE_ROWS),
+        preprocessors=preprocessors | vocabularies,
+        raw_examples=raw_examples,
         fingerprint=table.fingerprint(),
         source=table.source,
         test_attributes=None if attributes is None else attributes.iloc[split.x_test.index].reset_index(drop=True),

@@ -19,6 +19,7 @@ from transferlab.errors import ConfigError
 MODELS_FOR = {
     InputKind.TABLE: "mlp, autoencoder or resnet_mlp",
     InputKind.IMAGE: "cnn or a keras.applications backbone (vgg16, resnet50, mobilenet_v2, efficientnet_b0, mobilenet)",
+    InputKind.TEXT: "text_linear or text_bag",
 }
 
 

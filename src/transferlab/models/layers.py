@@ -21,10 +21,14 @@ def output_activation(n_classes: int) -> str:
     return "sigmoid" if n_classes == 2 else "softmax"
 
 
-def classification_output(x, n_classes: int):
+def classification_output(x, n_classes: int, kernel_regularizer=None):
     """One sigmoid unit for two classes, a softmax otherwise; float32 even under mixed precision."""
     return keras.layers.Dense(
-        output_units(n_classes), activation=output_activation(n_classes), dtype="float32", name="output"
+        output_units(n_classes),
+        activation=output_activation(n_classes),
+        kernel_regularizer=kernel_regularizer,
+        dtype="float32",
+        name="output",
     )(x)
 
 
