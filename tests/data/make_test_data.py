@@ -97,6 +97,7 @@ if __name__ == "__main__":
         sys.exit(f"no shared data folder at {SHARED}")
     copy("pima/diabetes.csv")
     copy("keras_weights/mobilenet_2_5_224_tf_no_top.h5")
+    copy("text/SMSSpamCollection")
     higgs()
     mnist()
     ham10000()
