@@ -31,6 +31,7 @@ from transferlab.models.base import ModelBuilder
 from transferlab.resume import CHECKPOINT_TAG, resumable_run
 from transferlab.runtime import configure_keras, seed_everything, use_compilation_cache
 from transferlab.strategies.base import Strategy
+from transferlab.strategies.text_sources import with_source_vocabularies
 from transferlab.sweeps.resume import config_hash_tag
 from transferlab.tracking.datasets import log_dataset
 from transferlab.tracking.models import log_models
@@ -180,7 +181,7 @@ def checked_job(cfg: DictConfig, inputs: JobInputs) -> CheckedJob:
     # With the backend and the tracking store set up, less the loaded data: memory growth above this
     # baseline is what the data and the training cost.
     memory_start_mb = rss_mb() - inputs.data_mb
-    data = inputs.data
+    data = with_source_vocabularies(inputs.data, strategy.input_sources(inputs.data))
     builder.check(data.specs)
     explainers = build_explainers(cfg, data, strategy.check(builder, data))
     check_task(cfg, data.n_classes, metric_names(data.class_names, cfg.evaluation.betas))

@@ -97,7 +97,9 @@ def table_from_frame(
     columns = list(frame.columns)
     if target not in columns:
         raise ConfigError(f"{KEY}.target", target, f"not a column of {source}; columns: {', '.join(map(str, columns))}")
-    features = list(features) if features else [c for c in columns if c != target]
+    features = list(features) if features is not None else [c for c in columns if c != target]
+    if not features and not extras.get("texts") and not extras.get("images"):
+        raise ConfigError(f"{KEY}.features", [], "leaves the model no input; list feature columns, or null for all")
     for key, listed in (("features", features), ("categorical", categorical), ("zeros_as_missing", zeros_as_missing)):
         missing = [c for c in listed if c not in columns or c == target]
         if missing:

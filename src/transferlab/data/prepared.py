@@ -5,6 +5,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from transferlab.data.inputs import Examples, InputKind, InputSpec
+from transferlab.data.text_features import encode_texts, text_input
 
 
 @dataclass
@@ -74,6 +75,26 @@ class PreparedData:
             specs={name: self.specs[name] for name in names},
             preprocessors={name: p for name, p in self.preprocessors.items() if name in names},
             raw_examples=self.raw_examples[raw],
+        )
+
+    def with_text_pipeline(self, name: str, pipeline) -> "PreparedData":
+        """The same rows with text input `name` encoded by another fitted vocabulary `pipeline`
+        (the one of the run a model is transferred from)."""
+
+        def encoded(examples: Examples | None) -> Examples | None:
+            if examples is None:
+                return None
+            inputs = examples.inputs | {name: encode_texts(pipeline, examples.texts[name])}
+            return Examples(inputs, examples.labels, examples.texts)
+
+        return replace(
+            self,
+            train=encoded(self.train),
+            val=encoded(self.val),
+            test=encoded(self.test),
+            extra=encoded(self.extra),
+            specs=self.specs | {name: text_input(name, pipeline, self.specs[name].raw_columns[0])},
+            preprocessors=self.preprocessors | {name: pipeline},
         )
 
     def nbytes(self) -> int:

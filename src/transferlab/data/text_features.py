@@ -33,7 +33,7 @@ class TextFeatureSettings(Settings):
     """dataset.text: how messages become features (scikit-learn's vectorizer options)."""
 
     max_tokens: VocabularySize = 10000  # vocabulary size: the most frequent tokens (n-grams) of the training split
-    ngram_range: tuple[PositiveInt, PositiveInt] = (1, 1)
+    ngram_range: list[PositiveInt] = [1, 1]
     weighting: Literal["tfidf", "counts", "binary"] = "tfidf"
     min_df: PositiveInt = 1  # tokens in fewer training messages are left out
     lowercase: bool = True
@@ -41,9 +41,8 @@ class TextFeatureSettings(Settings):
 
     @model_validator(mode="after")
     def ordered_ngrams(self):
-        low, high = self.ngram_range
-        if low > high:
-            raise ValueError(f"ngram_range: [{low}, {high}] must be [min_n, max_n] with min_n <= max_n")
+        if len(self.ngram_range) != 2 or self.ngram_range[0] > self.ngram_range[1]:
+            raise ValueError(f"ngram_range: {self.ngram_range} must be [min_n, max_n] with 1 <= min_n <= max_n")
         return self
 
 

@@ -42,6 +42,11 @@ class Strategy(ABC):
     def __init__(self, **options):
         self.options = validate(self.Options, options, "strategy")
 
+    def input_sources(self, data: PreparedData) -> dict[str, tuple[str, object]]:
+        """Input name -> (config key, ModelSource): the earlier run or model file the input's network
+        is loaded from; a text input then takes that run's vocabulary (text_sources.py). None by default."""
+        return {}
+
     def starting_builder(self, builder: ModelBuilder) -> ModelBuilder:
         """The builder whose networks the strategy trains (strategy=scratch: without pretrained weights)."""
         return builder

@@ -65,6 +65,10 @@ class FusionStrategy(Strategy):
 
     name: ClassVar[str]
 
+    def input_sources(self, data: PreparedData) -> dict[str, tuple[str, ModelSource]]:
+        sources = self.options.sources.items()
+        return {name: (f"strategy.sources.{name}", source) for name, source in sources if name in data.specs}
+
     def fusion_builder(self, builder: ModelBuilder) -> Fusion:
         if not isinstance(builder, Fusion):
             raise ConfigError(

@@ -18,8 +18,8 @@ from transferlab.data.inputs import Examples, InputSpec
 from transferlab.data.prepared import PreparedData
 from transferlab.errors import ConfigError, first_line
 from transferlab.models.base import ModelBuilder, Pretraining
-from transferlab.models.layers import classification_loss
-from transferlab.strategies.base import SettingsFor
+from transferlab.models.layers import classification_loss, model_input, named_inputs
+from transferlab.strategies.base import SettingsFor, Strategy
 from transferlab.training import StageData, fit_stage
 from transferlab.validation import Settings
 
@@ -52,6 +52,14 @@ class Source(ModelSource):
 def source_option():
     """The `source` field of a strategy's Options (a nested mapping in the YAML)."""
     return Field(default_factory=Source, strict=False)
+
+
+class TransferStrategy(Strategy):
+    """A strategy whose base may be an earlier run's model (`Options.source`): frozen, finetune, lora."""
+
+    def input_sources(self, data: PreparedData) -> dict[str, tuple[str, ModelSource]]:
+        source = self.options.source
+        return {name: ("strategy.source", source) for name in data.specs} if source.run_id or source.model_uri else {}
 
 
 @dataclass
@@ -110,7 +118,17 @@ def load_source_model(uri: str, specs: Mapping[str, InputSpec], key: str = "stra
     except Exception as err:  # MLflow and Keras raise several types for a missing run/model/artifact
         raise ConfigError(key, uri, f"could not load a Keras model ({first_line(err)[:200]})") from err
     check_model_inputs(model, specs, uri, key)
-    return model
+    return with_input_names(model, specs)
+
+
+def with_input_names(model: keras.Model, specs: Mapping[str, InputSpec]) -> keras.Model:
+    """A single-input model whose input has another name than the dataset's one input (a model
+    pretrained on SMS spam's `text`, adapted on a CSV's `review`) wrapped to take the dataset's name."""
+    (name,) = specs if len(specs) == 1 else (None,)
+    if name is None or len(model.inputs) != 1 or model.inputs[0].name == name:
+        return model
+    inputs = named_inputs(specs)
+    return keras.Model(inputs, model(model_input(model, inputs)), name=model.name)
 
 
 def check_run_exists(run_id: str, key: str) -> None:

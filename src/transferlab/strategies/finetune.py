@@ -12,8 +12,9 @@ import keras
 
 from transferlab.errors import ConfigError
 from transferlab.models.layers import all_layers
-from transferlab.strategies.base import Strategy, TrainedModel
+from transferlab.strategies.base import TrainedModel
 from transferlab.strategies.common import (
+    TransferStrategy,
     Source,
     fit_classifier,
     head_on_frozen_encoder,
@@ -49,7 +50,7 @@ def unfreeze_last(encoder: keras.Model, body: keras.Model, unfreeze, key: str = 
             layer.trainable = False
 
 
-class Finetune(Strategy):
+class Finetune(TransferStrategy):
     """Stages: "pretrain" (when the base is pretrained here), "frozen" (for an encoder-only base), "finetune"."""
 
     class Options(Settings):

@@ -1,7 +1,8 @@
 """Pretrained encoder frozen; only a new head is trained, on the adaptation pool."""
 
-from transferlab.strategies.base import Strategy, TrainedModel
+from transferlab.strategies.base import TrainedModel
 from transferlab.strategies.common import (
+    TransferStrategy,
     Source,
     head_on_frozen_encoder,
     pretrained_encoder,
@@ -11,7 +12,7 @@ from transferlab.strategies.common import (
 from transferlab.validation import Settings
 
 
-class Frozen(Strategy):
+class Frozen(TransferStrategy):
     """Stages: "pretrain" (unless the encoder comes from a source run or pretrained weights), "frozen"."""
 
     class Options(Settings):

@@ -12,8 +12,9 @@ import numpy as np
 from transferlab.errors import ConfigError
 from transferlab.evaluation.metrics import predict_array
 from transferlab.models.layers import all_layers
-from transferlab.strategies.base import Strategy, TrainedModel
+from transferlab.strategies.base import TrainedModel
 from transferlab.strategies.common import (
+    TransferStrategy,
     Source,
     check_source,
     fit_classifier,
@@ -46,8 +47,8 @@ def max_rank(model: keras.Model) -> tuple[int, str]:
     The output layer is left out of the bound: it has one unit per class (one for a binary task),
     so any rank above that only adds r * (d_in + d_out) parameters; seed 001 adapts it at r = 4.
     """
-    output = model.layers[-1]
     layers = adaptable_layers(model)
+    output = layers[-1]  # the last in forward order, also inside a wrapping model
     hidden = [layer for layer in layers if layer is not output] or layers
     smallest = min(hidden, key=lambda layer: min(layer_dims(layer)))
     d_in, d_out = layer_dims(smallest)
@@ -149,7 +150,7 @@ def float32_copy(model: keras.Model) -> keras.Model:
     return copy
 
 
-class LoRA(Strategy):
+class LoRA(TransferStrategy):
     """Base classifier (source run or pretrained here) -> adapters trained on the adaptation pool
     (stage "lora") -> merged copy, with the merge checked on every test row."""
 

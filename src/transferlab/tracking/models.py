@@ -73,8 +73,8 @@ def pixel_lists(images: np.ndarray) -> list:
 
 
 def raw_model_example(data: PreparedData, example: dict, tables: dict) -> tuple:
-    """The pyfunc's input example and its index: raw table rows, with one column per image input
-    beside them for mixed data; for image-only data the mapping of pixel arrays itself."""
+    """The pyfunc's input example and its index: raw table rows (text columns among them), with one
+    column per image input beside them for mixed data; for image-only data the mapping of pixel arrays itself."""
     if not tables:
         return example, None
     raw = data.raw_examples.copy()
@@ -90,8 +90,9 @@ def log_models(
     threshold_table: pd.DataFrame | None = None,
 ) -> None:
     """Artifacts `keras_model` (the network on model inputs), `encoder` when there is one (for
-    transfer from this run), and `model`: a pyfunc taking raw table rows (a DataFrame; image inputs
-    as columns of pixel arrays) when the data has a table, else a mapping of raw arrays (images).
+    transfer from this run), and `model`: a pyfunc taking raw rows (a DataFrame of table and text
+    columns; image inputs as columns of pixel arrays) when the data has a table or text, else a
+    mapping of raw arrays (images).
     `threshold_table` (evaluation's threshold_table.csv, binary tasks) gives the thresholds chosen
     on validation that the pyfunc's `threshold` param can name (f2)."""
     example = data.test.head(EXAMPLE_ROWS).inputs
@@ -102,7 +103,9 @@ def log_models(
         if network is not None:
             signature = infer_signature(example, predict_array(network, example))
             mlflow.keras.log_model(network, name=name, signature=signature, pip_requirements=requirements)
-    tables = {spec.name: list(spec.raw_columns) for spec in data.specs.values() if spec.kind == InputKind.TABLE}
+    # Inputs preprocessed from raw columns: tables, and texts (their vocabulary pipeline).
+    tables = {spec.name: list(spec.raw_columns) for spec in data.specs.values() if spec.kind != InputKind.IMAGE}
+    texts = {spec.name: spec.raw_columns[0] for spec in data.inputs_of_kind(InputKind.TEXT)}
     raw_example, index = raw_model_example(data, example, tables)
     output = raw_row_model.prediction_table(class_probabilities(classifier, example), data.class_names, index)
     params = {"threshold": raw_row_model.DEFAULT_THRESHOLD} if data.n_classes == 2 else None
@@ -122,7 +125,8 @@ def log_models(
                 "table_columns": tables,
                 "image_columns": sorted(example.keys() - tables.keys()) if tables else [],
                 "numeric_columns": numeric_columns(raw_example),
-                "feature_names": {name: list(data.specs[name].columns) for name in tables},
+                "text_inputs": texts,
+                "feature_names": {spec.name: list(spec.columns) for spec in data.inputs_of_kind(InputKind.TABLE)},
                 "thresholds": named_thresholds(threshold_table),
             },
             signature=raw_input_signature(raw_example, output, params),

@@ -1,7 +1,8 @@
 """The logged `model` artifact: an MLflow models-from-code pyfunc that takes what a user has.
 
-Tables: raw rows (a DataFrame of the CSV's columns), put through each table input's fitted
-preprocessing; where the data also has images, each image input is a column of that DataFrame
+Tables and texts: raw rows (a DataFrame of the CSV's columns; a text input's column holds one
+message string per row), put through each input's fitted preprocessing (a text input's: its
+vocabulary's token features); where the data also has images, each image input is a column of that DataFrame
 holding one (H, W, C) pixel array (or nested list) per row. Image-only data: a mapping
 `input name -> array` of raw pixels. Out: one probability column per class and the predicted class.
 
@@ -79,6 +80,19 @@ def check_raw_numbers(frame: pd.DataFrame) -> None:
         )
 
 
+def check_texts(frame: pd.DataFrame, columns: list[str]) -> None:
+    """Refuse a text column value that is not a string (a missing message, a number), naming the
+    column and the first such row."""
+    for column in columns:
+        wrong = ~frame[column].map(lambda value: isinstance(value, str)).to_numpy(dtype=bool)
+        if wrong.any():
+            position = int(np.argmax(wrong))
+            value = frame[column].iloc[position]
+            raise refused(
+                f"column {column!r}, row {row_name(frame.index, position)}: {value!r} is not a message string"
+            )
+
+
 def check_finite(inputs: dict, index: pd.Index | None, feature_names: dict) -> None:
     """Refuse network inputs that are not finite (NaN where the preprocessing imputes nothing, a
     value scaled beyond float32's range, a pixel NaN or inf), naming the feature and the first row."""
@@ -103,6 +117,7 @@ def network_inputs(config: dict, preprocessors: dict, model_input) -> tuple[dict
     if isinstance(model_input, pd.DataFrame):
         tables, index = config["table_columns"], model_input.index
         rows = as_numbers(model_input, config["numeric_columns"])
+        check_texts(rows, list(config.get("text_inputs", {}).values()))
         check_raw_numbers(rows[[column for columns in tables.values() for column in columns]])
         with np.errstate(over="ignore"):  # a scaled value beyond float32's range: refused by check_finite
             inputs = {
