@@ -23,7 +23,8 @@ from transferlab.evaluation.report import evaluate, metric_names
 from transferlab.evaluation.settings import SubgroupSettings
 from transferlab.evaluation.subgroups import subgroup_columns
 from transferlab.evaluation.thresholds import threshold_grid
-from transferlab.explainers.base import ExplainContext, Explainer
+from transferlab.explainers.base import ExplainContext, Explainer, Explanation
+from transferlab.explainers.comparison import compare_explanations
 from transferlab.interruption import JobInterrupted
 from transferlab.job_inputs import JobInputs, load_job_inputs
 from transferlab.memory import memory_metrics, release_free_memory, rss_mb
@@ -141,19 +142,29 @@ def build_explainers(cfg: DictConfig, data: PreparedData, model: keras.Model) ->
     return explainers
 
 
+def log_explanation(folder: str, explanation: Explanation) -> None:
+    """An explanation's PNG figures, further CSV tables and text pages under `folder`; its metrics and tags."""
+    for figure_name, figure in explanation.figures.items():
+        log_figure(figure, f"{folder}/{figure_name}")
+    for table_name, table in explanation.tables.items():
+        log_table(table, f"{folder}/{table_name}")
+    for text_name, text in explanation.texts.items():
+        mlflow.log_text(text, f"{folder}/{text_name}")
+    mlflow.log_metrics(explanation.metrics)
+    mlflow.set_tags(explanation.tags)
+
+
 def explain(explainers: dict[str, Explainer], context: ExplainContext) -> None:
-    """Run each explainer; log its CSV table, PNG figures and metrics."""
+    """Run each explainer and log its CSV table and the rest under explanations/<name>/; then the
+    explanations checked against each other under explanations/comparison/."""
+    explanations = {}
     for name, explainer in explainers.items():
-        explanation = explainer.explain(context)
-        log_table(explanation.table, f"explanations/{name}/{name}.csv")
-        for figure_name, figure in explanation.figures.items():
-            log_figure(figure, f"explanations/{name}/{figure_name}")
-        for table_name, table in explanation.tables.items():
-            log_table(table, f"explanations/{name}/{table_name}")
-        for text_name, text in explanation.texts.items():
-            mlflow.log_text(text, f"explanations/{name}/{text_name}")
-        mlflow.log_metrics(explanation.metrics)
-        mlflow.set_tags(explanation.tags)
+        explanations[name] = explainer.explain(context)
+        log_table(explanations[name].table, f"explanations/{name}/{name}.csv")
+        log_explanation(f"explanations/{name}", explanations[name])
+    comparison = compare_explanations(explanations, context)
+    if comparison is not None:
+        log_explanation("explanations/comparison", comparison)
 
 
 @dataclass

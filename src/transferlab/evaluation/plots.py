@@ -5,6 +5,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 from sklearn.metrics import ConfusionMatrixDisplay, PrecisionRecallDisplay, RocCurveDisplay  # noqa: E402
 
 
@@ -47,6 +48,22 @@ def importance_bars(features, values, title: str, ylabel: str, errors=None):
     ax.set_xticklabels(np.asarray(features)[order], rotation=45, ha="right")
     ax.set_title(title)
     ax.set_ylabel(ylabel)
+    return figure
+
+
+def deletion_curves(table):
+    """Test ROC-AUC against the number of top-ranked features set to their training means, one curve
+    per explainer (columns explainer, k, roc_auc); random baselines dashed grey."""
+    figure, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
+    for name, curve in table.groupby("explainer", sort=False):
+        baseline = name.startswith("random")
+        style = {"color": "0.5", "linestyle": "--"} if baseline else {"marker": "o", "markersize": 3}
+        ax.plot(curve.k, curve.roc_auc, label=name, **style)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("top-k features replaced by their training mean")
+    ax.set_ylabel("test ROC-AUC")
+    ax.set_title("Deletion curves: the faster the fall, the more faithful the ranking")
+    ax.legend()
     return figure
 
 

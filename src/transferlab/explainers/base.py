@@ -35,15 +35,18 @@ class Explanation:
     """What an explainer logs under explanations/<name>/: its main CSV table, PNG figures, further
     CSV tables and text files (HTML pages) by file name, run metrics and tags. `importance`: the
     global importance per feature or token (larger = more important) that explanations of the same
-    run are compared by (agreement, deletion curves); None where the explainer gives no such ranking."""
+    run are compared by (agreement, deletion curves); None where the explainer gives no such ranking.
+    `explained_input`: the input `importance` ranks the columns or tokens of. The comparison of a
+    run's explanations (explanations/comparison/) has no main table (`table` empty, not logged)."""
 
-    table: pd.DataFrame
+    table: pd.DataFrame = field(default_factory=pd.DataFrame)
     figures: dict[str, object] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)  # run tags, e.g. explainer.auto=gradcam: what auto picked
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)
     importance: pd.Series | None = None
+    explained_input: str | None = None
 
 
 class Explainer(ABC):

@@ -118,7 +118,10 @@ class IntegratedGradients(Explainer):
         figure = importance_bars(
             table.feature, table.ig_importance, "Integrated gradients: mean |IG| (test)", "mean |IG|"
         )
-        return Explanation(table, {"importance.png": figure}, gap_metrics(gap))
+        importance = table.set_index("feature").ig_importance
+        return Explanation(
+            table, {"importance.png": figure}, gap_metrics(gap), importance=importance, explained_input=name
+        )
 
     def explain_images(self, context: ExplainContext) -> Explanation:
         model, class_names = context.model, context.data.class_names

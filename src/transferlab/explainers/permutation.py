@@ -106,4 +106,5 @@ class PermutationImportance(Explainer):
             f"mean drop in {scoring}",
             errors=table.importance_std,
         )
-        return Explanation(table, {"importance.png": figure})
+        importance = table.set_index("feature").importance_mean
+        return Explanation(table, {"importance.png": figure}, importance=importance, explained_input=spec.name)

@@ -125,7 +125,8 @@ class ShapValues(Explainer):
             figures[name] = plt.gcf()
             figures[name].suptitle(f"SHAP of P({data.class_names[shown_class]}), input {input_name}")
             figures[name].tight_layout()  # long feature names (one-hot columns) stay inside the image
-        return Explanation(table, figures)
+        importance = table.set_index("feature").mean_abs_shap
+        return Explanation(table, figures, importance=importance, explained_input=input_name)
 
     def explain_images(self, context: ExplainContext) -> Explanation:
         model, class_names = context.model, context.data.class_names
