@@ -40,7 +40,7 @@ def text_columns(frame: pd.DataFrame, columns, source: str) -> tuple[pd.DataFram
             raise ConfigError(
                 f"{KEY}.text", column, f"not a column of {source}; columns: {', '.join(map(str, frame.columns))}"
             )
-        if pd.api.types.is_numeric_dtype(frame[column]):
+        if pd.api.types.is_numeric_dtype(frame[column]) and frame[column].notna().any():  # all empty: below
             raise ConfigError(
                 f"{KEY}.text", column, f"holds numbers ({frame[column].dtype}), not text; list text columns only"
             )

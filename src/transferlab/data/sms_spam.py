@@ -20,7 +20,13 @@ def load_sms_spam(path, data_dir: str, url: str | None) -> Table:
     """SMSSpamCollection at `path`, else <data_dir>/text/SMSSpamCollection, else UCI's zip (cached
     beside it, or downloaded from `url`). Classes ham, spam; one text input, `text`."""
     cached = Path(data_dir).expanduser() / SUBDIR / FILENAME
-    file = locate_file(path, data_dir, SUBDIR, ARCHIVE if not path and not cached.is_file() else FILENAME, url, KEY)
+    if path or cached.is_file():
+        file = locate_file(path, data_dir, SUBDIR, FILENAME, None, KEY)
+    else:
+        try:
+            file = locate_file(None, data_dir, SUBDIR, ARCHIVE, url, KEY)
+        except ConfigError as err:  # offline: the plain file is what most users have at hand
+            raise ConfigError(err.key, err.value, f"{err.allowed.split(';')[0]}; put {FILENAME} at {cached}") from err
     frame = read_messages(file)
     frame, texts = text_columns(frame, ["text"], str(file))
     return table_from_frame(frame, "label", [], name="sms_spam", source=str(file), texts=texts)

@@ -13,17 +13,21 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import model_validator
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from transferlab.data.inputs import InputKind, InputSpec
 from transferlab.errors import ConfigError
-from transferlab.validation import PositiveInt, Settings, rule, validate
+from transferlab.validation import PositiveInt, Settings, is_int, rule, validate
 
 KEY = "dataset.text"
 
+NgramRange = rule(
+    lambda v: isinstance(v, list) and len(v) == 2 and all(is_int(n) and n >= 1 for n in v) and v[0] <= v[1],
+    "must be [min_n, max_n] with 1 <= min_n <= max_n, e.g. [1, 2] for words and word pairs",
+    list,
+)
 VocabularySize = rule(
     lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 2, "must be an integer >= 2", int
 )
@@ -33,17 +37,11 @@ class TextFeatureSettings(Settings):
     """dataset.text: how messages become features (scikit-learn's vectorizer options)."""
 
     max_tokens: VocabularySize = 10000  # vocabulary size: the most frequent tokens (n-grams) of the training split
-    ngram_range: list[PositiveInt] = [1, 1]
+    ngram_range: NgramRange = [1, 1]
     weighting: Literal["tfidf", "counts", "binary"] = "tfidf"
     min_df: PositiveInt = 1  # tokens in fewer training messages are left out
     lowercase: bool = True
     sublinear_tf: bool = False  # tfidf: 1 + log(tf)
-
-    @model_validator(mode="after")
-    def ordered_ngrams(self):
-        if len(self.ngram_range) != 2 or self.ngram_range[0] > self.ngram_range[1]:
-            raise ValueError(f"ngram_range: {self.ngram_range} must be [min_n, max_n] with 1 <= min_n <= max_n")
-        return self
 
 
 def text_settings(values) -> TextFeatureSettings:
