@@ -143,7 +143,12 @@ def build_explainers(cfg: DictConfig, data: PreparedData, model: keras.Model) ->
 
 
 def log_explanation(folder: str, explanation: Explanation) -> None:
-    """An explanation's PNG figures, further CSV tables and text pages under `folder`; its metrics and tags."""
+    """An explanation's PNG figures, further CSV tables and text pages under `folder`; its metrics and
+    tags; its global importance as importance.csv (feature, importance; the same for every explainer,
+    which is what study reports read)."""
+    if explanation.importance is not None:
+        ranked = explanation.importance.sort_values(ascending=False)
+        log_table(ranked.rename_axis("feature").reset_index(name="importance"), f"{folder}/importance.csv")
     for figure_name, figure in explanation.figures.items():
         log_figure(figure, f"{folder}/{figure_name}")
     for table_name, table in explanation.tables.items():
