@@ -8,12 +8,13 @@ Vectorised here rather than with Keras' TextVectorization inside the model: that
 TensorFlow only, and the models must also run with KERAS_BACKEND=jax.
 """
 
+import re
 from operator import methodcaller
 from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer
@@ -33,7 +34,7 @@ class TextFeatureSettings(Settings):
     """dataset.text: how messages become features (scikit-learn's vectorizer options)."""
 
     max_tokens: VocabularySize = 10000  # vocabulary size: the most frequent tokens (n-grams) of the training split
-    ngram_range: tuple[PositiveInt, PositiveInt] = (1, 1)
+    ngram_range: tuple[PositiveInt, PositiveInt] = Field((1, 1), strict=False)  # the YAML gives a list
     weighting: Literal["tfidf", "counts", "binary"] = "tfidf"
     min_df: PositiveInt = 1  # tokens in fewer training messages are left out
     lowercase: bool = True
@@ -71,6 +72,14 @@ def text_pipeline(settings: TextFeatureSettings) -> Pipeline:
 def tokens(pipeline: Pipeline) -> list[str]:
     """The fitted vocabulary, in feature order."""
     return list(pipeline[1].get_feature_names_out())
+
+
+def vocabulary_form(pipeline: Pipeline, token: str) -> str:
+    """An explainer's token (a word of a message, perhaps with the spaces or punctuation around it)
+    as the vocabulary spells it: punctuation stripped, lowercased when the vectorizer lowercases;
+    "" for punctuation alone."""
+    word = re.sub(r"^\W+|\W+$", "", token)
+    return word.lower() if pipeline[1].lowercase else word
 
 
 def fit_text_pipeline(settings: TextFeatureSettings, texts: np.ndarray, column: str) -> Pipeline:
