@@ -127,7 +127,7 @@ CONSTRAINTS = [
     (["explainer=lime", "explainer.lime.num_samples=0"], "explainer.lime.num_samples=0: must be a positive integer"),
     (
         ["explainer=lime", "explainer.lime.num_features=-1"],
-        "explainer.lime.num_features=-1: must be a positive integer",
+        "explainer.lime.num_features=-1: must be null or a positive integer",
     ),
     (["explainer=lime", "explainer.lime.batch_size=0"], "explainer.lime.batch_size=0: must be a positive integer"),
     (
@@ -278,7 +278,8 @@ UNKNOWN_KEYS = [
     (
         ["model=nope"],
         "model=nope: not an option; choose one of autoencoder, backbone, cnn, cnn_small, efficientnet_b0, fusion, "
-        "mlp, mlp_100_64_32, mobilenet, mobilenet_025, mobilenet_v2, resnet50, resnet_mlp, vgg16",
+        "mlp, mlp_100_64_32, mobilenet, mobilenet_025, mobilenet_v2, resnet50, resnet_mlp, text_bag, text_linear, "
+        "vgg16",
     ),
 ]
 

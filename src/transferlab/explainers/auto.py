@@ -8,6 +8,7 @@ from transferlab.explainers.activations import conv_layers
 from transferlab.explainers.base import ExplainContext, Explainer, Explanation
 from transferlab.explainers.gradcam import GradCAM
 from transferlab.explainers.integrated_gradients import IntegratedGradients
+from transferlab.explainers.lime_explainer import LimeExplainer
 from transferlab.explainers.modality import ModalityContributions
 from transferlab.explainers.permutation import PermutationImportance
 from transferlab.explainers.settings import AutoSettings
@@ -15,13 +16,15 @@ from transferlab.explainers.settings import AutoSettings
 
 def fitting_explainer(data: PreparedData, model: keras.Model) -> tuple[str, Explainer]:
     """(option name, explainer with its defaults): `modality` for several inputs, `gradcam` for
-    images when the model has a convolutional layer, else `integrated_gradients`; `permutation`
-    (scoring auto: F2 or macro-F1) for a table."""
+    images when the model has a convolutional layer, else `integrated_gradients`; `lime` for a text;
+    `permutation` (scoring auto: F2 or macro-F1) for a table."""
     spec = data.single_input()
     if spec is None:
         return "modality", ModalityContributions()
     if spec.kind == InputKind.IMAGE:
         return ("gradcam", GradCAM()) if conv_layers(model) else ("integrated_gradients", IntegratedGradients())
+    if spec.kind == InputKind.TEXT:
+        return "lime", LimeExplainer()
     return "permutation", PermutationImportance()
 
 

@@ -7,6 +7,7 @@ from transferlab.errors import ConfigError
 EXPLAINERS_FOR = {
     InputKind.IMAGE: "gradcam, integrated_gradients, shap, lime or feature_maps",
     InputKind.TABLE: "permutation, integrated_gradients or shap",
+    InputKind.TEXT: "lime or shap",
 }
 
 
@@ -58,8 +59,24 @@ def image_input(data: PreparedData, name: str) -> InputSpec:
     """The dataset's one image input (other inputs may sit beside it); else a ConfigError."""
     images = data.inputs_of_kind(InputKind.IMAGE)
     if not images:
-        other = f"; for tables choose {EXPLAINERS_FOR[InputKind.TABLE]}" if data.inputs_of_kind(InputKind.TABLE) else ""
-        raise ConfigError("explainer", name, f"works on images{other}")
+        others = [kind for kind in (InputKind.TABLE, InputKind.TEXT) if data.inputs_of_kind(kind)]
+        suggestions = "".join(f"; for {kind.value}s choose {EXPLAINERS_FOR[kind]}" for kind in others)
+        raise ConfigError("explainer", name, f"works on images{suggestions}")
     if len(images) > 1:
         raise ConfigError("explainer", name, f"explains one image input; this dataset has {data.describe_inputs()}")
     return images[0]
+
+
+def settings_fit_input(explainer, name: str, spec: InputSpec, kinds_of: dict[str, tuple[InputKind, ...]]) -> None:
+    """ConfigError naming the first of the explainer's settings in `kinds_of` (setting -> the input
+    kinds it applies to) that differs from its default, a default-built explainer's, while the
+    explained input `spec` is of another kind: e.g. an image setting given for text data."""
+    defaults = type(explainer)()
+    for key, kinds in kinds_of.items():
+        value = getattr(explainer, key)
+        if spec.kind not in kinds and value != getattr(defaults, key):
+            raise ConfigError(
+                f"explainer.{name}.{key}",
+                "null" if value is None else value,
+                f"a setting for {works_on(kinds)}; the explained input is {spec.describe()}",
+            )

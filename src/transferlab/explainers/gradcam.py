@@ -14,7 +14,7 @@ from transferlab.explainers.base import ExplainContext, Explainer, Explanation
 from transferlab.explainers.checks import image_input
 from transferlab.explainers.gradients import activation_gradients
 from transferlab.explainers.image_figures import overlay_grid
-from transferlab.explainers.image_samples import sample_test_images
+from transferlab.explainers.samples import sample_test_images
 from transferlab.explainers.settings import GradCAMSettings
 
 KEY = "explainer.gradcam"

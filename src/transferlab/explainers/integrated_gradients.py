@@ -15,7 +15,7 @@ from transferlab.explainers.base import ExplainContext, Explainer, Explanation
 from transferlab.explainers.checks import explained_input
 from transferlab.explainers.gradients import input_gradients
 from transferlab.explainers.image_figures import overlay_grid
-from transferlab.explainers.image_samples import sample_test_images
+from transferlab.explainers.samples import sample_test_images
 from transferlab.explainers.settings import IntegratedGradientsSettings
 
 
@@ -129,9 +129,9 @@ class IntegratedGradients(Explainer):
         target = explained_outputs(model, sample.inputs, sample.predicted)
         baseline = np.zeros(sample.images.shape[1:], dtype="float32")
         attributions = integrated_gradients(
-            model, sample.inputs, sample.image_name, baseline, target, self.steps, self.chunk_images
+            model, sample.inputs, sample.input_name, baseline, target, self.steps, self.chunk_images
         )
-        gap = completeness_gaps(model, sample.inputs, sample.image_name, baseline, target, attributions)
+        gap = completeness_gaps(model, sample.inputs, sample.input_name, baseline, target, attributions)
         figure = overlay_grid(
             sample.images,
             attributions.sum(axis=-1),

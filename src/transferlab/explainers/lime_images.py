@@ -11,8 +11,8 @@ from transferlab.evaluation.metrics import class_probabilities
 from transferlab.explainers.base import ExplainContext, Explainer, Explanation
 from transferlab.explainers.checks import only_input
 from transferlab.explainers.image_figures import overlay_grid
-from transferlab.explainers.image_samples import sample_test_images
-from transferlab.explainers.settings import LimeSettings
+from transferlab.explainers.samples import sample_test_images
+from transferlab.explainers.settings import SLIC_SEGMENTATION
 
 KEY = "explainer.lime"
 
@@ -30,8 +30,6 @@ class LimeImages(Explainer):
     lime's SegmentationAlgorithm (algorithm + its scikit-image arguments). Seeded with the run's seed.
     """
 
-    settings = LimeSettings  # validated before anything is loaded (config_checks)
-
     def __init__(
         self,
         n_images: int = 4,
@@ -39,11 +37,11 @@ class LimeImages(Explainer):
         num_features: int = 5,
         hide_color=0.0,
         batch_size: int = 64,
-        segmentation=None,
+        segmentation=SLIC_SEGMENTATION,
     ):
         self.n_images, self.num_samples, self.num_features = n_images, num_samples, num_features
         self.hide_color, self.batch_size = hide_color, batch_size
-        self.segmentation = dict(segmentation or {"algorithm": "slic", "n_segments": 50, "compactness": 10})
+        self.segmentation = dict(segmentation)
 
     def segmenter(self, seed: int) -> SegmentationAlgorithm:
         settings = dict(self.segmentation)
@@ -72,7 +70,7 @@ class LimeImages(Explainer):
 
         def classify(rgb: np.ndarray) -> np.ndarray:
             pixels = rgb.mean(axis=-1, keepdims=True) if channels == 1 else rgb
-            return class_probabilities(model, {sample.image_name: (pixels * 255.0).astype("float32")})
+            return class_probabilities(model, {sample.input_name: (pixels * 255.0).astype("float32")})
 
         explainer = LimeImageExplainer(random_state=context.seed)
         hide = None if self.hide_color is None else self.hide_color / 255.0

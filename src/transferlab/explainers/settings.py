@@ -7,6 +7,7 @@ Each explainer class names its model (`settings`) and takes exactly its fields (
 
 import importlib.util
 import re
+from types import MappingProxyType
 from typing import Annotated, Literal
 
 from pydantic import ConfigDict, PlainValidator
@@ -27,9 +28,18 @@ MaxSamples = rule(
     lambda v: v is None or (is_int(v) and v > 0) or (is_number(v) and not is_int(v) and 0 < v <= 1),
     "must be null, a row count >= 1 or a fraction in (0, 1]",
 )
+Regex = rule(lambda v: isinstance(v, str) and v != "" and is_regex(v), "must be a non-empty regular expression", str)
 HideColor = rule(
     lambda v: v is None or (is_number(v) and 0 <= v <= 255), "must be null (superpixel mean) or a pixel value 0..255"
 )
+
+
+def is_regex(value: str) -> bool:
+    try:
+        re.compile(value)
+    except re.error:
+        return False
+    return True
 
 
 def mask_value(value):
@@ -72,6 +82,8 @@ class ShapSettings(Settings):
     n_images: PositiveInt = 4
     max_evals: PositiveInt = 500
     mask_value: MaskValue = 0.0
+    n_texts: PositiveInt = 6
+    num_features: PositiveInt = 10  # tokens shown per message
     input: str | None = None  # the explained input of a model of several inputs; null: its one table input
 
 
@@ -89,13 +101,23 @@ class Segmentation(Settings):
     algorithm: Literal["quickshift", "slic", "felzenszwalb"] = "slic"
 
 
+# Not lime's default quickshift(kernel_size=4, max_dist=200): it cuts small grayscale digits into 1-2 superpixels.
+SLIC_SEGMENTATION = MappingProxyType({"algorithm": "slic", "n_segments": 50, "compactness": 10})
+
+
 class LimeSettings(Settings):
+    """Images: n_images, hide_color, batch_size, segmentation; texts: n_texts, split_expression, bow;
+    num_features null: 5 superpixels per image, 10 tokens per message."""
+
     n_images: PositiveInt = 4
+    n_texts: PositiveInt = 6
     num_samples: PositiveInt = 1000
-    num_features: PositiveInt = 5
+    num_features: OptionalPositiveInt = None
     hide_color: HideColor = 0.0
     batch_size: PositiveInt = 64
-    segmentation: Segmentation | None = None
+    segmentation: Segmentation = SLIC_SEGMENTATION
+    split_expression: Regex = r"\W+"  # lime splits messages into words on its matches
+    bow: bool = True  # a word is one feature wherever it occurs (else one per position)
 
 
 class FeatureMapsSettings(Settings):

@@ -1,10 +1,10 @@
-"""SHAP values with model-agnostic masker explainers (shap.Explainer), for tables and images.
+"""SHAP values with model-agnostic masker explainers (shap.Explainer), for tables, images and texts.
 
 Tables: an Independent masker over training rows; in a model of several inputs (seed 002's
 metadata + image), one table input is explained while the others keep the explained row's values.
 Images: an Image masker (hidden superpixels filled with `mask_value`) and shap's Partition
-explainer. Maskers, not DeepExplainer or GradientExplainer (seed 002's choice), because those are
-fragile on Keras 3 and TensorFlow-only; masking works on JAX too.
+explainer. Texts: shap_texts.py. Maskers, not DeepExplainer or GradientExplainer (seed 002's
+choice), because those are fragile on Keras 3 and TensorFlow-only; masking works on JAX too.
 """
 
 import matplotlib.pyplot as plt
@@ -17,9 +17,22 @@ from transferlab.data.prepared import PreparedData
 from transferlab.errors import ConfigError
 from transferlab.evaluation.metrics import class_probabilities
 from transferlab.explainers.base import ExplainContext, Explainer, Explanation
-from transferlab.explainers.checks import explained_input
-from transferlab.explainers.image_samples import sample_test_images
+from transferlab.explainers.checks import explained_input, settings_fit_input
+from transferlab.explainers.samples import sample_test_images
 from transferlab.explainers.settings import ShapSettings
+from transferlab.explainers.shap_texts import shap_texts
+
+# Settings for some kinds of input only: one changed for another kind is an error (checks.settings_fit_input).
+KINDS_OF = {
+    "background_rows": (InputKind.TABLE,),
+    "max_rows": (InputKind.TABLE,),
+    "algorithm": (InputKind.TABLE,),
+    "n_images": (InputKind.IMAGE,),
+    "mask_value": (InputKind.IMAGE,),
+    "max_evals": (InputKind.IMAGE, InputKind.TEXT),
+    "n_texts": (InputKind.TEXT,),
+    "num_features": (InputKind.TEXT,),
+}
 
 
 class ShapValues(Explainer):
@@ -27,6 +40,7 @@ class ShapValues(Explainer):
     input: the table input explained in a model of several inputs (default: its one table input).
     Images (single-input models): SHAP values of the predicted class for a seeded sample of `n_images` correct and wrong
     test predictions, `max_evals` model evaluations per image, shown with shap.image_plot.
+    Texts (single-input models): shap_texts, `n_texts` messages, `num_features` tokens shown each.
 
     mask_value: the raw pixel value (0..255) hidden regions get, or shap's "blur(k,k)" /
     "inpaint_telea" / "inpaint_ns" (these need OpenCV: pip install opencv-python-headless).
@@ -42,20 +56,24 @@ class ShapValues(Explainer):
         n_images: int = 4,
         max_evals: int = 500,
         mask_value=0.0,
+        n_texts: int = 6,
+        num_features: int = 10,
         input: str | None = None,
     ):
         self.background_rows, self.max_rows, self.algorithm = background_rows, max_rows, algorithm
         self.n_images, self.max_evals, self.mask_value, self.input = n_images, max_evals, mask_value, input
+        self.n_texts, self.num_features = n_texts, num_features
 
     def explained(self, data: PreparedData):
-        """A table input (the model's other inputs held), or the one image input of an image model."""
-        spec = explained_input(data, "shap", (InputKind.TABLE, InputKind.IMAGE), self.input)
-        if spec.kind == InputKind.IMAGE and len(data.specs) > 1:
+        """A table input (the model's other inputs held), or the one input of an image or text model;
+        settings for other kinds of input than this one left at their defaults."""
+        spec = explained_input(data, "shap", (InputKind.TABLE, InputKind.IMAGE, InputKind.TEXT), self.input)
+        if spec.kind != InputKind.TABLE and len(data.specs) > 1:
+            advice = "; for its images choose gradcam" if spec.kind == InputKind.IMAGE else ""
             raise ConfigError(
-                "explainer.shap.input",
-                spec.name,
-                "SHAP explains a table input of a model of several inputs; for its images choose gradcam",
+                "explainer.shap.input", spec.name, f"SHAP explains a table input of a model of several inputs{advice}"
             )
+        settings_fit_input(self, "shap", spec, KINDS_OF)
         return spec
 
     def check(self, data: PreparedData, model) -> None:
@@ -64,6 +82,8 @@ class ShapValues(Explainer):
 
     def explain(self, context: ExplainContext) -> Explanation:
         spec = self.explained(context.data)
+        if spec.kind == InputKind.TEXT:
+            return shap_texts(context, self.n_texts, self.max_evals, self.num_features)
         return self.explain_images(context) if spec.kind == InputKind.IMAGE else self.explain_table(context, spec.name)
 
     def table_values(self, context: ExplainContext, name: str) -> shap.Explanation:
@@ -133,7 +153,7 @@ class ShapValues(Explainer):
         sample = sample_test_images(model, context.data, self.n_images, context.seed)
         masker = shap.maskers.Image(self.mask_value, sample.images.shape[1:])
         explainer = shap.Explainer(
-            lambda x: class_probabilities(model, {sample.image_name: np.asarray(x, dtype="float32")}),
+            lambda x: class_probabilities(model, {sample.input_name: np.asarray(x, dtype="float32")}),
             masker,
             algorithm="partition",
             output_names=class_names,
