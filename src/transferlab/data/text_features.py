@@ -8,6 +8,7 @@ Vectorised here rather than with Keras' TextVectorization inside the model: that
 TensorFlow only, and the models must also run with KERAS_BACKEND=jax.
 """
 
+import re
 from operator import methodcaller
 from typing import Literal
 
@@ -68,6 +69,14 @@ def text_pipeline(settings: TextFeatureSettings) -> Pipeline:
 def tokens(pipeline: Pipeline) -> list[str]:
     """The fitted vocabulary, in feature order."""
     return list(pipeline[1].get_feature_names_out())
+
+
+def vocabulary_form(pipeline: Pipeline, token: str) -> str:
+    """An explainer's token (a word of a message, perhaps with the spaces or punctuation around it)
+    as the vocabulary spells it: punctuation stripped, lowercased when the vectorizer lowercases;
+    "" for punctuation alone."""
+    word = re.sub(r"^\W+|\W+$", "", token)
+    return word.lower() if pipeline[1].lowercase else word
 
 
 def fit_text_pipeline(settings: TextFeatureSettings, texts: np.ndarray, column: str) -> Pipeline:
