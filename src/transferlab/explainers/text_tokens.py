@@ -31,8 +31,8 @@ def token_explanation(
 ) -> Explanation:
     """The explanation of the sample's messages from each one's (token, weight) pairs toward its
     predicted class and its HTML page: the main table (index, message, token, weight), messages.csv
-    (the sample, `message_columns` and the text), global.csv and the importance (mean |weight| per
-    token over the messages, 0 where a message lacks the token), tokens.png (each message's
+    (the sample, `message_columns` and the text), the importance (mean |weight| per token over the
+    messages, 0 where a message lacks the token; logged as importance.csv), tokens.png (each message's
     `num_features` strongest tokens), global.png and message_<k>.html."""
     class_names = context.data.class_names
     pipeline = context.data.preprocessors[sample.input_name]
@@ -66,9 +66,6 @@ def token_explanation(
             "mean |weight|",
         ),
     }
-    tables = {
-        "messages.csv": sample.table(class_names).assign(**(message_columns or {}), message=messages),
-        "global.csv": importance.rename_axis("token").reset_index(),
-    }
+    tables = {"messages.csv": sample.table(class_names).assign(**(message_columns or {}), message=messages)}
     texts = {f"message_{k}.html": page for k, page in enumerate(pages)}
     return Explanation(table, figures, tables=tables, texts=texts, importance=importance)
