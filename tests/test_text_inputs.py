@@ -92,9 +92,9 @@ def test_csv_text_columns_become_text_inputs_and_empty_messages_are_dropped(tmp_
 @pytest.mark.parametrize(
     ("text", "messages", "expected"),
     [
-        (["review"], None, "dataset.loader.text=review: not a column of"),
-        (["score"], None, "dataset.loader.text=score: holds numbers (float64), not text"),
-        (["text"], "", "dataset.loader.text=['text']: no row of"),
+        ("[review]", None, "error: dataset.loader.text=review: not a column of"),
+        ("[score]", None, "error: dataset.loader.text=score: holds numbers (float64), not text"),
+        ("[text]", "", "error: dataset.loader.text=['text']: no row of"),
     ],
     ids=["missing-column", "numeric-column", "no-message-left"],
 )
@@ -103,9 +103,16 @@ def test_bad_text_columns_are_rejected(tmp_path, text, messages, expected):
     if messages is not None:
         frame["text"] = messages
     frame.to_csv(tmp_path / "messages.csv", index=False)
-    with pytest.raises(ConfigError) as caught:
-        load_csv(tmp_path / "messages.csv", "label", text=text)
-    assert str(caught.value).startswith(expected), caught.value
+    line = rejection(
+        tmp_path,
+        "dataset=csv",
+        f"dataset.loader.path={tmp_path / 'messages.csv'}",
+        "dataset.loader.target=label",
+        f"dataset.loader.text={text}",
+        "model=text_linear",
+        "explainer=none",
+    )
+    assert line.startswith(expected), line
 
 
 @pytest.mark.parametrize(
@@ -216,3 +223,11 @@ def test_text_models_train_on_jax(run_cli):
     result = run_cli("dataset=sms_spam", "model=text_linear", "explainer=none", *FAST, backend="jax")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "finished: val_roc_auc=" in result.stdout
+
+
+def test_the_cli_refuses_a_text_model_on_images_with_exit_2_and_no_run(run_cli, tmp_path):
+    result = run_cli("dataset=digits", "model=text_bag", "explainer=none")
+    assert result.returncode == 2, result.stderr[-2000:]
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert line.startswith("error: model=text_bag: takes text inputs") and "choose cnn" in line
+    assert not parent_runs(tmp_path)
