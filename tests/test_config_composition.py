@@ -28,6 +28,7 @@ OPTIONS = {
         "mnist",
         "multimodal_csv",
         "pima",
+        "sms_spam",
     ],
     "model": [
         "autoencoder",
@@ -43,6 +44,8 @@ OPTIONS = {
         "mobilenet_v2",
         "resnet50",
         "resnet_mlp",
+        "text_bag",
+        "text_linear",
         "vgg16",
     ],
     "strategy": ["early_fusion", "finetune", "frozen", "late_fusion", "lora", "scratch"],
@@ -76,6 +79,11 @@ OPTIONS = {
         "ham10000_late_head_mobilenet",
         "ham10000_late_weighted",
         "ham10000_tabular",
+        "interp_breast_cancer_mlp",
+        "interp_digits_cnn",
+        "interp_mnist_mobilenet",
+        "interp_mnist_mobilenet_v2",
+        "interp_sms_text_linear",
         "mlp_scratch",
         "mobilenet_025_finetune",
         "mobilenet_025_frozen",
@@ -98,6 +106,7 @@ PRESETS = [
     "ham10000_split_leak",
     "higgs_lora",
     "higgs_lora_full",
+    "interpretability",
     "mnist_transfer",
     "mnist_transfer_quick",
     "pima_transfer",
@@ -115,6 +124,11 @@ NAMED_ARMS = {
     "ham10000_image_efficientnet": ("efficientnet_b0", "finetune"),
     "ham10000_early_efficientnet": ("fusion", "early_fusion"),
     "ham10000_late_head_efficientnet": ("fusion", "late_fusion"),
+    "interp_breast_cancer_mlp": ("mlp", "scratch"),
+    "interp_digits_cnn": ("cnn", "scratch"),
+    "interp_mnist_mobilenet": ("mobilenet_025", "finetune"),
+    "interp_mnist_mobilenet_v2": ("mobilenet_v2", "finetune"),
+    "interp_sms_text_linear": ("text_linear", "scratch"),
 }
 
 
