@@ -161,6 +161,7 @@ def logged_model(tmp, run_id: str):
     return mlflow.pyfunc.load_model(f"runs:/{run_id}/model")
 
 
+@pytest.mark.slow  # trains the module's source run (~15 s); the text job of test_text_explainers is the fast lane's
 def test_a_text_model_learns_spam_and_its_logged_model_takes_raw_messages(spam_run):
     tmp, run = spam_run
     assert run.data.metrics["test_roc_auc"] > 0.95
@@ -225,6 +226,7 @@ def test_text_models_train_on_jax(run_cli):
     assert "finished: val_roc_auc=" in result.stdout
 
 
+@pytest.mark.slow  # the fast lane's CLI tests cover exit 2 (test_bad_inputs); here the text model's message
 def test_the_cli_refuses_a_text_model_on_images_with_exit_2_and_no_run(run_cli, tmp_path):
     result = run_cli("dataset=digits", "model=text_bag", "explainer=none")
     assert result.returncode == 2, result.stderr[-2000:]
