@@ -112,6 +112,8 @@ def test_shap_values_add_up_to_the_predicted_probability(shap):
     messages = shap.tables["messages.csv"]
     np.testing.assert_allclose(messages.base_value + messages.shap_sum, messages.probability, atol=1e-5)
     assert set(shap.figures) == {"tokens.png", "global.png"} and set(shap.texts) == {"message_0.html", "message_1.html"}
+    for page in shap.texts.values():  # colours as CSS numbers (shap 0.51 writes NumPy reprs under NumPy 2)
+        assert "np.float64" not in page and re.search(r"background: rgba\(\d", page)
 
 
 def test_the_sample_is_seeded_and_mixes_right_and_wrong_predictions(linear, sms):

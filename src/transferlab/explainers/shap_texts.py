@@ -1,5 +1,7 @@
 """SHAP text explanations: shap's Text masker (words hidden) with the Partition explainer."""
 
+import re
+
 import numpy as np
 import shap
 
@@ -8,6 +10,13 @@ from transferlab.evaluation.metrics import class_probabilities
 from transferlab.explainers.base import ExplainContext, Explanation
 from transferlab.explainers.samples import sample_test_texts
 from transferlab.explainers.text_tokens import token_explanation
+
+
+def css_numbers(page: str) -> str:
+    """shap.plots.text's page with its colours readable: shap 0.51 writes them as
+    `rgba(np.float64(230.3), ...)` under NumPy 2 (the repr of NumPy scalars), which browsers drop
+    (every highlight and force-bar segment rendered black or blank)."""
+    return re.sub(r"np\.float64\(([^()]*)\)", r"\1", page)
 
 
 def shap_texts(context: ExplainContext, n_texts: int, max_evals: int, num_features: int) -> Explanation:
@@ -27,7 +36,7 @@ def shap_texts(context: ExplainContext, n_texts: int, max_evals: int, num_featur
     values = explainer(sample.messages, max_evals=max_evals, silent=True)
     explained = [values[k, :, label] for k, label in enumerate(sample.predicted)]
     pairs = [list(zip(one.data, one.values)) for one in explained]
-    pages = [shap.plots.text(one, display=False) for one in explained]
+    pages = [css_numbers(shap.plots.text(one, display=False)) for one in explained]
     columns = {
         "base_value": [float(one.base_values) for one in explained],
         "shap_sum": [float(np.sum(one.values)) for one in explained],
