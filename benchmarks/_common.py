@@ -200,6 +200,12 @@ def record_section(name: str, title: str, body: str) -> None:
     print(f"recorded in {RESULTS_FILE}")
 
 
+def record_result(section: str, title: str, script: str, argv, backend: str, result_table: str, summary: list[str]):
+    """record_section with the usual body: the command, the machine, the result table and the summary."""
+    lines = [f"Command: {command_line(script, argv)}", "", *machine_lines(backend), "", result_table, "", *summary]
+    record_section(section, title, "\n".join(lines))
+
+
 def print_report(result_table: str, summary: list[str]) -> None:
     """Print a benchmark's result table and its summary lines."""
     print()

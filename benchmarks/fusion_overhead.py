@@ -164,20 +164,8 @@ def main(argv=None) -> int:
     ]
     common.print_report(result, summary)
     if args.record:
-        body = "\n".join(
-            [
-                f"Command: {common.command_line('fusion_overhead.py', argv)}",
-                "",
-                *common.machine_lines(backend),
-                "",
-                result,
-                "",
-                *summary,
-            ]
-        )
-        common.record_section(
-            f"{SECTION}-{backend}", f"Early-fusion training: fit_stage vs bare Keras ({backend})", body
-        )
+        title = f"Early-fusion training: fit_stage vs bare Keras ({backend})"
+        common.record_result(f"{SECTION}-{backend}", title, __file__, argv, backend, result, summary)
     return 0
 
 

@@ -205,18 +205,8 @@ def main(argv=None) -> int:
     )
     common.print_report(result_table, summary)
     if args.record:
-        body = "\n".join(
-            [
-                f"Command: {common.command_line('text_linear.py', argv)}",
-                "",
-                *common.machine_lines(" and ".join(results)),
-                "",
-                result_table,
-                "",
-                *summary,
-            ]
-        )
-        common.record_section(SECTION, "SMS spam: text_linear vs seed 003's scikit-learn pipeline", body)
+        title = "SMS spam: text_linear vs seed 003's scikit-learn pipeline"
+        common.record_result(SECTION, title, __file__, argv, " and ".join(results), result_table, summary)
     return 0
 
 

@@ -55,23 +55,30 @@ class PreparedData:
         sizes = {"n_train": self.train.n_rows, "n_val": self.val.n_rows, "n_test": self.test.n_rows}
         return sizes | ({"n_extra": self.extra.n_rows} if self.extra is not None else {})
 
+    def splits_changed(self, change) -> dict[str, Examples | None]:
+        """replace() arguments: `change` applied to every split (the extra pool only when there is one)."""
+        return {
+            split: None if examples is None else change(examples)
+            for split, examples in (
+                ("train", self.train),
+                ("val", self.val),
+                ("test", self.test),
+                ("extra", self.extra),
+            )
+        }
+
     def with_inputs(self, names) -> "PreparedData":
         """The same rows with only the named inputs (their specs, preprocessors and raw example
         columns): one modality of a multimodal dataset, or what one fusion branch trains on."""
 
-        def keep(examples: Examples | None) -> Examples | None:
-            if examples is None:
-                return None
+        def keep(examples: Examples) -> Examples:
             texts = {n: examples.texts[n] for n in names if n in examples.texts}
             return Examples({n: examples.inputs[n] for n in names}, examples.labels, texts)
 
         raw = [column for name in names if name in self.preprocessors for column in self.specs[name].raw_columns]
         return replace(
             self,
-            train=keep(self.train),
-            val=keep(self.val),
-            test=keep(self.test),
-            extra=keep(self.extra),
+            **self.splits_changed(keep),
             specs={name: self.specs[name] for name in names},
             preprocessors={name: p for name, p in self.preprocessors.items() if name in names},
             raw_examples=self.raw_examples[raw],
@@ -81,18 +88,13 @@ class PreparedData:
         """The same rows with text input `name` encoded by another fitted vocabulary `pipeline`
         (the one of the run a model is transferred from)."""
 
-        def encoded(examples: Examples | None) -> Examples | None:
-            if examples is None:
-                return None
+        def encoded(examples: Examples) -> Examples:
             inputs = examples.inputs | {name: encode_texts(pipeline, examples.texts[name])}
             return Examples(inputs, examples.labels, examples.texts)
 
         return replace(
             self,
-            train=encoded(self.train),
-            val=encoded(self.val),
-            test=encoded(self.test),
-            extra=encoded(self.extra),
+            **self.splits_changed(encoded),
             specs=self.specs | {name: text_input(name, pipeline, self.specs[name].raw_columns[0])},
             preprocessors=self.preprocessors | {name: pipeline},
         )
