@@ -7,6 +7,7 @@ from omegaconf import OmegaConf
 from conftest import CONF_DIR, EXPERIMENTS_DIR, compose_config
 from transferlab.cli import register_experiments, selected_experiments
 from transferlab.config_checks import check_config
+from transferlab.explanation_report import explanation_settings
 
 GROUPS = ("dataset", "model", "strategy", "explainer", "trainer", "callbacks", "tracking", "hparams_search", "arm")
 # Options that cannot compose on their own: the generic CSV loader needs a file and a target.
@@ -99,6 +100,7 @@ OPTIONS = {
     ],
 }
 PRESETS = [
+    "breast_cancer_explanations",
     "ham10000_fusion",
     "ham10000_fusion_efficientnet",
     "ham10000_fusion_mobilenet",
@@ -232,6 +234,7 @@ def test_every_experiment_preset_composes_with_only_itself_registered(monkeypatc
         cfg = compose_config(f"experiment={name}")
         OmegaConf.to_container(cfg, resolve=True)
         check_config(cfg)
+        explanation_settings(OmegaConf.to_container(cfg.report).get("explanations"))  # the report's block
     assert registered["pima_transfer"] == ["pima_transfer.yaml"]
     assert registered["mnist_transfer_quick"] == ["mnist_transfer.yaml", "mnist_transfer_quick.yaml"]
 
