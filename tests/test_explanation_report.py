@@ -102,6 +102,14 @@ def study_store(tmp_path) -> dict[tuple[str, int], str]:
             {"test_accuracy": 0.9},
             {"permutation/importance.csv": importance_csv(PERMUTATION[1]), "shap/beeswarm.png": "PNG"},
         ),
+        ("lime_only", 1): make_run(  # another model with another explainer: no rows for what it did not run
+            client,
+            experiment_id,
+            "lime_only",
+            1,
+            {"test_accuracy": 0.8},
+            {"lime/importance.csv": "feature,importance\nwin,1\n"},
+        ),
     }
 
 
@@ -129,11 +137,14 @@ def test_top_features_their_stability_over_seeds_and_the_metric_means_per_group(
         ("mlp", "shap"): ["2", "0", "`x1`, `x2`, `x3`, `x4`, `x5`", "1.0000"],
         ("mlp_100_64_32", "permutation"): ["1", "0", "`a`, `b`, `c`, `d`, `g`", "n/a"],  # one run: no pair
         ("mlp_100_64_32", "shap"): ["0", "1", "(no importance.csv)", "n/a"],
+        ("lime_only", "lime"): ["1", "0", "`win`", "n/a"],
+        ("mlp", "lime"): ["0", "2", "(no importance.csv)", "n/a"],  # seed 1 logged lime.png only
     }
     # Mean ± std over the group's seeds; a group that logged none of a family shows n/a.
     assert metric_means(text, "explainer_agreement_") == {
         "mlp": {"n": "2", "explainer_agreement_permutation_shap": "0.6000 ± 0.1414"},
         "mlp_100_64_32": {"n": "0", "explainer_agreement_permutation_shap": "n/a"},
+        "lime_only": {"n": "0", "explainer_agreement_permutation_shap": "n/a"},
     }
     assert metric_means(text, "explainer_faithfulness_")["mlp"] == {
         "n": "2",

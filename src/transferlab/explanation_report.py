@@ -97,15 +97,21 @@ def top_features_row(ranked: pd.DataFrame, n_runs: int, top: int) -> list[str]:
 
 
 def top_features_table(
-    runs: pd.DataFrame, group_by: str, importances: pd.DataFrame, explainers: list[str], top: int
+    runs: pd.DataFrame,
+    group_by: str,
+    importances: pd.DataFrame,
+    explainers: list[str],
+    top: int,
+    files: dict[str, RunFiles],
 ) -> str:
-    """One row per group and explainer: top_features_row over the group's runs."""
+    """One row per group and explainer that logged anything in the group's runs: top_features_row."""
     lines = [
         f"| {group_by} | explainer | runs | skipped | top {top} by mean importance | top-{top} stability |",
         "|---|---|---|---|---|---|",
     ]
     for group, run_ids in runs.groupby(group_column(group_by))["run_id"]:
-        for explainer in explainers:
+        logged = {explainer for run_id in run_ids for explainer in files[run_id]}
+        for explainer in (e for e in explainers if e in logged):
             ranked = importances[(importances["explainer"] == explainer) & importances["run_id"].isin(run_ids)]
             lines.append(f"| {group} | {explainer} | " + " | ".join(top_features_row(ranked, len(run_ids), top)) + " |")
     return "\n".join(lines)
@@ -206,7 +212,7 @@ def explanations_section(
             f"Top-{top} stability: the mean Jaccard overlap |A ∩ B| / |A ∪ B| of the top-{top} sets of every "
             f"pair of runs (seeds): 1 = every seed puts the same {top} first (in any order), 0 = no two seeds "
             f"share one (two top-5 sets sharing 3 features: 3/7 = 0.43); n/a with a single run.",
-            top_features_table(runs, group_by, importances, explainers, top)
+            top_features_table(runs, group_by, importances, explainers, top, files)
             if explainers
             else f"No run logged an explanations/<explainer>/{IMPORTANCE}.",
             *metric_tables(runs, group_by),

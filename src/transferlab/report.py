@@ -262,8 +262,7 @@ def study_sections(study: str, spec: dict, runs: pd.DataFrame, tracking_uri: str
             [
                 "## Against the original study\n\n"
                 + spec.get("reference_notes", "").strip()
-                + "\n\n"
-                + reference_table(summary, spec.get("reference") or {})
+                + ("\n\n" + reference_table(summary, spec["reference"]) if spec.get("reference") else "")
             ]
             if spec.get("reference") or spec.get("reference_notes")
             else []
