@@ -176,7 +176,7 @@ def test_a_text_model_learns_spam_and_its_logged_model_takes_raw_messages(spam_r
 
 @pytest.mark.parametrize(
     "strategy",
-    [pytest.param("frozen", marks=pytest.mark.slow), pytest.param("finetune", marks=pytest.mark.slow), "lora"],
+    [pytest.param(name, marks=pytest.mark.slow) for name in ("frozen", "finetune", "lora")],
 )
 def test_a_text_model_transfers_to_a_csv_with_the_source_vocabulary(spam_run, tmp_path, run_job, strategy):
     tmp, source = spam_run
