@@ -69,10 +69,8 @@ class Examples:
     texts: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self):
-        counts = {
-            name: len(array)
-            for name, array in (self.inputs | {f"{n} (text)": t for n, t in self.texts.items()}).items()
-        }
+        counts = {name: len(array) for name, array in self.inputs.items()}
+        counts |= {f"{name} (text)": len(texts) for name, texts in self.texts.items()}
         if any(count != len(self.labels) for count in counts.values()):
             raise ValueError(f"inputs {counts} and {len(self.labels)} labels differ in row count")
 
