@@ -1,0 +1,1 @@
+"""Compare runs read back from MLflow: selection, statistics, charts, documents."""
