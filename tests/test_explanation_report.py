@@ -11,7 +11,8 @@ from conftest import FAST, migrated_store_uri, store_uri
 from transferlab import report
 from transferlab.errors import ConfigError
 from transferlab.explanation_report import ExplanationSettings, explanation_settings
-from transferlab.report import write_report
+from transferlab.report import study_request, write_report
+from transferlab.reporting import build
 
 STUDY = "breast_cancer_explanations"  # group_by: model; explanations: top 5, at most 6 figures per group
 PERMUTATION = {
@@ -131,7 +132,7 @@ def metric_means(text: str, family: str) -> dict[str, dict[str, str]]:
 
 
 def test_top_features_their_stability_over_seeds_and_the_metric_means_per_group(study_store, tmp_path):
-    text = write_report(STUDY, store_uri(tmp_path), output_dir=tmp_path / "experiments")
+    text = write_report(study_request(STUDY), store_uri(tmp_path), tmp_path / "experiments")
     assert top_features(text) == {
         ("mlp", "permutation"): ["2", "0", "`a`, `b`, `c`, `d`, `NA`", f"{3 / 7:.4f}"],  # 3 of 5 shared
         ("mlp", "shap"): ["2", "0", "`x1`, `x2`, `x3`, `x4`, `x5`", "1.0000"],
@@ -160,7 +161,7 @@ def test_top_features_their_stability_over_seeds_and_the_metric_means_per_group(
 
 def test_the_first_seeds_figures_are_copied_beside_the_page_and_linked(study_store, tmp_path):
     output = tmp_path / "experiments"
-    text = write_report(STUDY, store_uri(tmp_path), output_dir=output)
+    text = write_report(study_request(STUDY), store_uri(tmp_path), output)
     folder = output / f"{STUDY}_figures"
     copied = FIGURES[:6]  # comparison/ first, then the folders by name; the seventh is left out
     assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) == sorted(
@@ -176,8 +177,11 @@ def test_the_first_seeds_figures_are_copied_beside_the_page_and_linked(study_sto
     ] + [f"{STUDY}_figures/mlp_100_64_32/shap_beeswarm.png"]
     assert all((output / link).is_file() for link in links)  # relative to the page
     assert sorted(p.name for p in output.iterdir()) == sorted(
-        [f"{STUDY}_figures", f"{STUDY}_results.md", f"{STUDY}_runs.csv", f"{STUDY}_test_accuracy.png"]
+        [f"{STUDY}_figures", f"{STUDY}_test_accuracy.png"]
+        + [f"{STUDY}_{name}" for name in ("results.md", "runs.csv", "summary.csv", "report.html")]
     )
+    html = (output / f"{STUDY}_report.html").read_text()  # self-contained: the figures inside the page
+    assert html.count('src="data:image/png;base64,') == len(links)
 
 
 def test_a_second_report_replaces_the_figures_of_the_first(study_store, tmp_path):
@@ -185,7 +189,7 @@ def test_a_second_report_replaces_the_figures_of_the_first(study_store, tmp_path
     stale = output / f"{STUDY}_figures" / "old_group" / "stale.png"
     stale.parent.mkdir(parents=True)
     stale.write_text("from an earlier report")
-    write_report(STUDY, store_uri(tmp_path), output_dir=output)
+    write_report(study_request(STUDY), store_uri(tmp_path), output)
     assert not stale.parent.exists()
     assert (output / f"{STUDY}_figures" / "mlp" / "comparison_deletion.png").is_file()
 
@@ -195,12 +199,12 @@ def test_a_failure_while_writing_leaves_the_previous_report_as_it_was(study_stor
     output.mkdir()
     (output / f"{STUDY}_results.md").write_text("previous page")
 
-    def fail(runs):
+    def fail(runs, labels):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(report, "runs_table", fail)  # after the page, chart and figures were staged
+    monkeypatch.setattr(build, "runs_table", fail)  # after the page, chart and figures were staged
     with pytest.raises(RuntimeError):
-        write_report(STUDY, store_uri(tmp_path), output_dir=output)
+        write_report(study_request(STUDY), store_uri(tmp_path), output)
     assert [p.name for p in output.iterdir()] == [f"{STUDY}_results.md"]
     assert (output / f"{STUDY}_results.md").read_text() == "previous page"
 
@@ -234,7 +238,11 @@ def bad_block_spec(study: str) -> dict:
 @pytest.mark.parametrize(
     "spec, expected",
     [
-        (None, f"error: study={STUDY}: no finished runs in "),
+        (
+            None,
+            f"error: selection=job runs in all experiments, the latest sweep, filter `attributes.status = 'FINISHED' "
+            f"and tags.study = '{STUDY}'`: no finished job run matches in ",
+        ),
         (bad_block_spec, "error: report.explanations.top=5: must be a positive integer"),
     ],
 )
@@ -267,7 +275,7 @@ def test_two_real_seeds_of_the_study(compose, run_job, tmp_path):
             )
         )
     output = tmp_path / "experiments"
-    text = write_report(STUDY, store_uri(tmp_path), output_dir=output)
+    text = write_report(study_request(STUDY), store_uri(tmp_path), output)
     found = top_features(text)
     assert sorted(found) == [("mlp", "integrated_gradients"), ("mlp", "permutation"), ("mlp", "shap")]
     for runs, skipped, features, stability in found.values():

@@ -2,6 +2,7 @@
 split with train-only standardisation, and whole runs of lora / frozen / finetune from the CLI."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import HIGGS_SAMPLE, all_runs, child_runs, describe, parent_runs
 from model_inputs import table
@@ -291,7 +292,7 @@ def test_same_seed_same_base_in_every_arm(compose, run_job, tmp_path):
 @pytest.mark.slow
 def test_shrunken_study_and_its_report(run_cli, tmp_path):
     """experiment=higgs_lora end to end (4 arms, one seed, 2 epochs), then the report's tables."""
-    from transferlab.report import baseline_table, markdown_table, report_spec, study_runs, summarize
+    from transferlab.report import study_request, write_report
 
     result = run_cli(
         "experiment=higgs_lora",
@@ -302,20 +303,20 @@ def test_shrunken_study_and_its_report(run_cli, tmp_path):
         "explainer.permutation.max_samples=500",
     )
     assert result.returncode == 0, describe(result)
-    runs = study_runs("higgs_lora", f"sqlite:///{tmp_path}/mlflow.db")
+    request = study_request("higgs_lora")
+    text = write_report(request, f"sqlite:///{tmp_path}/mlflow.db", tmp_path / "report")
+    runs = pd.read_csv(tmp_path / "report" / "higgs_lora_runs.csv")
     assert sorted(runs["tags.arm"]) == [
         "resnet_mlp_finetune",
         "resnet_mlp_frozen",
         "resnet_mlp_lora",
         "resnet_mlp_scratch",
     ]
-    spec = report_spec("higgs_lora")
-    table = markdown_table(summarize(runs, spec["group_by"], spec["metrics"]), spec["metrics"], spec["group_by"])
-    assert "| resnet_mlp_lora | 1 |" in table and "5,748" in table and "83,829" in table
-    paired = baseline_table(runs, spec["group_by"], spec["baseline_metrics"], spec["baseline"])
-    rows = paired.split("\n")[2:]
-    assert sum(row.startswith("| resnet_mlp_lora | resnet_mlp_scratch | test_") for row in rows) == len(
-        spec["baseline_metrics"]
-    )
-    assert not any(row.startswith("| resnet_mlp_scratch |") for row in rows)
-    assert all(row.endswith(("| yes |", "| no |", "| n/a |")) for row in rows)
+    assert "| resnet_mlp_lora | 1 |" in text and "5,748" in text and "83,829" in text
+    paired = pd.read_csv(tmp_path / "report" / "higgs_lora_comparisons.csv")
+    lora = paired[paired["group"] == "resnet_mlp_lora"]
+    assert sorted(lora["metric"]) == sorted(request.baseline_metrics) and set(lora["baseline"]) == {
+        "resnet_mlp_scratch"
+    }
+    assert "resnet_mlp_scratch" not in set(paired["group"])
+    assert (lora["n"] == 1).all() and lora["p_value"].isna().all()  # one seed: a difference, no test

@@ -30,7 +30,7 @@ WEIGHTS = DATA_DIR / "keras_weights" / "mobilenet_2_5_224_tf_no_top.h5"
 
 @pytest.mark.slow
 def test_quick_mnist_study_and_report(run_cli, tmp_path):
-    from transferlab.report import write_report
+    from transferlab.report import study_request, write_report
     from conftest import store_uri
 
     result = run_cli("experiment=mnist_transfer_quick", *SHRUNK)
@@ -75,7 +75,8 @@ def test_quick_mnist_study_and_report(run_cli, tmp_path):
         "training_curves/finetune.png",
     } <= artifacts
 
-    text = write_report("mnist_transfer_quick", store_uri(tmp_path), output_dir=tmp_path)
+    text = write_report(study_request("mnist_transfer_quick"), store_uri(tmp_path), tmp_path)
+    assert (tmp_path / "mnist_transfer_quick_curves.png").stat().st_size > 10_000  # read from the stage runs
     assert (tmp_path / "mnist_transfer_quick_test_accuracy.png").stat().st_size > 10_000
     row = next(line for line in text.splitlines() if line.startswith("| mobilenet_025_frozen |"))
     expected = frozen["trainable_params"] / (100 * frozen["test_accuracy"])
@@ -86,13 +87,14 @@ def test_quick_mnist_study_and_report(run_cli, tmp_path):
 def test_report_names_the_arms_a_sweep_did_not_run():
     import pandas as pd
 
-    from transferlab.report import missing_groups_note, report_spec
+    from transferlab.report import study_request
+    from transferlab.reporting.build import missing_groups_note
 
-    ran = pd.DataFrame(index=["cnn_scratch", "mobilenet_025_frozen", "mobilenet_025_finetune"])
-    (note,) = missing_groups_note(ran, report_spec("mnist_transfer"))
+    ran = pd.Series(["cnn_scratch", "mobilenet_025_frozen", "mobilenet_025_finetune"])
+    (note,) = missing_groups_note(ran, study_request("mnist_transfer").planned)
     assert note.endswith(": vgg16_frozen, resnet50_frozen, mobilenet_v2_frozen, vgg16_finetune.")
-    assert missing_groups_note(ran, report_spec("mnist_transfer_quick")) == [
-        "Not in this table (no finished run in the sweep read): mobilenet_025_lora."
+    assert missing_groups_note(ran, study_request("mnist_transfer_quick").planned) == [
+        "Not in this table (no finished run in the selection): mobilenet_025_lora."
     ]
 
 

@@ -1,69 +1,55 @@
-"""The study report's paired-by-seed table, on hand-made runs whose differences are known."""
+"""The report's grouping keys, baseline names and commit provenance, on hand-made run tables."""
 
 import subprocess
 
 import pandas as pd
+import pytest
 
 from conftest import REPO_ROOT
-from transferlab.report import baseline_table, run_commits, summarize
+from transferlab.errors import ConfigError
+from transferlab.reporting.build import run_commits
+from transferlab.reporting.grouping import baseline_label, group_columns
+from transferlab.reporting.tables import wide_table
+from transferlab.reporting.statistics import summarize_groups
 from transferlab.tracking.params import source_version_tags
 
 
-def runs(scores: dict[str, list[float]]) -> pd.DataFrame:
-    """One finished run per (arm, seed) with metric `score`."""
+def runs(scores: dict[str, list[float]], column: str = "tags.arm") -> pd.DataFrame:
+    """One finished run per (group, seed) with metric `score`."""
     return pd.DataFrame(
         [
-            {"tags.arm": arm, "params.trainer.seed": str(seed), "metrics.score": value}
-            for arm, values in scores.items()
+            {column: group, "params.trainer.seed": str(seed), "metrics.score": value}
+            for group, values in scores.items()
             for seed, value in enumerate(values)
         ]
     )
 
 
-def rows(table: str) -> dict[tuple[str, str], list[str]]:
-    """(arm, baseline) -> the remaining cells of its row."""
-    cells = [line.strip("|").split("|") for line in table.splitlines()[2:]]
-    return {(c[0].strip(), c[1].strip()): [x.strip() for x in c[2:]] for c in cells}
+def test_a_key_is_a_logged_config_key_first_then_a_tag():
+    frame = runs({"a": [1.0]}).assign(**{"params.arm": "from-config"})
+    assert group_columns(frame, ["arm"]) == ["params.arm"]
+    assert group_columns(frame, ["tags.arm", "trainer.seed"]) == ["tags.arm", "params.trainer.seed"]
 
 
-def test_each_compared_arm_against_each_baseline_with_the_spread_verdict():
-    table = baseline_table(
-        runs(
-            {
-                "table": [0.50, 0.52, 0.48],
-                "image": [0.40, 0.41, 0.39],
-                "fusion": [0.60, 0.61, 0.62],  # +0.11 over table, far beyond its 0.02 spread
-                "noisy": [0.45, 0.70, 0.44],  # above image on average, within its own spread
-            }
-        ),
-        "arm",
-        ["score"],
-        ["table", "image"],
-        compared=["fusion", "noisy"],
-    )
-    found = rows(table)
-    assert set(found) == {("fusion", "table"), ("fusion", "image"), ("noisy", "table"), ("noisy", "image")}
-    assert found["fusion", "table"] == ["score", "+0.1100 ± 0.0265", "3 of 3", "yes"]
-    assert found["fusion", "image"][2:] == ["3 of 3", "yes"]
-    assert found["noisy", "image"][2:] == ["3 of 3", "no"]  # std of noisy (0.15) > its mean gain (0.13)
-    assert found["noisy", "table"][1].startswith("+0.0300")
+def test_a_logged_param_can_be_the_grouping_and_a_null_setting_reads_none():
+    frame = runs({"lesion_id": [0.20, 0.22], "None": [0.25, 0.26]}, column="params.dataset.split.group_column")
+    (column,) = group_columns(frame, ["dataset.split.group_column"])
+    table = wide_table(summarize_groups(frame, [column], ["score"]), ["score"], "dataset.split.group_column")
+    assert "| None | 2 | 0.2550 ± 0.0071 |" in table and "| lesion_id | 2 | 0.2100 ± 0.0141 |" in table
 
 
-def test_one_baseline_by_name_compares_every_other_arm():
-    found = rows(baseline_table(runs({"a": [1.0, 1.0], "b": [2.0, 2.0], "c": [0.0, 0.0]}), "arm", ["score"], "a"))
-    assert set(found) == {("b", "a"), ("c", "a")}
-    assert found["c", "a"] == ["score", "-1.0000 ± 0", "0 of 2", "no"]
+def test_a_missing_key_names_the_closest_ones():
+    with pytest.raises(ConfigError, match=r"--group-by=trainer.sed: .*did you mean trainer.seed"):
+        group_columns(runs({"a": [1.0]}), ["trainer.sed"])
 
 
-def test_a_logged_param_can_be_the_grouping():
-    """group_by: params.<key> groups runs by a swept setting (a null setting is logged as None)."""
-    frame = runs({"lesion_id": [0.20, 0.22], "None": [0.25, 0.26]}).rename(
-        columns={"tags.arm": "params.dataset.split.group_column"}
-    )
-    summary = summarize(frame, "params.dataset.split.group_column", ["score"])
-    assert summary.loc["None", ("score", "mean")] == 0.255
-    found = rows(baseline_table(frame, "params.dataset.split.group_column", ["score"], "lesion_id"))
-    assert found["None", "lesion_id"][:3] == ["score", "+0.0450 ± 0.0071", "2 of 2"]
+def test_a_baseline_is_named_by_its_key_values_in_any_order():
+    columns = ["params.strategy.name", "params.model.name"]
+    assert baseline_label("arm=mlp", ["tags.arm"]) == "mlp"
+    assert baseline_label("mlp", ["tags.arm"]) == "mlp"
+    assert baseline_label("model.name=mlp,strategy.name=scratch", columns) == "strategy.name=scratch, model.name=mlp"
+    with pytest.raises(ConfigError, match="name one value for each group-by key"):
+        baseline_label("strategy.name=scratch", columns)
 
 
 def test_runs_are_tagged_with_the_checkouts_commit_and_whether_it_had_changes():

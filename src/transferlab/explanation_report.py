@@ -14,7 +14,10 @@ from mlflow import MlflowClient
 
 from transferlab.conf_options import CONF_DIR
 from transferlab.errors import ConfigError
-from transferlab.report import group_column, markdown_table, number, summarize
+from transferlab.reporting.grouping import key_name
+from transferlab.reporting.numbers import number
+from transferlab.reporting.statistics import summarize_groups
+from transferlab.reporting.tables import wide_table
 from transferlab.validation import NonNegativeInt, PositiveInt, Settings, rule, validate
 
 IMPORTANCE = "importance.csv"  # every ranking explanation logs it (pipeline.log_explanation)
@@ -98,18 +101,19 @@ def top_features_row(ranked: pd.DataFrame, n_runs: int, top: int) -> list[str]:
 
 def top_features_table(
     runs: pd.DataFrame,
-    group_by: str,
+    group_column: str,
     importances: pd.DataFrame,
     explainers: list[str],
     top: int,
     files: dict[str, RunFiles],
 ) -> str:
     """One row per group and explainer that logged anything in the group's runs: top_features_row."""
+    header = key_name(group_column)
     lines = [
-        f"| {group_by} | explainer | runs | skipped | top {top} by mean importance | top-{top} stability |",
+        f"| {header} | explainer | runs | skipped | top {top} by mean importance | top-{top} stability |",
         "|---|---|---|---|---|---|",
     ]
-    for group, run_ids in runs.groupby(group_column(group_by))["run_id"]:
+    for group, run_ids in runs.groupby(group_column)["run_id"]:
         logged = {explainer for run_id in run_ids for explainer in files[run_id]}
         for explainer in (e for e in explainers if e in logged):
             ranked = importances[(importances["explainer"] == explainer) & importances["run_id"].isin(run_ids)]
@@ -117,13 +121,14 @@ def top_features_table(
     return "\n".join(lines)
 
 
-def metric_tables(runs: pd.DataFrame, group_by: str) -> list[str]:
+def metric_tables(runs: pd.DataFrame, group_column: str) -> list[str]:
     """Mean ± std over the runs per group of each logged metric family of METRIC_TABLES, with its meaning."""
     tables = []
     for prefix, meaning in METRIC_TABLES.items():
         metrics = sorted(c.removeprefix("metrics.") for c in runs if c.startswith(f"metrics.{prefix}"))
         if metrics:
-            tables.append(meaning + "\n\n" + markdown_table(summarize(runs, group_by, metrics), metrics, group_by))
+            summary = summarize_groups(runs, [group_column], metrics)
+            tables.append(meaning + "\n\n" + wide_table(summary, metrics, key_name(group_column)))
     return tables
 
 
@@ -139,11 +144,11 @@ def figure_paths(files: RunFiles, explainers: list[str] | None) -> list[str]:
     ]
 
 
-def first_seed_runs(runs: pd.DataFrame, group_by: str) -> pd.DataFrame:
+def first_seed_runs(runs: pd.DataFrame, group_column: str) -> pd.DataFrame:
     """One run per group: the one of the lowest training seed (the earliest among equals)."""
     seed = pd.to_numeric(runs["params.trainer.seed"], errors="coerce").rename("seed")
     ordered = runs.assign(seed=seed).sort_values(["seed", "start_time"])
-    return ordered.groupby(group_column(group_by)).head(1).sort_values(group_column(group_by))
+    return ordered.groupby(group_column).head(1).sort_values(group_column)
 
 
 def copy_figures(client: MlflowClient, run_id: str, paths: list[str], target: Path) -> list[Path]:
@@ -162,7 +167,7 @@ def copy_figures(client: MlflowClient, run_id: str, paths: list[str], target: Pa
 def figures_section(
     client: MlflowClient,
     runs: pd.DataFrame,
-    group_by: str,
+    group_column: str,
     files: dict[str, RunFiles],
     settings: ExplanationSettings,
     page_dir: Path,
@@ -170,12 +175,13 @@ def figures_section(
 ) -> str:
     """Markdown linking each group's figures, copied from its first seed's run to
     page_dir/figures_dir/<group>/ (at most settings.figures each)."""
+    per_group = key_name(group_column)
     parts = [
-        f"### Figures\n\nFrom one run per {group_by}, the one of its lowest seed (every run's figures are in MLflow "
-        f"under explanations/); at most {settings.figures} PNGs per {group_by}, comparison/ first."
+        f"### Figures\n\nFrom one run per {per_group}, the one of its lowest seed (every run's figures are in MLflow "
+        f"under explanations/); at most {settings.figures} PNGs per {per_group}, comparison/ first."
     ]
-    for _, run in first_seed_runs(runs, group_by).iterrows():
-        group = run[group_column(group_by)]
+    for _, run in first_seed_runs(runs, group_column).iterrows():
+        group = run[group_column]
         paths = figure_paths(files[run["run_id"]], settings.explainers)
         folder = Path(figures_dir) / re.sub(r"[^\w-]", "_", str(group))  # no dots: never ".."
         copies = copy_figures(client, run["run_id"], paths[: settings.figures], page_dir / folder)
@@ -190,7 +196,7 @@ def figures_section(
 
 def explanations_section(
     runs: pd.DataFrame,
-    group_by: str,
+    group_column: str,
     settings: ExplanationSettings,
     client: MlflowClient,
     page_dir: Path,
@@ -202,22 +208,22 @@ def explanations_section(
     explainers = settings.explainers or sorted(
         {explainer for logged in files.values() for explainer, names in logged.items() if IMPORTANCE in names}
     )
-    top = settings.top
+    top, per_group = settings.top, key_name(group_column)
     importances = read_importances(client, files, explainers)
     return "\n\n".join(
         [
             "## Explanations",
-            f"Top {top}: the features (or tokens) with the highest mean importance over the {group_by}'s runs, "
+            f"Top {top}: the features (or tokens) with the highest mean importance over the {per_group}'s runs, "
             f"read from each run's explanations/<explainer>/{IMPORTANCE} (skipped: runs without one). "
             f"Top-{top} stability: the mean Jaccard overlap |A ∩ B| / |A ∪ B| of the top-{top} sets of every "
             f"pair of runs (seeds): 1 = every seed puts the same {top} first (in any order), 0 = no two seeds "
             f"share one (two top-5 sets sharing 3 features: 3/7 = 0.43); n/a with a single run.",
-            top_features_table(runs, group_by, importances, explainers, top, files)
+            top_features_table(runs, group_column, importances, explainers, top, files)
             if explainers
             else f"No run logged an explanations/<explainer>/{IMPORTANCE}.",
-            *metric_tables(runs, group_by),
+            *metric_tables(runs, group_column),
             *(
-                [figures_section(client, runs, group_by, files, settings, page_dir, figures_dir)]
+                [figures_section(client, runs, group_column, files, settings, page_dir, figures_dir)]
                 if settings.figures
                 else []
             ),

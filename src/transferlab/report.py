@@ -1,141 +1,40 @@
-"""Study results tables, read back from MLflow (never typed by hand).
+"""Compare finished runs read back from MLflow: grouped statistics over seeds, seed-paired comparisons
+against a baseline, cost (Pareto) and curves, as Markdown, CSV, a self-contained HTML page and an
+MLflow run (tag report=true). Study presets' `report:` blocks are saved selections for it.
 
-    python -m transferlab.report pima_transfer            # latest sweep of the study
-    python -m transferlab.report pima_transfer --all-sweeps
+    transferlab-report pima_transfer                         # a study: its latest sweep, its preset's grouping
+    transferlab-report pima_transfer --all-sweeps
+    transferlab-report --experiment higgs_lora --group-by strategy.name,strategy.rank \\
+        --baseline strategy.name=scratch,strategy.rank=None --metrics test_accuracy,test_roc_auc
+    transferlab-report --experiment breast_cancer --filter "params.trainer.epochs = '50'" --group-by model.name
+    transferlab-report --tag sweep_dir=/path/to/multirun/2026-12-03/10-00-00 --group-by arm --name today
 
-Reads the finished job runs tagged `study=<name>`, groups them as the study's `report` block in
-experiments/<name>.yaml says, and writes experiments/<name>_results.md and _runs.csv (and, when the
-block names a `chart` metric, a bar chart experiments/<name>_<metric>.png; with `explanations`, the
-top features per explainer, their stability over seeds, agreement and faithfulness, and figures copied
-to experiments/<name>_figures/, see explanation_report.py). Bad input: one `error: ...` line, exit 2.
+Studies write to experiments/, other reports to reports/ (--output-dir to change); everything is staged
+and moved into place at the end. Bad input: one `error: ...` line, exit 2, nothing written.
 """
 
 import argparse
 import os
+import shlex
 import shutil
 import sys
 import tempfile
-from datetime import datetime, timezone
 from pathlib import Path
 
 import hydra
-import mlflow
-import pandas as pd
+from mlflow import MlflowClient
 from omegaconf import OmegaConf
 
 from transferlab import PROJECT_ROOT
 from transferlab.errors import ConfigError
+from transferlab.reporting.build import ReportRequest, build_report
+from transferlab.reporting.report_run import log_report_run
+from transferlab.reporting.selection import RunSelection, check_store
+from transferlab.reporting.statistics import INTERVALS
 
 EXPERIMENTS_DIR = PROJECT_ROOT / "experiments"
+REPORTS_DIR = PROJECT_ROOT / "reports"
 DEFAULT_URI = os.environ.get("MLFLOW_TRACKING_URI", f"sqlite:///{PROJECT_ROOT}/mlflow.db")
-
-
-def study_runs(study: str, tracking_uri: str, all_sweeps: bool = False) -> pd.DataFrame:
-    """Finished parent (job) runs of the study; by default only those of its latest sweep."""
-    mlflow.set_tracking_uri(tracking_uri)
-    runs = mlflow.search_runs(
-        search_all_experiments=True, filter_string=f"tags.study = '{study}' and attributes.status = 'FINISHED'"
-    )
-    if runs.empty:
-        raise ConfigError(
-            "study", study, f"no finished runs in {tracking_uri}; run `python run.py experiment={study}` first"
-        )
-    if "tags.mlflow.parentRunId" in runs:
-        runs = runs[runs["tags.mlflow.parentRunId"].isna()]
-    if not all_sweeps and "tags.sweep_dir" in runs:
-        latest = runs.sort_values("start_time")["tags.sweep_dir"].iloc[-1]
-        runs = runs[runs["tags.sweep_dir"] == latest]
-    return runs
-
-
-def add_derived(runs: pd.DataFrame, derived: dict[str, str]) -> pd.DataFrame:
-    """Per-run metrics computed from logged ones, e.g. {"train_minutes": "train_seconds / 60"}
-    (pandas.eval expressions over metric names)."""
-    metrics = runs[[c for c in runs if c.startswith("metrics.")]].rename(columns=lambda c: c.removeprefix("metrics."))
-    return runs.assign(**{f"metrics.{name}": metrics.eval(expression) for name, expression in derived.items()})
-
-
-def save_bar_chart(summary: pd.DataFrame, metric: str, group_by: str, path: Path) -> None:
-    """A PNG with one bar per group: the mean of `metric` (error bars: min to max), value on top."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    stats = summary[metric].sort_values("mean")
-    figure, ax = plt.subplots(figsize=(max(5.0, 1.3 * len(stats)), 4), layout="constrained")
-    spread = [stats["mean"] - stats["min"], stats["max"] - stats["mean"]]
-    bars = ax.bar(
-        stats.index.astype(str), stats["mean"], yerr=spread if (stats["count"] > 1).any() else None, capsize=4
-    )
-    ax.bar_label(bars, labels=[number(v) for v in stats["mean"]], padding=3)
-    ax.set_ylim(min(stats["min"].min() * 0.98, 1.0) if metric.endswith("accuracy") else 0, None)
-    ax.set_ylabel(metric)
-    ax.set_xlabel(group_by)
-    ax.tick_params(axis="x", labelrotation=20)
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-
-
-def group_column(group_by: str) -> str:
-    """The runs column a report groups by: a tag (`arm`), or a logged param (`params.dataset.split.group_column`)."""
-    return group_by if group_by.startswith("params.") else f"tags.{group_by}"
-
-
-def summarize(runs: pd.DataFrame, group_by: str, metrics: list[str]) -> pd.DataFrame:
-    """mean, std, min, max and count of each metric per group."""
-    columns = {f"metrics.{m}": m for m in metrics if f"metrics.{m}" in runs}
-    grouped = runs.rename(columns=columns).groupby(group_column(group_by))[list(columns.values())]
-    return grouped.agg(["mean", "std", "min", "max", "count"])
-
-
-def number(value: float, like: float | None = None) -> str:
-    """Counts with thousands separators, seconds with one decimal, tiny values in scientific
-    notation, scores with four decimals (seed 001 reports 0.7597). `like` formats a spread the
-    way its mean is formatted."""
-    if pd.isna(value):
-        return "n/a"
-    scale = abs(value if like is None else like)
-    if value == 0:
-        return "0"
-    if scale >= 1000 or (scale >= 10 and float(value).is_integer()):
-        return f"{value:,.0f}"
-    if scale >= 10:
-        return f"{value:.1f}"
-    if scale < 1e-3:
-        return f"{value:.1e}"
-    return f"{value:.4f}"
-
-
-def markdown_table(summary: pd.DataFrame, metrics: list[str], group_by: str) -> str:
-    present = [m for m in metrics if m in summary.columns.get_level_values(0)]
-    lines = [f"| {group_by} | n | " + " | ".join(present) + " |", "|---" * (len(present) + 2) + "|"]
-    for group, row in summary.iterrows():
-        cells = [
-            number(row[(m, "mean")])
-            + (
-                ""
-                if pd.isna(row[(m, "std")]) or row[(m, "std")] == 0
-                else f" ± {number(row[(m, 'std')], like=row[(m, 'mean')])}"
-            )
-            for m in present
-        ]
-        lines.append(f"| {group} | {int(row[(present[0], 'count')])} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def reference_table(summary: pd.DataFrame, reference: dict) -> str:
-    """Our mean [min, max] beside the figures the original study reported."""
-    lines = ["| group | metric | reference | ours: mean [min, max] |", "|---|---|---|---|"]
-    for group, values in reference.items():
-        for metric, expected in values.items():
-            if group in summary.index and (metric, "mean") in summary.columns:
-                ours = summary.loc[group, metric]
-                lines.append(
-                    f"| {group} | {metric} | {expected} | "
-                    f"{number(ours['mean'])} [{number(ours['min'])}, {number(ours['max'])}] |"
-                )
-    return "\n".join(lines)
 
 
 def report_spec(study: str) -> dict:
@@ -154,170 +53,150 @@ def report_spec(study: str) -> dict:
     return spec
 
 
-def missing_groups_note(summary: pd.DataFrame, spec: dict) -> list[str]:
-    """A line naming the sweep's groups with no finished run (e.g. arms that need a download)."""
-    missing = [group for group in spec["planned"] if group not in summary.index]
-    return [f"Not in this table (no finished run in the sweep read): {', '.join(missing)}."] if missing else []
+def as_tuple(value) -> tuple[str, ...]:
+    """A preset value that may be one name or a list of them."""
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
-def as_list(value: str | list[str]) -> list[str]:
-    return [value] if isinstance(value, str) else list(value)
+def study_request(study: str, all_sweeps: bool = False, command: str | None = None) -> ReportRequest:
+    """The saved selection and grouping of experiments/<study>.yaml's `report:` block."""
+    from transferlab.explanation_report import explanation_settings
 
-
-def baseline_table(
-    runs: pd.DataFrame, group_by: str, metrics: list[str], baselines: str | list[str], compared: list[str] | None = None
-) -> str:
-    """Each compared group's difference from each baseline group, paired by training seed (same seed,
-    same data, so the same base model in transfer studies): mean ± std, how many seeds improved, and
-    whether the mean gain exceeds the seed-to-seed spread (the larger std of the two groups)."""
-    seed = "params.trainer.seed"
-    columns = [m for m in metrics if f"metrics.{m}" in runs]
-    frame = runs.set_index([group_column(group_by), seed])[[f"metrics.{m}" for m in columns]]
-    baselines = as_list(baselines)
-    groups = compared or sorted(set(frame.index.get_level_values(0)) - set(baselines))
-    present = set(frame.index.get_level_values(0))
-    lines = [
-        f"| {group_by} | against | metric | mean difference | seeds higher | gain beyond seed spread |",
-        "|---|---|---|---|---|---|",
-    ]
-    for baseline in (b for b in baselines if b in present):
-        reference = frame.xs(baseline, level=0)
-        for group in (g for g in groups if g in present and g != baseline):
-            differences = (frame.xs(group, level=0) - reference).dropna(how="all")
-            for metric in columns:
-                values = differences[f"metrics.{metric}"].dropna()
-                if not len(values):
-                    continue
-                spread = max(frame.xs(g, level=0)[f"metrics.{metric}"].std() for g in (group, baseline))
-                beyond = "n/a" if pd.isna(spread) else ("yes" if values.mean() > spread else "no")
-                deviation = f" ± {number(values.std(), like=values.mean())}" if len(values) > 1 else ""
-                lines.append(
-                    f"| {group} | {baseline} | {metric} | {values.mean():+.4f}{deviation} | "
-                    f"{int((values > 0).sum())} of {len(values)} | {beyond} |"
-                )
-    return "\n".join(lines)
-
-
-def run_commits(runs: pd.DataFrame) -> list[str]:
-    """The commits the runs ran at, `-dirty` where tracked files had changes (MLflow's commit tag and
-    our git_dirty; runs logged before 2026-12-03 carry both in a git_commit tag)."""
-    if "tags.mlflow.source.git.commit" in runs:
-        dirty = runs.get("tags.git_dirty", pd.Series("false", index=runs.index)).eq("true")
-        labels = runs["tags.mlflow.source.git.commit"] + dirty.map({True: "-dirty", False: ""})
-    else:
-        labels = runs.get("tags.git_commit", pd.Series(dtype=str))
-    return sorted(labels.dropna().unique()) or ["unknown"]
-
-
-def runs_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """The runs CSV: run id, start time, metrics, the arm, model, strategy, commit and seed of each run."""
-    keep = ["run_id", "start_time"] + [
-        c
-        for c in runs
-        if c.startswith(
-            (
-                "metrics.",
-                "tags.arm",
-                "tags.model",
-                "tags.strategy",
-                "tags.mlflow.source.git.commit",
-                "tags.git_dirty",
-                "tags.git_commit",
-                "params.trainer.seed",
-            )
-        )
-    ]
-    return runs[keep]
-
-
-def study_sections(study: str, spec: dict, runs: pd.DataFrame, tracking_uri: str, output_dir: Path) -> list[str]:
-    """The page's Markdown sections: results table, chart (saved to output_dir), the baseline table and the
-    original study's figures where the block names them."""
-    summary = summarize(runs, spec["group_by"], spec["metrics"])
-    chart = []
-    if spec.get("chart"):
-        save_bar_chart(summary, spec["chart"], spec["group_by"], output_dir / f"{study}_{spec['chart']}.png")
-        chart = [f"![{spec['chart']} per {spec['group_by']}]({study}_{spec['chart']}.png)"]
-    commits = run_commits(runs)
-    return [
-        f"# {study}: results",
-        f"Generated by `python -m transferlab.report {study}` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC "
-        f"from {len(runs)} finished runs in `{tracking_uri}` (commits: {', '.join(commits)}). "
-        f"Mean ± std over runs per {spec['group_by']}.",
-        spec.get("notes", "").strip(),
-        markdown_table(summary, spec["metrics"], spec["group_by"]),
-        *missing_groups_note(summary, spec),
-        *chart,
-        *(
-            [
-                f"## Against {', '.join(as_list(spec['baseline']))}, paired by seed\n\n"
-                + baseline_table(
-                    runs, spec["group_by"], spec["baseline_metrics"], spec["baseline"], spec.get("compared")
-                )
-            ]
-            if spec.get("baseline")
-            else []
-        ),
-        *(
-            [
-                "## Against the original study\n\n"
-                + spec.get("reference_notes", "").strip()
-                + ("\n\n" + reference_table(summary, spec["reference"]) if spec.get("reference") else "")
-            ]
-            if spec.get("reference") or spec.get("reference_notes")
-            else []
-        ),
-    ]
+    if not (EXPERIMENTS_DIR / f"{study}.yaml").is_file():
+        raise ConfigError("study", study, f"no experiments/{study}.yaml")
+    spec = report_spec(study)
+    return ReportRequest(
+        name=study,
+        selection=RunSelection(study=study, sweep=None if all_sweeps else "latest"),
+        group_by=(spec["group_by"],),
+        metrics=as_tuple(spec["metrics"]),
+        baselines=as_tuple(spec.get("baseline")),
+        compared=as_tuple(spec.get("compared")),
+        baseline_metrics=as_tuple(spec.get("baseline_metrics")),
+        chart=spec.get("chart"),
+        pareto=spec.get("pareto"),
+        curves=as_tuple(spec.get("curves", ["val_loss", "val_accuracy"])),
+        derived=spec.get("derived") or {},
+        notes=spec.get("notes") or "",
+        reference=spec.get("reference"),
+        reference_notes=spec.get("reference_notes") or "",
+        planned=tuple(spec["planned"]),
+        explanations=explanation_settings(spec.get("explanations")),
+        command=command or f"transferlab-report {study}" + (" --all-sweeps" if all_sweeps else ""),
+    )
 
 
 def publish(staging: Path, output_dir: Path) -> None:
     """Move what `staging` holds into output_dir, replacing a previous report's files and figure folders;
-    the page last, so it never links to figures not yet in place."""
-    for path in sorted(staging.iterdir(), key=lambda p: p.suffix == ".md"):
+    the pages last, so they never link to figures not yet in place."""
+    for path in sorted(staging.iterdir(), key=lambda p: p.suffix in (".md", ".html")):
         target = output_dir / path.name
         if target.is_dir():
             shutil.rmtree(target)
         path.replace(target)
 
 
-def write_report(study: str, tracking_uri: str, all_sweeps: bool = False, output_dir=EXPERIMENTS_DIR) -> str:
-    """experiments/<study>_results.md, _runs.csv, the chart and, with `report.explanations`, the
-    explanation figures; all or nothing: staged in a folder inside output_dir, moved into place at the end."""
-    from transferlab.explanation_report import explanation_settings, explanations_section  # it imports this module
-
-    spec = report_spec(study)
-    explanations = explanation_settings(spec.get("explanations"))
-    runs = add_derived(study_runs(study, tracking_uri, all_sweeps), spec.get("derived", {}))
+def write_report(request: ReportRequest, tracking_uri: str, output_dir: Path, log_run: bool = True) -> str:
+    """Build the report in a staging folder inside output_dir, log it as an MLflow run, then move it into
+    place: all or nothing."""
+    check_store(tracking_uri)  # before the client: MLflow creates a SQLite store that does not exist yet
+    client = MlflowClient(tracking_uri)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f".{study}_report_", dir=output_dir) as folder:
+    with tempfile.TemporaryDirectory(prefix=f".{request.name}_report_", dir=output_dir) as folder:
         staging = Path(folder)
-        sections = study_sections(study, spec, runs, tracking_uri, staging)
-        if explanations:
-            client = mlflow.MlflowClient(tracking_uri)
-            sections.append(
-                explanations_section(runs, spec["group_by"], explanations, client, staging, f"{study}_figures")
-            )
-        text = "\n\n".join(sections)
-        (staging / f"{study}_results.md").write_text(text + "\n")
-        runs_table(runs).to_csv(staging / f"{study}_runs.csv", index=False)
+        text, selected = build_report(client, request, staging)
+        if log_run:
+            log_report_run(client, selected, request.name, request.selection.describe(), staging)
         publish(staging, output_dir)
     return text
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("study", help="experiment preset name, e.g. pima_transfer")
-    parser.add_argument("--tracking-uri", default=DEFAULT_URI)
-    parser.add_argument("--all-sweeps", action="store_true", help="pool every sweep of the study, not only the latest")
-    parser.add_argument(
-        "--output-dir", default=EXPERIMENTS_DIR, help="where the table, runs CSV and chart go (default: experiments/)"
+def key_values(pairs: list[str], option: str) -> tuple[tuple[str, str], ...]:
+    """`key=value` options as pairs; anything else is a ConfigError."""
+    parsed = []
+    for pair in pairs:
+        if "=" not in pair:
+            raise ConfigError(option, pair, "must be key=value")
+        key, value = pair.split("=", 1)
+        parsed.append((key, value))
+    return tuple(parsed)
+
+
+def comma_list(text: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip()) if text else ()
+
+
+def parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="transferlab-report", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    args = parser.parse_args(argv)
+    parser.add_argument("study", nargs="?", help="a study preset (experiments/<study>.yaml): its saved selection")
+    select = parser.add_argument_group("selection (every option narrows it; only FINISHED job runs)")
+    select.add_argument("--experiment", action="append", default=[], help="experiment name (repeat for several)")
+    select.add_argument("--sweep", help="`latest`, or a sweep_dir (tag) to read; default: every sweep")
+    select.add_argument("--all-sweeps", action="store_true", help="with a study: every sweep, not only the latest")
+    select.add_argument("--filter", help="MLflow filter string, e.g. \"params.strategy.rank = '4'\"")
+    select.add_argument("--tag", action="append", default=[], help="key=value (repeat for several)")
+    select.add_argument("--run-id", action="append", default=[], help="explicit run id (repeat for several)")
+    compare = parser.add_argument_group("comparison")
+    compare.add_argument("--group-by", help="comma-separated config keys or tags (default: arm, or the study's)")
+    compare.add_argument("--metrics", help="comma-separated metrics (default: every test_* metric, or the study's)")
+    compare.add_argument("--baseline", action="append", default=[], help="key=value[,key=value] of a baseline group")
+    compare.add_argument("--interval", default="t", help=f"95%% interval: {' or '.join(INTERVALS)}")
+    compare.add_argument("--pareto", help="the metric charted against cost (default: the first metric; `none`)")
+    compare.add_argument("--curves", help="per-epoch metrics to chart (default: val_loss,val_accuracy; `none`)")
+    compare.add_argument("--chart", help="a metric to chart as bars per group")
+    output = parser.add_argument_group("output")
+    output.add_argument("--name", help="file prefix (default: the study, else `report`)")
+    output.add_argument("--output-dir", help="default: experiments/ for a study, else reports/")
+    output.add_argument("--tracking-uri", default=DEFAULT_URI)
+    output.add_argument("--no-mlflow-run", action="store_true", help="do not log the report as an MLflow run")
+    return parser
+
+
+def request_from(args: argparse.Namespace, command: str) -> ReportRequest:
+    """The study's saved request with the command line's options on top, or one from the options alone."""
+    if args.study:
+        request = study_request(args.study, args.all_sweeps, command)
+        selection = request.selection
+    else:
+        request = ReportRequest(name="report", selection=RunSelection(), command=command)
+        selection = RunSelection(sweep=args.sweep)
+    selection = RunSelection(
+        experiments=tuple(args.experiment) or selection.experiments,
+        study=selection.study,
+        sweep=args.sweep or selection.sweep,
+        filter=args.filter,
+        tags=key_values(args.tag, "--tag"),
+        run_ids=tuple(args.run_id),
+    )
+    curves = comma_list(args.curves)
+    changes = {
+        "name": args.name or request.name,
+        "selection": selection,
+        "group_by": comma_list(args.group_by) or request.group_by,
+        "metrics": comma_list(args.metrics) or request.metrics,
+        "baselines": tuple(args.baseline) or request.baselines,
+        "interval": args.interval,
+        "pareto": args.pareto or request.pareto,
+        "curves": () if curves == ("none",) else curves or request.curves,
+        "chart": args.chart or request.chart,
+    }
+    if args.group_by:  # the preset's baselines and planned groups name groups of its own grouping
+        changes |= {"baselines": tuple(args.baseline), "compared": (), "planned": ()}
+    return ReportRequest(**{**request.__dict__, **changes})
+
+
+def main(argv=None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parser().parse_args(argv)
     try:
-        if not (EXPERIMENTS_DIR / f"{args.study}.yaml").is_file():
-            raise ConfigError("study", args.study, f"no experiments/{args.study}.yaml")
-        print(write_report(args.study, args.tracking_uri, args.all_sweeps, args.output_dir))
+        request = request_from(args, "transferlab-report " + shlex.join(argv))
+        default_dir = EXPERIMENTS_DIR if args.study else REPORTS_DIR
+        print(write_report(request, args.tracking_uri, args.output_dir or default_dir, not args.no_mlflow_run))
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)

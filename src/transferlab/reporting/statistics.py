@@ -131,13 +131,12 @@ def summarize_groups(
     """One row per (group, metric) for metrics present as `metrics.<m>`: n, mean, std, min, max, ci_low, ci_high.
     NaN values are left out; groups in sorted label order."""
     check_interval(interval)
-    labels = group_labels(runs, columns)
+    present = [metric for metric in metrics if f"metrics.{metric}" in runs]
+    values = runs[[f"metrics.{metric}" for metric in present]]  # split once, not the whole frame per group
     rows = [
-        {"group": label, "metric": metric}
-        | summary_row(metric_values(runs[labels == label], metric), interval, confidence, seed)
-        for label in sorted(labels.unique())
-        for metric in metrics
-        if f"metrics.{metric}" in runs
+        {"group": label, "metric": metric} | summary_row(metric_values(group_runs, metric), interval, confidence, seed)
+        for label, group_runs in values.groupby(group_labels(runs, columns).to_numpy(), sort=True)
+        for metric in present
     ]
     return pd.DataFrame(rows, columns=["group", "metric", "n", "mean", "std", "min", "max", "ci_low", "ci_high"])
 
@@ -265,8 +264,10 @@ def compare_to_baseline(
     check_labels([baseline], existing, "baseline")
     groups = [label for label in existing if label != baseline] if compared is None else compared
     check_labels(groups, existing, "compared group")
+    needed = [c for c in [seed_column, *(f"metrics.{m}" for m in metrics)] if c in runs]
+    narrow = runs[needed]  # filtering a few columns per comparison, not every param of every run
     comparisons = [
-        compare_one(runs, labels, group, baseline, metric, seed_column, interval, confidence, seed)
+        compare_one(narrow, labels, group, baseline, metric, seed_column, interval, confidence, seed)
         for group in groups
         for metric in metrics
         if f"metrics.{metric}" in runs
