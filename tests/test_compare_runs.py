@@ -42,8 +42,9 @@ def log_arms(client, experiment_id, arms, sweep_dir, start_time) -> dict[tuple[s
                 params={"trainer.seed": seed, "strategy.name": strategy, "model.name": "mlp"},
                 metrics={"test_accuracy": value, "trainable_params": trainable, "train_seconds": seconds},
                 tags={"arm": arm, "study": "toy", "sweep_dir": sweep_dir},
-                curve=curve,
-                start_time=start_time + seed,
+                # a pretraining stage first: the curves come from the last stage, the one that trained the model
+                stages={"pretrain": [9.0, 9.0, 9.0], "train": curve},
+                start_time=start_time + 10_000 * seed,
             )
     return ids
 
@@ -200,7 +201,7 @@ BAD_INPUT = {
     "bad interval": (["--interval", "wald"], "--interval=wald: must be one of t, bootstrap"),
     "bad filter": (["--filter", "params.x =="], "--filter="),
     "bad tag": (["--tag", "study"], "--tag=study: must be key=value"),
-    "no store file": (["--tracking-uri", "sqlite:////nonexistent/mlflow.db"], "no MLflow store there"),
+    "no store file": (["--tracking-uri", "sqlite:///{tmp}/elsewhere/mlflow.db"], "no MLflow store there"),
 }
 
 
@@ -208,7 +209,9 @@ BAD_INPUT = {
 def test_bad_input_is_one_error_line_exit_2_nothing_written(toy, tmp_path, capsys, args, expected):
     uri, _ = toy
     with pytest.raises(SystemExit) as exit_info:
-        report.main(["--tracking-uri", uri, *args, "--output-dir", str(tmp_path / "out")])
+        report.main(
+            ["--tracking-uri", uri, *(a.format(tmp=tmp_path) for a in args), "--output-dir", str(tmp_path / "out")]
+        )
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and err.startswith("error: ") and err.count("\n") == 1, err
     assert expected in err, err

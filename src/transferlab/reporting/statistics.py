@@ -220,8 +220,7 @@ def check_labels(wanted: list[str], labels: list[str], role: str) -> None:
 
 
 def compare_one(
-    runs: pd.DataFrame,
-    labels: pd.Series,
+    runs_by_group: dict[str, pd.DataFrame],
     group: str,
     baseline: str,
     metric: str,
@@ -232,7 +231,7 @@ def compare_one(
 ) -> Comparison | None:
     """`group` against `baseline` on one metric: paired by seed when a seed is common, else unpaired; None when
     neither side has the metric."""
-    group_runs, baseline_runs = runs[labels == group], runs[labels == baseline]
+    group_runs, baseline_runs = runs_by_group[group], runs_by_group[baseline]
     group_values, baseline_values = metric_values(group_runs, metric), metric_values(baseline_runs, metric)
     if len(group_values) == 0 and len(baseline_values) == 0:
         return None
@@ -265,9 +264,9 @@ def compare_to_baseline(
     groups = [label for label in existing if label != baseline] if compared is None else compared
     check_labels(groups, existing, "compared group")
     needed = [c for c in [seed_column, *(f"metrics.{m}" for m in metrics)] if c in runs]
-    narrow = runs[needed]  # filtering a few columns per comparison, not every param of every run
+    runs_by_group = dict(tuple(runs[needed].groupby(labels.to_numpy())))  # split once, not per comparison
     comparisons = [
-        compare_one(narrow, labels, group, baseline, metric, seed_column, interval, confidence, seed)
+        compare_one(runs_by_group, group, baseline, metric, seed_column, interval, confidence, seed)
         for group in groups
         for metric in metrics
         if f"metrics.{metric}" in runs
