@@ -183,6 +183,13 @@ def test_the_report_is_logged_as_its_own_run_and_later_reports_skip_it(toy, tmp_
     assert {"report/lora_only_report.html", "report/lora_only_results.md", "report/lora_only_runs.csv"} <= names
     again = run_report(uri, tmp_path / "again", "--experiment", "toy_b")
     assert "from 2 finished job runs" in again
+    # over several experiments, the report run goes to the shared one
+    report.main(
+        ["--experiment", "toy_a", "--experiment", "toy_b", "--tracking-uri", uri, "--output-dir", str(tmp_path)]
+    )
+    shared = client.get_experiment_by_name("transferlab-reports")
+    (across,) = client.search_runs([shared.experiment_id], "tags.report = 'true'")
+    assert across.data.tags["report.n_runs"] == "11" and across.info.status == "FINISHED"
 
 
 def free_port() -> int:
