@@ -11,8 +11,10 @@ from sklearn.datasets import load_iris
 
 from conftest import FAST, artifact_paths, compose_config, mlflow_client, parent_runs
 from transferlab.errors import ConfigError
+from transferlab.evaluation.metrics import classification_metrics, probability_scorer
 from transferlab.explainers.auto import AutoExplainer
 from transferlab.explainers.permutation import PermutationImportance
+from transferlab.explainers.settings import SCORINGS
 
 from multimodal import two_input_data, two_input_model
 from test_image_explainers import TABLE, context, dense_only, prepared, random_images, tiny_cnn
@@ -60,6 +62,20 @@ def test_permutation_scoring_auto_fits_the_task_and_f_beta_still_refuses_several
     with pytest.raises(ConfigError) as error:
         PermutationImportance(scoring="f2").check(three_classes, None)
     assert str(error.value).startswith("explainer.permutation.scoring=f2: F-beta needs a binary target")
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_each_scoring_computes_the_value_the_run_logs_under_its_name(n_classes):
+    """probability_scorer(name) (permutation importance, deletion curves) computes only that metric,
+    equal to classification_metrics' (log_loss negated: higher is better)."""
+    rng = np.random.default_rng(n_classes)
+    labels = np.arange(60) % n_classes
+    guesses = np.eye(n_classes)[rng.integers(0, n_classes, 60)]
+    probabilities = 0.5 * guesses + 0.5 * rng.dirichlet(np.ones(n_classes), 60)
+    logged = classification_metrics(labels, probabilities, "m")
+    for name in SCORINGS:
+        sign = -1 if name == "log_loss" else 1
+        assert probability_scorer(name)(labels, probabilities) == pytest.approx(sign * logged[f"m_{name}"], abs=1e-12)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 hand-built two-input dataset (HAM10000 metadata table + 28x28 RGB image from tests/data), on the
 two-table-input Pima from run.py, and bad inputs as one-line errors."""
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import keras
 import mlflow
@@ -193,23 +193,48 @@ def expected_combination(combiner: str, trained, data: PreparedData) -> np.ndarr
     return sum(weights[name] * test[name] for name in test)
 
 
+@dataclass
+class HeadTraining:
+    """A late-fusion model trained with the head combiner, the weights of its image branch and output
+    layer just before the fusion stage, and its stage runs."""
+
+    trained: object
+    before: dict
+    stages: list[str]
+
+
+def train_late_fusion_head(data: PreparedData) -> HeadTraining:
+    """LateFusion() (combiner head) trained inside the active MLflow run."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        before = snapshot_before_fusion(monkeypatch, late_fusion, "branch_image")
+        trained = LateFusion().train(fusion_model(), data, settings_for)
+    return HeadTraining(trained, before, stage_runs(mlflow.active_run()))
+
+
 @pytest.fixture(scope="module")
 def branch_sources(tmp_path_factory):
-    """For each task (7-class, binary): its data, and its two branches trained once (late fusion's
-    branch stages) and saved as .keras sources, which the combiner tests combine without training."""
+    """For each task (7-class, binary): its data, its two branches trained once (late fusion's
+    branch stages) and saved as .keras sources, which the combiner tests combine without training,
+    and for 7 classes the whole late fusion with the head combiner whose branches they are
+    (test_late_fusion_head_trains_on_frozen_branches)."""
     folder = tmp_path_factory.mktemp("sources")
     mlflow.set_tracking_uri(migrated_store_uri(folder))
     tasks = {}
     with mlflow.start_run(experiment_id=mlflow.set_experiment("fusion_sources").experiment_id):
         for binary in (False, True):
             data = ham_data(binary)
-            trained = LateFusion(combiner="mean").train(fusion_model(), data, settings_for)
+            with mlflow.start_run(nested=True):  # a parent per task, whose stage runs are its training's
+                if binary:
+                    head, trained = None, LateFusion(combiner="mean").train(fusion_model(), data, settings_for)
+                else:
+                    head = train_late_fusion_head(data)
+                    trained = head.trained
             sources = {}
             for name in data.specs:
                 path = folder / f"{name}_{len(data.class_names)}.keras"
                 trained.classifier.get_layer(f"branch_{name}").save(path)
                 sources[name] = {"model_uri": str(path)}
-            tasks[binary] = (data, sources)
+            tasks[binary] = (data, sources, head)
     mlflow.set_tracking_uri(None)
     return tasks
 
@@ -217,7 +242,7 @@ def branch_sources(tmp_path_factory):
 @pytest.mark.parametrize("binary", [False, True], ids=["7-class", "binary"])
 @pytest.mark.parametrize("combiner", ["stacked", "mean", "weighted"])
 def test_late_fusion_combiners_compute_their_rule_with_one_output_per_class(branch_sources, combiner, binary):
-    data, sources = branch_sources[binary]
+    data, sources, _ = branch_sources[binary]
     trained = LateFusion(combiner=combiner, sources=sources).train(fusion_model(), data, settings_for)
     assert trained.stage_metrics == {} and trained.encoder is None  # both branches from their sources
     model = trained.classifier
@@ -257,12 +282,17 @@ def test_an_imagenet_backbone_branch_trains_only_its_last_layers(data):
 
 
 @pytest.mark.parametrize("binary", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["7-class", "binary"])
-def test_late_fusion_head_trains_on_frozen_branches(store, monkeypatch, binary):
-    data = ham_data(binary)
-    before = snapshot_before_fusion(monkeypatch, late_fusion, "branch_image")
-    trained = LateFusion().train(fusion_model(), data, settings_for)
+def test_late_fusion_head_trains_on_frozen_branches(request, binary):
+    """7 classes: the training of branch_sources (whose branches the combiner tests reuse)."""
+    if binary:
+        request.getfixturevalue("store")
+        data = ham_data(binary)
+        head = train_late_fusion_head(data)
+    else:
+        data, _, head = request.getfixturevalue("branch_sources")[binary]
+    trained, before = head.trained, head.before
     assert list(trained.stage_metrics) == ["branch_metadata", "branch_image", "fusion"]
-    assert stage_runs(store) == ["branch_image", "branch_metadata", "fusion"]
+    assert head.stages == ["branch_image", "branch_metadata", "fusion"]
     model = trained.classifier
     assert model.output.shape == (None, 1 if binary else 7)  # seed 002's head had 3 outputs for 7 classes
     assert class_probabilities(model, data.test.inputs).shape == (60, data.n_classes)

@@ -1,4 +1,4 @@
-"""8. The vectorised F-beta threshold search equals a brute-force loop over scikit-learn metrics."""
+"""8. The vectorised F-beta threshold search equals scikit-learn's metrics at every threshold (brute force)."""
 
 import numpy as np
 import pytest
@@ -28,8 +28,12 @@ def brute_fbeta(y, scores, beta, threshold):
 
 
 def brute_best(y, scores, beta):
-    """The first grid threshold whose F-beta is maximal (ties within float rounding count as equal)."""
-    values = np.array([brute_fbeta(y, scores, beta, t) for t in GRID])
+    """The first grid threshold whose F-beta is maximal (ties within float rounding count as equal).
+    scikit-learn's F-beta at every grid threshold in one call: one multilabel column per threshold
+    (average=None), bit-for-bit brute_fbeta's values at a fraction of the cost of 81 calls."""
+    predicted = (scores[:, None] >= GRID).astype(int)
+    truth = np.repeat(np.asarray(y)[:, None], len(GRID), axis=1)
+    values = fbeta_score(truth, predicted, beta=beta, average=None, zero_division=0)
     first = int(np.flatnonzero(values >= values.max() - 1e-12)[0])
     return GRID[first], values[first]
 

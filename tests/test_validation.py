@@ -8,7 +8,7 @@ import inspect
 
 import pytest
 
-from conftest import FAST, all_runs, compose_config, describe
+from conftest import FAST, all_runs, compose_config, describe, presets_of
 from transferlab.cli import check_command_line, selected_experiments
 from transferlab.config_checks import check_config
 from transferlab.errors import ConfigError, UnknownKeyError
@@ -286,7 +286,7 @@ UNKNOWN_KEYS = [
 
 @pytest.mark.parametrize(("argv", "expected"), UNKNOWN_KEYS, ids=[" ".join(a) for a, _ in UNKNOWN_KEYS])
 def test_unknown_key_is_one_line_with_a_suggestion(argv, expected):
-    with pytest.raises(ConfigError) as error:
+    with pytest.raises(ConfigError) as error, presets_of(argv):
         check_command_line(argv)
     assert str(error.value) == expected or expected.endswith("of ") and str(error.value).startswith(expected)
     assert isinstance(error.value, UnknownKeyError) or "not an option" in expected
@@ -307,7 +307,8 @@ def test_unknown_key_is_one_line_with_a_suggestion(argv, expected):
     ],
 )
 def test_existing_and_explicitly_added_keys_pass(argv):
-    check_command_line(argv)
+    with presets_of(argv):
+        check_command_line(argv)
 
 
 def test_unknown_key_on_the_command_line_exits_2_on_one_line(run_cli, tmp_path):

@@ -51,34 +51,59 @@ def metric_suffix(class_name: str) -> str:
     return re.sub(r"[^0-9A-Za-z_.-]+", "_", str(class_name))
 
 
+def roc_auc(y_true, probabilities: np.ndarray) -> float:
+    """ROC-AUC of the positive class (binary); macro one-vs-rest over every class (K > 2).
+    Needs every class among `y_true`."""
+    if probabilities.shape[1] == 2:
+        return skm.roc_auc_score(y_true, probabilities[:, 1])
+    return skm.roc_auc_score(y_true, probabilities, multi_class="ovr", labels=np.arange(probabilities.shape[1]))
+
+
+def pr_auc(y_true, probabilities: np.ndarray) -> float:
+    """Average precision of the positive class (binary); macro over every class (K > 2)."""
+    if probabilities.shape[1] == 2:
+        return skm.average_precision_score(y_true, probabilities[:, 1])
+    one_hot = label_binarize(y_true, classes=np.arange(probabilities.shape[1]))
+    return skm.average_precision_score(one_hot, probabilities, average="macro")
+
+
+# The metrics of (y_true, probabilities) that permutation importance scores with
+# (explainers.settings.SCORINGS) and deletion curves measure; classification_metrics computes the
+# same values under the same names (tested).
+SCORES = {
+    "roc_auc": roc_auc,
+    "pr_auc": pr_auc,
+    "accuracy": lambda y_true, p: skm.accuracy_score(y_true, p.argmax(axis=1)),
+    "balanced_accuracy": lambda y_true, p: skm.balanced_accuracy_score(y_true, p.argmax(axis=1)),
+    "macro_f1": lambda y_true, p: skm.f1_score(y_true, p.argmax(axis=1), average="macro", zero_division=0),
+    "log_loss": lambda y_true, p: skm.log_loss(y_true, p, labels=np.arange(p.shape[1])),
+}
+
+
 def classification_metrics(y_true, probabilities: np.ndarray, prefix: str, class_names=None) -> dict[str, float]:
     """Accuracy, precision/recall/F1 (positive class, or macro for K > 2), macro-F1, balanced accuracy,
     specificity and sensitivity (binary), ROC-AUC (one-vs-rest for K > 2, then also per class as
     roc_auc_<class name> when `class_names` are given), PR-AUC (average precision) and log loss."""
     n_classes = probabilities.shape[1]
-    labels = np.arange(n_classes)
     predicted = probabilities.argmax(axis=1)
     average = "binary" if n_classes == 2 else "macro"
     values = {
-        "accuracy": skm.accuracy_score(y_true, predicted),
+        "accuracy": SCORES["accuracy"](y_true, probabilities),
         "precision": skm.precision_score(y_true, predicted, average=average, zero_division=0),
         "recall": skm.recall_score(y_true, predicted, average=average, zero_division=0),
         "f1": skm.f1_score(y_true, predicted, average=average, zero_division=0),
-        "macro_f1": skm.f1_score(y_true, predicted, average="macro", zero_division=0),
-        "balanced_accuracy": skm.balanced_accuracy_score(y_true, predicted),
-        "log_loss": skm.log_loss(y_true, probabilities, labels=labels),
+        "macro_f1": SCORES["macro_f1"](y_true, probabilities),
+        "balanced_accuracy": SCORES["balanced_accuracy"](y_true, probabilities),
+        "log_loss": SCORES["log_loss"](y_true, probabilities),
     }
     if n_classes == 2:  # per-class accuracy, as seed 001 reports it
         values["specificity"] = skm.recall_score(y_true, predicted, pos_label=0, zero_division=0)
         values["sensitivity"] = skm.recall_score(y_true, predicted, pos_label=1, zero_division=0)
     if len(np.unique(y_true)) == n_classes:  # AUCs need every class present
-        if n_classes == 2:
-            values["roc_auc"] = skm.roc_auc_score(y_true, probabilities[:, 1])
-            values["pr_auc"] = skm.average_precision_score(y_true, probabilities[:, 1])
-        else:
-            values["roc_auc"] = skm.roc_auc_score(y_true, probabilities, multi_class="ovr", labels=labels)
-            one_hot = label_binarize(y_true, classes=labels)
-            values["pr_auc"] = skm.average_precision_score(one_hot, probabilities, average="macro")
+        values["roc_auc"] = roc_auc(y_true, probabilities)
+        values["pr_auc"] = pr_auc(y_true, probabilities)
+        if n_classes > 2:
+            one_hot = label_binarize(y_true, classes=np.arange(n_classes))
             per_class = skm.roc_auc_score(one_hot, probabilities, average=None)
             values |= {f"roc_auc_{metric_suffix(c)}": auc for c, auc in zip(class_names or (), per_class)}
     return {f"{prefix}_{name}": float(value) for name, value in values.items()}
@@ -97,10 +122,9 @@ def zeror_metrics(train_labels, test_labels) -> dict[str, float]:
 
 
 def probability_scorer(name: str):
-    """A metric of (y_true, probabilities) for permutation importance; higher is better."""
-
-    def score(y_true, probabilities):
-        metric = classification_metrics(y_true, probabilities, "m")
-        return -metric["m_log_loss"] if name == "log_loss" else metric[f"m_{name}"]
-
-    return score
+    """A metric of (y_true, probabilities) for permutation importance and deletion curves, higher is
+    better (log_loss negated): only that metric, which a scorer computes hundreds of times."""
+    metric = SCORES[name]
+    if name == "log_loss":
+        return lambda y_true, probabilities: -float(metric(y_true, probabilities))
+    return lambda y_true, probabilities: float(metric(y_true, probabilities))

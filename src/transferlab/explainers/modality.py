@@ -9,7 +9,7 @@ import pandas as pd
 
 from transferlab.data.prepared import PreparedData
 from transferlab.errors import ConfigError
-from transferlab.evaluation.metrics import class_probabilities, classification_metrics, metric_suffix
+from transferlab.evaluation.metrics import SCORES, class_probabilities, metric_suffix
 from transferlab.explainers.base import ExplainContext, Explainer, Explanation
 from transferlab.explainers.integrated_gradients import explained_outputs, integrated_gradients
 from transferlab.explainers.settings import ModalitySettings
@@ -17,8 +17,8 @@ from transferlab.explainers.settings import ModalitySettings
 
 def test_scores(model, inputs: dict, labels: np.ndarray) -> np.ndarray:
     """[macro-F1, balanced accuracy] of the argmax predictions."""
-    metrics = classification_metrics(labels, class_probabilities(model, inputs), "m")
-    return np.array([metrics["m_macro_f1"], metrics["m_balanced_accuracy"]])
+    probabilities = class_probabilities(model, inputs)
+    return np.array([SCORES[name](labels, probabilities) for name in ("macro_f1", "balanced_accuracy")])
 
 
 def ablated(inputs: dict, name: str, ablation: str, mean: np.ndarray, rng: np.random.Generator) -> dict:
