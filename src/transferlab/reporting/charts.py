@@ -53,7 +53,7 @@ def save_pareto_chart(summary: pd.DataFrame, metric: str, costs: list[str], high
         if wide:
             ax.set_xscale("log")
             ax.xaxis.set_minor_formatter(ticker.NullFormatter())
-        ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:,.4g}"))
+        ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:,.0f}" if value >= 10 else f"{value:.3g}"))
         ax.set_xlabel(COST_LABELS.get(cost_name, cost_name) + (" (mean, log scale)" if wide else " (mean)"))
         ax.set_ylabel(f"{metric} (mean)")
         ax.legend(loc="best", fontsize=8)
