@@ -36,6 +36,11 @@ def save_bar_chart(summary: pd.DataFrame, metric: str, group_by: str, path: Path
     plt.close(figure)
 
 
+def cost_tick(value: float, _position) -> str:
+    """1,000 and 100,000 on a cost axis, not 1e+03."""
+    return f"{value:,.0f}" if value >= 10 else f"{value:.3g}"
+
+
 def save_pareto_chart(summary: pd.DataFrame, metric: str, costs: list[str], higher_is_better: bool, path: Path) -> None:
     """One panel per cost: each group's mean `metric` against its mean cost (log scale), the groups no
     other group beats on both joined by the frontier line."""
@@ -53,7 +58,7 @@ def save_pareto_chart(summary: pd.DataFrame, metric: str, costs: list[str], high
         if wide:
             ax.set_xscale("log")
             ax.xaxis.set_minor_formatter(ticker.NullFormatter())
-        ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:,.0f}" if value >= 10 else f"{value:.3g}"))
+        ax.xaxis.set_major_formatter(ticker.FuncFormatter(cost_tick))
         ax.set_xlabel(COST_LABELS.get(cost_name, cost_name) + (" (mean, log scale)" if wide else " (mean)"))
         ax.set_ylabel(f"{metric} (mean)")
         ax.legend(loc="best", fontsize=8)
