@@ -302,4 +302,4 @@ def test_two_real_seeds_of_the_study(compose, run_job, tmp_path):
         "shap_beeswarm.png",
     }
     assert all((output / link).stat().st_size > 10_000 for link in links)
-    assert "Not in this table (no finished run in the sweep read): mlp_100_64_32." in text
+    assert "Not in this table (no finished run in the selection): mlp_100_64_32." in text
