@@ -2,6 +2,7 @@
 comparisons, Pareto, curves, the outputs (Markdown, CSV, HTML, an MLflow run) and bad input."""
 
 import math
+from dataclasses import replace
 import shutil
 import socket
 import subprocess
@@ -15,8 +16,8 @@ from mlflow.entities import ViewType
 from conftest import migrated_store_uri
 from run_store import log_job
 from transferlab import report
-from transferlab.reporting import curves
-from transferlab.reporting.selection import RunSelection, select_runs
+from transferlab.reporting import curves, sql_store
+from transferlab.reporting.selection import RunSelection, runs_frame, select_runs
 
 T_975_2 = 4.302653  # Student t quantile 0.975 with 2 degrees of freedom
 # arm -> (strategy.name, trainable_params, train_seconds, test_accuracy by seed)
@@ -156,6 +157,32 @@ def test_curves_average_the_final_stage_per_epoch_over_seeds(toy):
     grouped = curves.group_curves(points, pd.Series("frozen", index=selected.jobs["run_id"]))
     first = grouped.set_index("epoch").loc[0]
     assert (first["mean"], first["std"], first["n"]) == pytest.approx((1.2, 0.2, 3))  # seeds' 1.0, 1.2, 1.4
+
+
+def test_the_bulk_sql_read_gives_the_runs_and_values_mlflows_search_gives(toy, tmp_path):
+    client = MlflowClient(migrated_store_uri(tmp_path))
+    edge = client.create_experiment("edge", artifact_location=(tmp_path / "mlruns").as_uri())
+    job = log_job(client, edge, {"trainer.seed": 1}, {"test_accuracy": 0.5}, {"arm": "a"}, {"train": [1.0, math.nan]})
+    client.log_metric(job, "test_loss", math.nan)  # MLflow stores a NaN as 0 with is_nan set
+    client.create_run(edge, tags={"arm": "a"})  # RUNNING: not read
+    client.delete_run(log_job(client, edge, {"trainer.seed": 2}, {"test_accuracy": 0.6}, {"arm": "a"}))  # not read
+    toy_client = MlflowClient(toy[0])
+    toy_ids = [toy_client.get_experiment_by_name(name).experiment_id for name in ("toy_a", "toy_b")]
+    for reader, ids in ((client, [edge]), (toy_client, toy_ids)):
+        bulk = sql_store.finished_runs(reader._tracking_client.store, ids).set_index("run_id")
+        searched = runs_frame(reader.search_runs(ids, "attributes.status = 'FINISHED'")).set_index("run_id")
+        pd.testing.assert_frame_equal(bulk, searched, check_like=True)
+    assert len(bulk) == 11 * 3  # toy: 11 jobs, each with 2 stage runs
+    stage = select_runs(client, RunSelection(experiments=("edge",))).stages["run_id"].iloc[0]
+    points = sql_store.metric_points(client._tracking_client.store, [stage], "val_loss")
+    assert points[0] == (stage, 0, 1.0) and math.isnan(points[1][2])
+    # The toy store read both ways, by a study and a tag or by run ids: the same jobs and stage runs.
+    chosen = (toy[1]["finetune", 1], toy[1]["frozen", 2], toy[1]["lora", 7])
+    for selection in (RunSelection(study="toy", tags=(("arm", "frozen"),)), RunSelection(run_ids=chosen)):
+        bulk = select_runs(toy_client, selection)
+        searched = select_runs(toy_client, replace(selection, filter="attributes.status = 'FINISHED'"))
+        assert sorted(bulk.jobs["run_id"]) == sorted(searched.jobs["run_id"]) and len(bulk.jobs) == 3
+        assert sorted(bulk.stages["run_id"]) == sorted(searched.stages["run_id"]) and len(bulk.stages) == 6
 
 
 def test_outputs_name_the_runs_commits_and_the_exact_selection(toy, tmp_path):

@@ -14,6 +14,7 @@ and moved into place at the end. Bad input: one `error: ...` line, exit 2, nothi
 """
 
 import argparse
+import dataclasses
 import os
 import shlex
 import shutil
@@ -187,7 +188,7 @@ def request_from(args: argparse.Namespace, command: str) -> ReportRequest:
     }
     if args.group_by:  # the preset's baselines and planned groups name groups of its own grouping
         changes |= {"baselines": tuple(args.baseline), "compared": (), "planned": ()}
-    return ReportRequest(**{**request.__dict__, **changes})
+    return dataclasses.replace(request, **changes)
 
 
 def main(argv=None) -> None:

@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from mlflow import MlflowClient
@@ -21,6 +22,9 @@ from transferlab.reporting.statistics import (
     summarize_groups,
 )
 from transferlab.tracking.redaction import redact_uri
+
+if TYPE_CHECKING:  # imported where used: only study pages with explanations need it
+    from transferlab.explanation_report import ExplanationSettings
 
 SEED = "params.trainer.seed"
 # Cost metrics every job logs; the report adds them to the chosen metrics when the runs have them.
@@ -49,7 +53,7 @@ class ReportRequest:
     reference: dict | None = None
     reference_notes: str = ""
     planned: tuple[str, ...] = ()  # groups the sweep was meant to produce, to name those with no run
-    explanations: object = None  # explanation_report.ExplanationSettings, or None
+    explanations: "ExplanationSettings | None" = None
     command: str = "transferlab-report"
 
 

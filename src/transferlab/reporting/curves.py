@@ -4,6 +4,7 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
+from transferlab.reporting import sql_store
 from transferlab.reporting.selection import PARENT
 
 
@@ -15,13 +16,11 @@ def final_stages(stages: pd.DataFrame) -> pd.DataFrame:
 
 
 def metric_histories(client: MlflowClient, run_ids: list[str], metric: str) -> list[tuple[str, int, float]]:
-    """(run id, step, value) of every point of `metric` in the runs. MlflowClient reads one run's history
-    per request; a SQL store's get_metric_history_bulk (what MLflow's UI reads through) reads all in one
-    query, about 15 s less for 1,000 runs (benchmarks/report_runs.py). Other stores: one request per run."""
+    """(run id, step, value) of every point of `metric` in the runs: a SQL store in one query
+    (sql_store), other stores one request per run."""
     store = client._tracking_client.store
     if isinstance(store, SqlAlchemyStore):
-        points = store.get_metric_history_bulk(run_ids, metric, max_results=None)
-        return [(point.run_id, point.step, point.value) for point in points]
+        return sql_store.metric_points(store, run_ids, metric)
     return [(run_id, m.step, m.value) for run_id in run_ids for m in client.get_metric_history(run_id, metric)]
 
 

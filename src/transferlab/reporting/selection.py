@@ -11,9 +11,11 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities import Run, ViewType
 from mlflow.exceptions import MlflowException
+from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 from mlflow.utils.uri import is_http_uri
 
 from transferlab.errors import ConfigError, first_line
+from transferlab.reporting import sql_store
 from transferlab.tracking.redaction import redact_uri
 from transferlab.tracking.store import _sqlite_path, require_server
 
@@ -45,6 +47,15 @@ class RunSelection:
         if self.filter:
             clauses.append(self.filter)
         return " and ".join(clauses)
+
+    def matches(self, runs: pd.DataFrame) -> pd.Series:
+        """Which `runs` the selection's study, tags and run ids name (its filter string is not applied)."""
+        chosen = pd.Series(True, index=runs.index)
+        for key, value in ((("study", self.study),) if self.study else ()) + self.tags:
+            chosen &= runs.get(f"tags.{key}", pd.Series(index=runs.index, dtype=object)).eq(value)
+        if self.run_ids:
+            chosen &= runs["run_id"].isin(self.run_ids)
+        return chosen
 
     def describe(self) -> str:
         """The exact selection in words, as the report states it."""
@@ -128,12 +139,26 @@ def latest_sweep(jobs: pd.DataFrame) -> pd.DataFrame:
     return jobs[jobs["tags.sweep_dir"] == latest]
 
 
+def finished_runs(client: MlflowClient, ids: list[str], selection: RunSelection) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the finished runs the selection matches, every finished run of the experiments that holds their
+    stage runs). A SQL store is read in bulk (sql_store) unless the selection has an MLflow filter string,
+    which only MLflow's own search evaluates."""
+    store = client._tracking_client.store
+    if isinstance(store, SqlAlchemyStore) and not selection.filter:
+        every = sql_store.finished_runs(store, ids)
+        return every[selection.matches(every)], every
+    found = search(client, ids, selection.filter_string())
+    narrowed = selection.study or selection.tags or selection.run_ids or selection.filter
+    experiments = sorted(found["experiment_id"].unique()) if not found.empty else []
+    # The search for the jobs found their stage runs too unless the selection names something only jobs carry.
+    return found, search(client, experiments, STAGES) if narrowed and experiments else found
+
+
 def select_runs(client: MlflowClient, selection: RunSelection) -> SelectedRuns:
     """The finished job runs the selection names; ConfigError (saying what was searched) when none match.
     The store must exist (check_store)."""
     ids = experiment_ids(client, selection.experiments)
-    found = search(client, ids, selection.filter_string()) if ids else pd.DataFrame()
-    runs = found
+    runs, every = finished_runs(client, ids, selection) if ids else (pd.DataFrame(), pd.DataFrame())
     if not runs.empty:
         report_runs = runs.get(f"tags.{REPORT_TAG}", pd.Series(index=runs.index, dtype=object)).eq("true")
         runs = runs[runs.get(PARENT, pd.Series(index=runs.index, dtype=object)).isna() & ~report_runs]
@@ -147,10 +172,7 @@ def select_runs(client: MlflowClient, selection: RunSelection) -> SelectedRuns:
         )
     runs = runs.reset_index(drop=True)
     experiments = tuple(sorted(runs["experiment_id"].unique()))
-    # The search for the jobs found their stage runs too unless the selection names something only jobs carry.
-    narrowed = selection.study or selection.tags or selection.run_ids or selection.filter
-    children = search(client, list(experiments), STAGES) if narrowed else found
-    return SelectedRuns(runs, stages_of(children, set(runs["run_id"])), experiments)
+    return SelectedRuns(runs, stages_of(every, set(runs["run_id"])), experiments)
 
 
 def stages_of(children: pd.DataFrame, parents: set[str]) -> pd.DataFrame:
