@@ -18,6 +18,7 @@ from transferlab.errors import ConfigError
 from transferlab.interruption import JobInterrupted, interruptible
 from transferlab.job_inputs import load_job_inputs
 from transferlab.runtime import select_backend, skip_teardown_after_success
+from transferlab.sweeps.launchers import check_launcher_installed
 from transferlab.unknown_keys import check_keys
 
 OmegaConf.register_new_resolver("project_root", lambda: str(PROJECT_ROOT), replace=True)
@@ -133,6 +134,7 @@ def check_command_line(argv: list[str]) -> None:
     from hydra._internal.utils import get_args_parser
 
     args, _ = get_args_parser().parse_known_args(argv)
+    check_launcher_installed(args.overrides)
     check_group_choices(args.overrides)
     if not (
         args.help

@@ -1,6 +1,7 @@
 """Every job of a sweep checked before the first one starts (a Hydra callback): each job's config
 is composed as the sweeper will compose it and given to config_checks.check_config; any bad value
-is one line per job and the sweep ends with exit code 2 before anything runs."""
+is one line per job and the sweep ends with exit code 2 before anything runs. A Ray cluster the
+launcher is to join must answer first."""
 
 import sys
 from typing import Any
@@ -13,6 +14,7 @@ from omegaconf import DictConfig
 
 from transferlab.config_checks import check_config
 from transferlab.errors import ConfigError
+from transferlab.sweeps.launchers import ray_address_error
 
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 OPTUNA_SWEEPER = "hydra_plugins.hydra_optuna_sweeper.optuna_sweeper.OptunaSweeper"
@@ -22,7 +24,8 @@ class CheckSweepJobs(Callback):
     """Registered under hydra.callbacks; runs in the launching process before any job."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        errors = sweep_errors(config)
+        unreachable = ray_address_error(config)
+        errors = [unreachable] if unreachable else sweep_errors(config)
         for error in errors:
             print(f"error: {error}", file=sys.stderr)
         if errors:
