@@ -10,11 +10,12 @@ from transferlab.config_checks import check_config
 from transferlab.explanation_report import explanation_settings
 
 GROUPS = ("dataset", "model", "strategy", "explainer", "trainer", "callbacks", "tracking", "hparams_search", "arm")
-# Options that cannot compose on their own: the generic CSV loader needs a file and a target.
+# Options that cannot compose on their own: the generic CSV loader needs a file and a target, a
+# tracking server its URI.
 REQUIRED_EXTRAS = {
     ("dataset", name): ["dataset.loader.path=/some/table.csv", "dataset.loader.target=label"]
     for name in ("csv", "multimodal_csv")
-}
+} | {("tracking", "server"): ["tracking.uri=http://127.0.0.1:5000"]}
 
 
 OPTIONS = {
@@ -63,7 +64,7 @@ OPTIONS = {
     ],
     "trainer": ["default"],
     "callbacks": ["checkpoint", "default", "early_stopping", "none", "progress", "trim_heap"],
-    "tracking": ["mlflow"],
+    "tracking": ["mlflow", "server"],
     "hparams_search": ["optuna"],
     "arm": [
         "autoencoder_finetune",
@@ -218,8 +219,13 @@ def test_group_option_composes(group, option):
         assert set(cfg.trainer.callbacks or {}) == expected
     else:
         assert group == "tracking"
-        assert (cfg.tracking.experiment, cfg.tracking.log_model) == ("breast_cancer", True)
-        assert cfg.tracking.artifact_root == f"{cfg.paths.root}/mlruns"
+        assert (cfg.tracking.experiment, cfg.tracking.log_model, cfg.tracking.system_metrics) == (
+            "breast_cancer",
+            True,
+            False,
+        )
+        assert cfg.tracking.server == (option == "server")
+        assert cfg.tracking.artifact_root == (None if option == "server" else f"{cfg.paths.root}/mlruns")
 
 
 def test_every_experiment_preset_composes_with_only_itself_registered(monkeypatch):

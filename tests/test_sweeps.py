@@ -159,6 +159,7 @@ def test_the_config_hash_ignores_where_things_are_kept_and_nothing_else(compose,
     base = config_hash(compose(*QUICK))
     assert config_hash(compose(*QUICK, "tracking.uri=sqlite:///elsewhere.db", "paths.cache_dir=/elsewhere")) == base
     assert config_hash(compose(*QUICK, "tracking.skip_finished=false", "trainer.verbose=1")) == base
+    assert config_hash(compose(*QUICK, "tracking.system_metrics=true", "tracking.system_metrics_interval_s=1")) == base
     assert config_hash(compose(*QUICK, "trainer.learning_rate=0.01")) != base
     assert config_hash(compose(*QUICK, "model.dropout=0.3")) != base
 

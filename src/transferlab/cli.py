@@ -19,6 +19,7 @@ from transferlab.interruption import JobInterrupted, interruptible
 from transferlab.job_inputs import load_job_inputs
 from transferlab.runtime import select_backend, skip_teardown_after_success
 from transferlab.sweeps.launchers import check_launcher_installed
+from transferlab.tracking.settings import check_credential_overrides
 from transferlab.unknown_keys import check_keys
 
 OmegaConf.register_new_resolver("project_root", lambda: str(PROJECT_ROOT), replace=True)
@@ -129,12 +130,13 @@ def find_config_error(err: BaseException) -> ConfigError | None:
 
 
 def check_command_line(argv: list[str]) -> None:
-    """ConfigError for a group option or a key the command line names that does not exist,
-    before Hydra runs anything (also for each job of a multirun sweep)."""
+    """ConfigError for a tracking credential, a group option or a key the command line names that
+    does not exist, before Hydra runs anything (also for each job of a multirun sweep)."""
     from hydra._internal.utils import get_args_parser
 
     args, _ = get_args_parser().parse_known_args(argv)
     check_launcher_installed(args.overrides)
+    check_credential_overrides(args.overrides)
     check_group_choices(args.overrides)
     if not (
         args.help

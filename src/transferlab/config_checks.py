@@ -1,8 +1,8 @@
 """Validate a composed config before anything is loaded, trained or logged.
 
 Glue only: each component's settings model lives beside the component (trainer_settings.py,
-evaluation/settings.py, data/split_settings.py, explainers/settings.py) and is applied here to its
-part of the config. Checks that need the data or a built model are the components' own check()
+evaluation/settings.py, data/split_settings.py, explainers/settings.py, tracking/settings.py) and
+is applied here to its part of the config. Checks that need the data or a built model are the components' own check()
 methods, and `check_task` below.
 """
 
@@ -13,6 +13,7 @@ from transferlab.data.split_settings import split_settings_for
 from transferlab.errors import ConfigError
 from transferlab.evaluation.settings import EvaluationSettings, ObjectiveSettings, check_objective_logged
 from transferlab.explainers.settings import EXPLAINER_SETTINGS
+from transferlab.tracking.settings import check_tracking
 from transferlab.trainer_settings import check_trainer
 from transferlab.validation import validate
 
@@ -82,6 +83,7 @@ def check_config(cfg: DictConfig) -> None:
     validate(EvaluationSettings, cfg.evaluation, "evaluation")
     check_explainers(cfg.explainer)
     validate(ObjectiveSettings, cfg.objective, "objective")
+    check_tracking(cfg.tracking)
 
 
 def check_task(cfg: DictConfig, n_classes: int, logged_metrics: list[str]) -> None:

@@ -13,6 +13,7 @@ from omegaconf import DictConfig
 from transferlab.data.loading import load_prepared
 from transferlab.data.prepared import PreparedData
 from transferlab.memory import release_free_memory, rss_mb
+from transferlab.tracking.settings import is_server_uri
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ def describe_data(name: str, data: PreparedData) -> str:
 
 def load_job_inputs(cfg: DictConfig) -> JobInputs:
     """Check the tracking server (http URIs), then load and prepare the dataset."""
-    if cfg.tracking.uri.startswith(("http://", "https://")):
+    if is_server_uri(cfg.tracking.uri):
         from transferlab.tracking.store import require_server  # imports MLflow (~1 s): only for a server
 
         require_server(cfg.tracking.uri)

@@ -46,7 +46,7 @@ from transferlab.tracking.params import (
 )
 from transferlab.tracking.runs import log_figure, log_table, run_location, tracked_run
 from transferlab.tracking.stale_runs import end_stale_runs
-from transferlab.tracking.store import use_experiment
+from transferlab.tracking.store import require_proxied_artifacts, use_experiment
 from transferlab.training import parameter_counts
 from transferlab.validation import validate
 
@@ -193,6 +193,8 @@ def checked_job(cfg: DictConfig, inputs: JobInputs) -> CheckedJob:
     strategy = build_strategy(cfg.strategy)  # option errors before the tracking store is opened (or created)
     builder = strategy.starting_builder(build_model(cfg.model))
     experiment_id = use_experiment(cfg.tracking.uri, cfg.tracking.experiment, cfg.tracking.artifact_root)
+    if cfg.tracking.server:
+        require_proxied_artifacts(experiment_id)
     end_stale_runs()
     # With the backend and the tracking store set up, less the loaded data: memory growth above this
     # baseline is what the data and the training cost.
@@ -263,6 +265,7 @@ def run_job(cfg: DictConfig, inputs: JobInputs | None = None) -> float:
             run_tags(cfg, job.builder, job.data, job.device),
             experiment_id=job.experiment_id,
             run_id=checkpoints.run_id,
+            system_metrics_s=cfg.tracking.system_metrics_interval_s if cfg.tracking.system_metrics else None,
         ) as run,
     ):
         start_checkpoints(checkpoints, run.info.run_id)

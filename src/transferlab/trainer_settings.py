@@ -8,12 +8,20 @@ from pydantic import Field
 
 from transferlab.errors import ConfigError
 from transferlab.runtime import BACKENDS, DEVICES, PRECISIONS
-from transferlab.validation import NonNegativeInt, PositiveInt, PositiveNumber, Settings, is_int, rule, validate
+from transferlab.validation import (
+    FolderOrNull,
+    NonNegativeInt,
+    PositiveInt,
+    PositiveNumber,
+    Settings,
+    is_int,
+    rule,
+    validate,
+)
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "nadam", "adagrad")
 
 StepsPerExecution = rule(lambda v: v == "auto" or (is_int(v) and v > 0), "must be auto or a positive integer")
-FolderOrNull = rule(lambda v: v is None or (isinstance(v, str) and v.strip() != ""), "must be a folder path or null")
 
 
 class EarlyStopping(Settings):

@@ -51,6 +51,7 @@ PositiveInt = rule(lambda v: is_int(v) and v > 0, "must be a positive integer", 
 PositiveNumber = rule(lambda v: is_number(v) and v > 0, "must be a positive number", float)
 NonNegativeInt = rule(lambda v: is_int(v) and v >= 0, "must be an integer >= 0", int)
 Fraction = rule(lambda v: is_number(v) and 0 < v < 1, "must be a fraction in (0, 1)", float)
+FolderOrNull = rule(lambda v: v is None or (isinstance(v, str) and v.strip() != ""), "must be a folder path or null")
 OptionalPositiveInt = rule(
     lambda v: v is None or (is_int(v) and v > 0), "must be null or a positive integer", int | None
 )

@@ -11,13 +11,16 @@ from omegaconf import DictConfig, OmegaConf
 from transferlab.tracking.store import retry_locked, use_experiment
 
 CONFIG_HASH_TAG = "transferlab.config_hash"
-# Where things are kept, shown or looked up, not what a run computes: left out of the hash so that
+# Where things are kept, shown, looked up or sampled, not what a run computes: left out of the hash so that
 # another store, checkout, cache folder or console setting still finds the run.
 NOT_HASHED = (
     "paths",
     "tracking.uri",
     "tracking.artifact_root",
     "tracking.skip_finished",
+    "tracking.server",
+    "tracking.system_metrics",
+    "tracking.system_metrics_interval_s",
     "trainer.verbose",
     "trainer.compilation_cache_dir",
     "resume",  # continues an interrupted run of the same config (conf/config.yaml)

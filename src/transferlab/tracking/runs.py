@@ -33,11 +33,20 @@ def tracked_run(
     experiment_id: str | None = None,
     nested: bool = False,
     run_id: str | None = None,
+    system_metrics_s: float | None = None,
 ):
     """Start (or with `run_id`, reopen) a run; on SIGTERM/SIGINT end it KILLED, on any other
-    exception log the error and end it FAILED; re-raise either way."""
+    exception log the error and end it FAILED; re-raise either way. `system_metrics_s`: MLflow
+    samples system metrics (system/*) into the run every so many seconds; None: none."""
+    if system_metrics_s is not None:
+        mlflow.set_system_metrics_sampling_interval(system_metrics_s)
     with mlflow.start_run(
-        run_id=run_id, run_name=run_name, experiment_id=experiment_id, nested=nested, tags=tags | process_tags()
+        run_id=run_id,
+        run_name=run_name,
+        experiment_id=experiment_id,
+        nested=nested,
+        tags=tags | process_tags(),
+        log_system_metrics=system_metrics_s is not None,
     ) as run:
         if run_id is not None:
             mark_resumed(run)

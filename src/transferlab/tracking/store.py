@@ -55,6 +55,20 @@ def require_server(uri: str) -> None:
         ) from err
 
 
+def require_proxied_artifacts(experiment_id: str) -> None:
+    """ConfigError unless the server proxies the experiment's artifacts (`mlflow-artifacts:`): any
+    other location (a folder on the server's disk) would be written by each job where it runs."""
+    experiment = mlflow.get_experiment(experiment_id)
+    if not experiment.artifact_location.startswith("mlflow-artifacts:"):
+        raise ConfigError(
+            "tracking.experiment",
+            experiment.name,
+            f"keeps its artifacts at {redact_uri(experiment.artifact_location)}, which the server does not proxy; "
+            "with tracking=server name a new experiment on a server that serves artifacts "
+            "(mlflow server --artifacts-destination ...)",
+        )
+
+
 def retry_locked(action, attempts: int = 20):
     """Run `action`, retrying while SQLite says the database is locked (parallel writers)."""
     for attempt in range(attempts):
