@@ -26,9 +26,13 @@ def finished_run(tmp, distribute: str):
     return runs[0]
 
 
-def val_losses(tmp, run) -> list[float]:
+def stage_run(tmp, run):
     (child,) = child_runs(tmp, run)
-    return [m.value for m in mlflow_client(tmp).get_metric_history(child.info.run_id, "val_loss")]
+    return child
+
+
+def val_losses(tmp, run) -> list[float]:
+    return [m.value for m in mlflow_client(tmp).get_metric_history(stage_run(tmp, run).info.run_id, "val_loss")]
 
 
 @pytest.mark.slow
@@ -42,6 +46,8 @@ def test_two_devices_train_as_one(run_cli, tmp_path, backend):
     one, two = finished_run(tmp_path, "none"), finished_run(tmp_path, "data_parallel")
     assert one.data.tags["devices"] == "cpu:0"
     assert two.data.tags["devices"] == "cpu:0,cpu:1"
+    replicas = [stage_run(tmp_path, run).data.params["stage.replicas"] for run in (one, two)]
+    assert replicas == ["1", "2"]  # what the stage's fit really ran under
     for metric in ("test_roc_auc", "test_log_loss", "test_f1", "val_roc_auc"):
         assert two.data.metrics[metric] == pytest.approx(one.data.metrics[metric], rel=MODEL_RTOL), metric
     np.testing.assert_allclose(val_losses(tmp_path, two), val_losses(tmp_path, one), rtol=EPOCH_MEAN_RTOL)

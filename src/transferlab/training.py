@@ -200,14 +200,20 @@ def fit_stage(
             steps_per_execution=steps,
             jit_compile=settings.jit_compile,
         )
-        # steps_per_execution, jit_compile and feed as resolved ("auto" becomes what Keras/we chose).
+        # steps_per_execution, jit_compile and feed as resolved ("auto" becomes what Keras/we chose);
+        # replicas: the devices each batch was split across (trainer.distribute).
         mlflow.log_params(
             {
                 f"stage.{k}": v
                 for k, v in settings.items()
                 if k in ("epochs", "batch_size", "optimizer", "learning_rate", "class_weight")
             }
-            | {"stage.steps_per_execution": steps, "stage.jit_compile": model.jit_compile, "stage.feed": how}
+            | {
+                "stage.steps_per_execution": steps,
+                "stage.jit_compile": model.jit_compile,
+                "stage.feed": how,
+                "stage.replicas": replicas,
+            }
         )
         class_weight = balanced_class_weight(data.y) if classify and settings.class_weight == "balanced" else None
         logger.info(
