@@ -72,10 +72,11 @@ def test_run_tags_hold_no_credentials():
     """The job run's tags from a real model builder and data: a URI with a password in a tagged
     value (here the free-form `study`) keeps its user and host, loses its password."""
     from transferlab.data.loading import load_prepared
+    from transferlab.distribution import Distribution
     from transferlab.pipeline import build_model, run_tags
 
     cfg = compose_config(f"study=https://bob:{SECRET}@studies.example/transfer")
-    tags = run_tags(cfg, build_model(cfg.model), load_prepared(cfg.dataset), "cpu")
+    tags = run_tags(cfg, build_model(cfg.model), load_prepared(cfg.dataset), "cpu", Distribution("none", ("cpu:0",)))
     assert tags["study"] == "https://bob:***@studies.example/transfer"
     assert tags["dataset"] == "breast_cancer"
     assert SECRET not in str(tags)

@@ -88,7 +88,7 @@ def test_fit_on_array_batches_learns_like_fit_on_arrays():
         keras.utils.set_random_seed(0)  # the same initial weights for every feed
         model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
         model.compile(optimizer=keras.optimizers.Adam(0.05), loss="binary_crossentropy", metrics=["accuracy"])
-        history = model.fit(**inputs, epochs=5, verbose=0, class_weight={0: 1.0, 1: 1.0}).history
+        history = model.fit(**inputs, epochs=5, verbose=0).history
         return history, [keras.ops.convert_to_numpy(w) for w in model.weights]
 
     class Consecutive(keras.utils.PyDataset):  # the reference: the arrays cut into consecutive batches
@@ -126,13 +126,15 @@ def test_fit_inputs_feed_batches_through_tf_data_on_tensorflow_and_learn():
     x = rng.standard_normal((5000, 4)).astype(np.float32)
     y = (x[:, 0] + x[:, 1] > 0).astype(np.int32)
     data = StageData(x[:4000], y[:4000], x[4000:], y[4000:])
-    inputs = fit_inputs(data, OmegaConf.create({"batch_size": 256, "seed": 0}), "batches")
+    inputs = fit_inputs(
+        data, OmegaConf.create({"batch_size": 256, "seed": 0}), "batches", class_weight={0: 1.0, 1: 1.0}
+    )
     assert isinstance(inputs["x"], tf.data.Dataset) and isinstance(inputs["validation_data"], tf.data.Dataset)
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
     model.compile(
         optimizer=keras.optimizers.Adam(0.05), loss="binary_crossentropy", metrics=["accuracy"], steps_per_execution=4
     )
-    history = model.fit(**inputs, epochs=5, verbose=0, class_weight={0: 1.0, 1: 1.0})
+    history = model.fit(**inputs, epochs=5, verbose=0)
     assert len(history.history["val_loss"]) == 5
     assert history.history["val_accuracy"][-1] > 0.95
 

@@ -47,13 +47,45 @@ class ArrayBatches(keras.utils.PyDataset):
         return math.ceil(n_rows(self.y) / self.batch_size)
 
     def __getitem__(self, index: int):
-        window = slice(index * self.batch_size, (index + 1) * self.batch_size)
-        rows = window if self.rng is None else np.sort(self.order[window])
+        rows = self.rows(index)
         return rows_of(self.x, rows), rows_of(self.y, rows)
+
+    def rows(self, index: int) -> slice | np.ndarray:
+        """The rows of batch `index`: a slice in order (seed=None), else sorted indices."""
+        window = slice(index * self.batch_size, (index + 1) * self.batch_size)
+        return window if self.rng is None else np.sort(self.order[window])
 
     def on_epoch_end(self) -> None:
         if self.rng is not None:
             self.order = self.rng.permutation(n_rows(self.y))
+
+
+class EvenBatches(ArrayBatches):
+    """ArrayBatches for data-parallel training (trainer.distribute): (x, y, sample weight) batches
+    whose row count is a multiple of `replicas`, so every device gets an equal share. Keras' JAX
+    DataParallel cannot split an uneven batch (keras-team/keras#21167), and TensorFlow's
+    MirroredStrategy averages its unequal shares' mean losses, weighing rows unequally.
+
+    A smaller last batch is padded with repeats of its rows at weight 0, and its own rows'
+    weights are scaled by padded / real size: its mean loss, hence the training step, is the one
+    device's. Weights are the rows' `class_weight` (None: 1). Per-epoch means (loss, accuracy,
+    val_loss) still count the padded batch at its padded size (README: 'Data-parallel training')."""
+
+    def __init__(self, x, y, batch_size: int, seed: int | None, replicas: int, class_weight=None, start_epoch=0):
+        super().__init__(x, y, batch_size, seed, start_epoch)
+        self.replicas = replicas
+        self.weights = np.ones(n_rows(y), "float32")
+        if class_weight is not None:
+            self.weights = np.vectorize(class_weight.__getitem__, otypes=["float32"])(y)
+
+    def __getitem__(self, index: int):
+        rows = self.rows(index)
+        if isinstance(rows, slice):
+            rows = np.arange(*rows.indices(n_rows(self.y)))
+        padding = -len(rows) % self.replicas
+        weights = self.weights[rows] * ((len(rows) + padding) / len(rows))
+        rows = np.resize(rows, len(rows) + padding)  # the padding repeats the batch's rows
+        return rows_of(self.x, rows), rows_of(self.y, rows), np.pad(weights, (0, padding)).astype("float32")
 
 
 def n_rows(y) -> int:
@@ -68,7 +100,7 @@ def rows_of(x, rows):
     return keras.tree.map_structure(lambda a: a[rows], x)
 
 
-def tensorflow_dataset(batches: ArrayBatches):
+def tensorflow_dataset(batches: ArrayBatches, distributed: bool = False):
     """`batches` as a `tf.data` pipeline with tf.data's autotuning off (TensorFlow backend only).
 
     Why not hand Keras the PyDataset: Keras wraps it (and arrays) in a pipeline with autotuning
@@ -77,19 +109,22 @@ def tensorflow_dataset(batches: ArrayBatches):
     (measurements: benchmarks/README.md, 'Why the code is shaped this way'). Keras has no switch for
     the pipelines it builds, hence this one: same batches, a fixed prefetch, no autotune thread.
     Every epoch after the first starts with `on_epoch_end` (a new order), as Keras does it.
+    `distributed`: trained under a tf.distribute strategy (trainer.distribute), where Keras first
+    reads one batch from an extra pass to build the model (Keras 3's TF trainer,
+    `_maybe_symbolic_build`); that pass is no epoch, so the rows keep the one-device order.
     """
     import tensorflow as tf
 
-    epochs = itertools.count()
+    epochs = itertools.count(-1 if distributed else 0)
 
     def one_epoch():
-        if next(epochs):
+        if next(epochs) > 0:
             batches.on_epoch_end()
         for index in range(len(batches)):
             yield batches[index]
 
     signature = keras.tree.map_structure(
-        lambda a: tf.TensorSpec((None, *a.shape[1:]), tf.as_dtype(a.dtype)), (batches.x, batches.y)
+        lambda a: tf.TensorSpec((None, *a.shape[1:]), tf.as_dtype(a.dtype)), batches[0]
     )
     options = tf.data.Options()
     options.autotune.enabled = False

@@ -89,3 +89,19 @@ def check_config(cfg: DictConfig) -> None:
 def check_task(cfg: DictConfig, n_classes: int, logged_metrics: list[str]) -> None:
     """Checks that need the loaded data: the objective must be logged for the task."""
     check_objective_logged(cfg.objective.metric, logged_metrics)
+
+
+def check_batch_split(cfg: DictConfig, replicas: int, devices: tuple[str, ...]) -> None:
+    """trainer.distribute: each batch size (the trainer's, then each stage's) must split evenly
+    across the `replicas` devices."""
+    sizes = [("trainer.batch_size", cfg.trainer.batch_size)] + [
+        (f"strategy.stages.{stage}.batch_size", stage_settings(cfg, stage).batch_size) for stage in cfg.strategy.stages
+    ]
+    for key, size in sizes:
+        if size % replicas:
+            raise ConfigError(
+                key,
+                size,
+                f"must be divisible by the device count, {replicas} "
+                f"(trainer.distribute={cfg.trainer.distribute} splits each batch across {', '.join(devices)})",
+            )

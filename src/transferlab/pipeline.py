@@ -17,8 +17,9 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from transferlab.checkpoints import JobCheckpoints, checkpoints_active
-from transferlab.config_checks import check_task, selected_explainers, stage_settings
+from transferlab.config_checks import check_batch_split, check_task, selected_explainers, stage_settings
 from transferlab.data.prepared import PreparedData
+from transferlab.distribution import Distribution, start_distribution
 from transferlab.evaluation.report import evaluate, metric_names
 from transferlab.evaluation.settings import SubgroupSettings
 from transferlab.evaluation.subgroups import subgroup_columns
@@ -70,9 +71,12 @@ def build_model(node: DictConfig) -> ModelBuilder:
     return build(node, exclude=())
 
 
-def run_tags(cfg: DictConfig, builder: ModelBuilder, data: PreparedData, device: str) -> dict[str, str]:
+def run_tags(
+    cfg: DictConfig, builder: ModelBuilder, data: PreparedData, device: str, distribution: Distribution
+) -> dict[str, str]:
     """The job run's tags, credentials redacted (a URI with a password, e.g. in a weights path),
-    with the config hash a re-run of a sweep looks for to skip this config once it FINISHED."""
+    with the config hash a re-run of a sweep looks for to skip this config once it FINISHED, and
+    the devices training used (trainer.distribute)."""
     tags = {
         "initial_weights": builder.initial_weights,
         "dataset": cfg.dataset.name,
@@ -83,6 +87,8 @@ def run_tags(cfg: DictConfig, builder: ModelBuilder, data: PreparedData, device:
         "data_fingerprint": data.fingerprint,
         "backend": keras.backend.backend(),
         "device": device,
+        "distribute": distribution.kind,
+        "devices": ",".join(distribution.devices),
         "keras_version": keras.__version__,
         **hydra_job_tags(),
         **source_version_tags(),
@@ -178,6 +184,7 @@ class CheckedJob:
 
     experiment_id: str
     device: str
+    distribution: Distribution
     data: PreparedData
     builder: ModelBuilder
     strategy: Strategy
@@ -187,7 +194,9 @@ class CheckedJob:
 
 
 def checked_job(cfg: DictConfig, inputs: JobInputs) -> CheckedJob:
-    """Backend, tracking store, strategy and model, then every check that needs them and the data."""
+    """Devices, backend, tracking store, strategy and model, then every check that needs them and the data."""
+    distribution = start_distribution(cfg.trainer.distribute, cfg.trainer.cpu_devices)
+    check_batch_split(cfg, distribution.replicas, distribution.devices)
     device = configure_keras(cfg.trainer.device, cfg.trainer.precision)
     use_compilation_cache(cfg.trainer.compilation_cache_dir)
     strategy = build_strategy(cfg.strategy)  # option errors before the tracking store is opened (or created)
@@ -205,7 +214,9 @@ def checked_job(cfg: DictConfig, inputs: JobInputs) -> CheckedJob:
     check_task(cfg, data.n_classes, metric_names(data.class_names, cfg.evaluation.betas))
     subgroups = validate(SubgroupSettings, cfg.evaluation.subgroups, "evaluation.subgroups")
     subgroup_columns(subgroups, data.test_attributes)
-    return CheckedJob(experiment_id, device, data, builder, strategy, explainers, subgroups, memory_start_mb)
+    return CheckedJob(
+        experiment_id, device, distribution, data, builder, strategy, explainers, subgroups, memory_start_mb
+    )
 
 
 @contextmanager
@@ -262,7 +273,7 @@ def run_job(cfg: DictConfig, inputs: JobInputs | None = None) -> float:
         checkpoints_active(checkpoints),
         tracked_run(
             name,
-            run_tags(cfg, job.builder, job.data, job.device),
+            run_tags(cfg, job.builder, job.data, job.device, job.distribution),
             experiment_id=job.experiment_id,
             run_id=checkpoints.run_id,
             system_metrics_s=cfg.tracking.system_metrics_interval_s if cfg.tracking.system_metrics else None,
@@ -280,7 +291,8 @@ def run_job(cfg: DictConfig, inputs: JobInputs | None = None) -> float:
             log_run_inputs(cfg, job.data)
         else:
             logger.info("resuming run %s from %s", run.info.run_id, checkpoints.root)
-        trained = job.strategy.train(job.builder, job.data, lambda stage: stage_settings(cfg, stage))
+        with job.distribution.scope():  # models built and trained there; evaluated and explained as usual
+            trained = job.strategy.train(job.builder, job.data, lambda stage: stage_settings(cfg, stage))
         release_free_memory()
         grid = threshold_grid(**cfg.evaluation.threshold_grid)
         evaluation = evaluate(trained.deployable, job.data, cfg.evaluation.betas, grid, job.subgroups)

@@ -7,7 +7,7 @@ from omegaconf import DictConfig, OmegaConf
 from pydantic import Field
 
 from transferlab.errors import ConfigError
-from transferlab.runtime import BACKENDS, DEVICES, PRECISIONS
+from transferlab.runtime import BACKENDS, DEVICES, DISTRIBUTE, PRECISIONS
 from transferlab.validation import (
     FolderOrNull,
     NonNegativeInt,
@@ -58,6 +58,8 @@ class TrainerSettings(Settings):
     jit_compile: Literal["auto", True, False] = "auto"
     feed: Literal["auto", "arrays", "batches"] = "auto"
     compilation_cache_dir: FolderOrNull = None
+    distribute: Literal[DISTRIBUTE] = "none"
+    cpu_devices: PositiveInt = 1
     callbacks: dict[str, Any] | None = Field(None, strict=False)  # name -> node with _target_, or null (off)
     verbose: int = 0
 

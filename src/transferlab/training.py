@@ -11,8 +11,9 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 from sklearn.utils.class_weight import compute_class_weight
 
-from transferlab.batches import ArrayBatches, n_rows, tensorflow_dataset
+from transferlab.batches import ArrayBatches, EvenBatches, n_rows, tensorflow_dataset
 from transferlab.checkpoints import ACTIVE, Resumable, StageCheckpoint
+from transferlab.distribution import active_replicas
 from transferlab.evaluation.plots import training_curves
 from transferlab.invalid_loss import StopOnInvalidLoss
 from transferlab.memory import release_free_memory, trim_c_heap
@@ -101,9 +102,17 @@ def feed(setting: str, rows: int) -> str:
     return "batches" if keras.backend.backend() == "tensorflow" and rows >= AUTO_MIN_ROWS else "arrays"
 
 
-def fit_inputs(data: StageData, settings: DictConfig, how: str, start_epoch: int = 0) -> dict:
-    """fit() arguments for the training and validation rows, fed as `how` (see feed); a resumed
-    stage's batches start at `start_epoch`'s row order."""
+def fit_inputs(
+    data: StageData,
+    settings: DictConfig,
+    how: str,
+    start_epoch: int = 0,
+    class_weight: dict[int, float] | None = None,
+    replicas: int = 1,
+) -> dict:
+    """fit() arguments for the training and validation rows, fed as `how` (see feed), weighted by
+    `class_weight`; a resumed stage's batches start at `start_epoch`'s row order. Split across
+    `replicas` devices (trainer.distribute), batches are EvenBatches, the class weights in them."""
     if how == "arrays":
         return {
             "x": data.x,
@@ -111,12 +120,18 @@ def fit_inputs(data: StageData, settings: DictConfig, how: str, start_epoch: int
             "batch_size": settings.batch_size,
             "shuffle": True,
             "validation_data": (data.x_val, data.y_val),
+            "class_weight": class_weight,
         }
-    train = ArrayBatches(data.x, data.y, settings.batch_size, seed=settings.seed, start_epoch=start_epoch)
-    val = ArrayBatches(data.x_val, data.y_val, settings.batch_size, seed=None)
+    if replicas > 1:
+        train = EvenBatches(data.x, data.y, settings.batch_size, settings.seed, replicas, class_weight, start_epoch)
+        val = EvenBatches(data.x_val, data.y_val, settings.batch_size, None, replicas)
+        class_weight = None
+    else:
+        train = ArrayBatches(data.x, data.y, settings.batch_size, seed=settings.seed, start_epoch=start_epoch)
+        val = ArrayBatches(data.x_val, data.y_val, settings.batch_size, seed=None)
     if keras.backend.backend() == "tensorflow":
-        train, val = tensorflow_dataset(train), tensorflow_dataset(val)
-    return {"x": train, "validation_data": val, "shuffle": False}
+        train, val = tensorflow_dataset(train, replicas > 1), tensorflow_dataset(val, replicas > 1)
+    return {"x": train, "validation_data": val, "shuffle": False, "class_weight": class_weight}
 
 
 def stage_callbacks(settings: DictConfig, stage: str) -> list:
@@ -173,7 +188,8 @@ def fit_stage(
     with tracked_run(stage, tags={"stage": stage}, nested=True, run_id=child_run):
         rows = n_rows(data.y)
         steps = steps_per_execution(settings.steps_per_execution, rows)
-        how = feed(settings.feed, rows)
+        replicas = active_replicas()
+        how = "batches" if replicas > 1 else feed(settings.feed, rows)  # even batches for the devices
         optimizer = keras.optimizers.get(
             {"class_name": settings.optimizer, "config": {"learning_rate": settings.learning_rate}}
         )
@@ -184,14 +200,20 @@ def fit_stage(
             steps_per_execution=steps,
             jit_compile=settings.jit_compile,
         )
-        # steps_per_execution, jit_compile and feed as resolved ("auto" becomes what Keras/we chose).
+        # steps_per_execution, jit_compile and feed as resolved ("auto" becomes what Keras/we chose);
+        # replicas: the devices each batch was split across (trainer.distribute).
         mlflow.log_params(
             {
                 f"stage.{k}": v
                 for k, v in settings.items()
                 if k in ("epochs", "batch_size", "optimizer", "learning_rate", "class_weight")
             }
-            | {"stage.steps_per_execution": steps, "stage.jit_compile": model.jit_compile, "stage.feed": how}
+            | {
+                "stage.steps_per_execution": steps,
+                "stage.jit_compile": model.jit_compile,
+                "stage.feed": how,
+                "stage.replicas": replicas,
+            }
         )
         class_weight = balanced_class_weight(data.y) if classify and settings.class_weight == "balanced" else None
         logger.info(
@@ -209,9 +231,8 @@ def fit_stage(
         started = time.perf_counter()
         try:
             history = model.fit(
-                **fit_inputs(data, settings, how, start_epoch),
+                **fit_inputs(data, settings, how, start_epoch, class_weight, replicas),
                 epochs=settings.epochs,
-                class_weight=class_weight,
                 callbacks=callbacks,
                 verbose=0,
             )
