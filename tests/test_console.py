@@ -186,6 +186,38 @@ def test_log_dataset_shows_the_data_with_its_fingerprint_as_digest(tmp_path):
     assert [tag.value for tag in inputs[0].tags if tag.key == "mlflow.data.context"] == ["training"]
 
 
+def test_a_dataset_another_job_inserts_meanwhile_is_retried_not_a_failed_run(tmp_path):
+    """Parallel sweep jobs log the same dataset at once: the row appears between MLflow's look-up and
+    its insert, which then breaks the UNIQUE constraint. Reproduced here with SQLAlchemy's own event
+    hook: just before MLflow's first INSERT INTO datasets, the same row goes in first."""
+    import mlflow
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    from transferlab.tracking.datasets import log_dataset
+
+    raced = []
+
+    def insert_first(connection, cursor, statement, parameters, context, executemany):
+        if statement.startswith("INSERT INTO datasets") and not raced:
+            raced.append(statement)
+            connection.exec_driver_sql(statement, parameters)
+
+    mlflow.set_tracking_uri(store_uri(tmp_path))
+    experiment = mlflow_client(tmp_path).create_experiment("race")
+    event.listen(Engine, "before_cursor_execute", insert_first)
+    try:
+        with mlflow.start_run(experiment_id=experiment) as run:
+            log_dataset("pima", "/data/pima.csv", "f" * 64, {"features": np.zeros((2, 3))}, np.array([0, 1]))
+    finally:
+        event.remove(Engine, "before_cursor_execute", insert_first)
+        mlflow.set_tracking_uri(None)
+    assert raced  # the race happened
+    finished = mlflow_client(tmp_path).get_run(run.info.run_id)
+    assert finished.info.status == "FINISHED"
+    assert [i.dataset.name for i in finished.inputs.dataset_inputs] == ["pima"]
+
+
 # --- callbacks group ----------------------------------------------------------------------------
 
 

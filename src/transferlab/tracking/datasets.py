@@ -5,6 +5,8 @@ import warnings
 import mlflow
 import numpy as np
 
+from transferlab.tracking.store import INSERTED_MEANWHILE, LOCKED, retry_locked
+
 # MLflow stores a dataset digest in 36 characters; the full fingerprint stays in the run's
 # data_fingerprint tag.
 MAX_DIGEST_LENGTH = 36
@@ -38,4 +40,5 @@ def log_dataset(
         name=name,
         digest=digest[:MAX_DIGEST_LENGTH],
     )
-    mlflow.log_input(dataset, context=context)
+    # Parallel jobs of a sweep log the same dataset into one experiment at the same moment.
+    retry_locked(lambda: mlflow.log_input(dataset, context=context), transient=LOCKED + INSERTED_MEANWHILE)

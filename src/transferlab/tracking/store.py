@@ -69,13 +69,20 @@ def require_proxied_artifacts(experiment_id: str) -> None:
         )
 
 
-def retry_locked(action, attempts: int = 20):
-    """Run `action`, retrying while SQLite says the database is locked (parallel writers)."""
+LOCKED = ("locked",)  # SQLite: "database is locked", a parallel writer holds it
+# A row another job inserted between MLflow's look-up and its insert (parallel jobs logging the same
+# dataset): SQLite's, PostgreSQL's and MySQL's words for it. The retry finds the row and links to it.
+INSERTED_MEANWHILE = ("UNIQUE constraint failed", "duplicate key value", "Duplicate entry")
+
+
+def retry_locked(action, attempts: int = 20, transient: tuple[str, ...] = LOCKED):
+    """Run `action`, retrying while its error says one of `transient` (default: the database is
+    locked by a parallel writer)."""
     for attempt in range(attempts):
         try:
             return action()
         except Exception as err:  # MLflow wraps sqlite errors in several exception types
-            if "locked" not in str(err) or attempt == attempts - 1:
+            if not any(words in str(err) for words in transient) or attempt == attempts - 1:
                 raise
             time.sleep(0.1 * (attempt + 1))
 
