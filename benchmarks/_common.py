@@ -135,11 +135,11 @@ def load_average() -> str:
         return "n/a"
 
 
-def machine_lines(backend: str) -> list[str]:
+def machine_lines(backend: str, devices: str = "no GPU used") -> list[str]:
     versions = ", ".join(f"{k} {v}" for k, v in package_versions().items())
     return [
         f"- date: {_dt.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}",
-        f"- machine: `nproc` = {nproc()}, CPU: {cpu_model()}, {platform.system()} {platform.machine()}, no GPU used",
+        f"- machine: `nproc` = {nproc()}, CPU: {cpu_model()}, {platform.system()} {platform.machine()}, {devices}",
         f"- load average (1/5/15 min) at the end of the run: {load_average()}",
         f"- backend: {backend}",
         f"- packages: {versions}",
@@ -200,9 +200,27 @@ def record_section(name: str, title: str, body: str) -> None:
     print(f"recorded in {RESULTS_FILE}")
 
 
-def record_result(section: str, title: str, script: str, argv, backend: str, result_table: str, summary: list[str]):
-    """record_section with the usual body: the command, the machine, the result table and the summary."""
-    lines = [f"Command: {command_line(script, argv)}", "", *machine_lines(backend), "", result_table, "", *summary]
+def record_result(
+    section: str,
+    title: str,
+    script: str,
+    argv,
+    backend: str,
+    result_table: str,
+    summary: list[str],
+    devices: str = "no GPU used",
+):
+    """record_section with the usual body: the command, the machine (`devices`: what computed), the
+    result table and the summary."""
+    lines = [
+        f"Command: {command_line(script, argv)}",
+        "",
+        *machine_lines(backend, devices),
+        "",
+        result_table,
+        "",
+        *summary,
+    ]
     record_section(section, title, "\n".join(lines))
 
 
