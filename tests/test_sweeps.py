@@ -2,6 +2,8 @@
 starts, failing jobs recorded while the others run, a summary at the end, finished configs skipped
 on a re-run."""
 
+import gc
+
 import pandas as pd
 import pytest
 from hydra.core.hydra_config import HydraConfig
@@ -177,6 +179,23 @@ def test_every_job_run_is_tagged_with_its_config_hash(compose, run_job, tmp_path
     [run] = parent_runs(tmp_path)
     assert run.data.tags[CONFIG_HASH_TAG] == config_hash(cfg)
     assert finished_run(cfg).info.run_id == run.info.run_id
+
+
+def traced_graphs() -> int:
+    """TensorFlow graphs (traced functions) alive in this process, after a full collection."""
+    from tensorflow.python.framework.func_graph import FuncGraph
+
+    gc.collect()
+    return sum(isinstance(o, FuncGraph) for o in gc.get_objects())
+
+
+def test_a_job_leaves_no_traced_graph_behind_for_the_next_job_of_the_process(compose, run_job):
+    """TensorFlow keeps the custom gradient of every training step it traces, and the step with it;
+    a sweep's process grew ~7 MB a job until run_job dropped them (benchmarks/sweep_memory.py)."""
+    run_job(compose(*QUICK))
+    after_first = traced_graphs()
+    run_job(compose(*QUICK, "trainer.seed=1"))
+    assert traced_graphs() == after_first
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ import gc
 import os
 import resource
 import sys
+from contextlib import contextmanager
 
 
 def rss_mb() -> float:
@@ -68,3 +69,30 @@ def trim_c_heap() -> None:
         ctypes.CDLL(None).malloc_trim(0)
     except (OSError, AttributeError):
         pass
+
+
+def custom_gradient_names() -> set[str]:
+    """The `tf.custom_gradient` entries of TensorFlow's gradient registry (none before TensorFlow is imported)."""
+    if "tensorflow" not in sys.modules:
+        return set()
+    from tensorflow.python.framework import ops
+
+    return {name for name in ops.gradient_registry.list() if name.startswith("CustomGradient-")}
+
+
+@contextmanager
+def custom_gradients_dropped():
+    """Unregister the custom gradients TensorFlow registered inside the block, once it ends: each entry
+    keeps its traced graph alive for good, e.g. every training step Keras traces (its optimizer sums
+    the gradients through one; tensorflow/tensorflow#97697). TensorFlow has no call for it, hence
+    the private dict (measurements: benchmarks/README.md, 'Why the code is shaped this way')."""
+    before = custom_gradient_names()
+    try:
+        yield
+    finally:
+        added = custom_gradient_names() - before
+        if added:
+            from tensorflow.python.framework import ops
+
+            for name in added:
+                del ops.gradient_registry._registry[name]

@@ -28,7 +28,7 @@ from transferlab.explainers.base import ExplainContext, Explainer, Explanation
 from transferlab.explainers.comparison import compare_explanations
 from transferlab.interruption import JobInterrupted
 from transferlab.job_inputs import JobInputs, load_job_inputs
-from transferlab.memory import memory_metrics, release_free_memory, rss_mb
+from transferlab.memory import custom_gradients_dropped, memory_metrics, release_free_memory, rss_mb
 from transferlab.models.base import ModelBuilder
 from transferlab.resume import CHECKPOINT_TAG, resumable_run
 from transferlab.runtime import configure_keras, seed_everything, use_compilation_cache
@@ -255,6 +255,7 @@ def log_run_inputs(cfg: DictConfig, data: PreparedData) -> None:
     mlflow.log_metrics(data.sizes() | {"data_mb": data.nbytes() / 2**20})
 
 
+@custom_gradients_dropped()  # the job's traced steps are freed with its models
 def run_job(cfg: DictConfig, inputs: JobInputs | None = None) -> float:
     """Train, evaluate, explain and log one configuration; return cfg.objective.metric. `inputs`:
     the data loaded before Keras was imported (the command line does that), else loaded here.
