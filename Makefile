@@ -62,6 +62,10 @@ bench: install            ## performance claims (see benchmarks/README.md)
 	$(PY) benchmarks/higgs_ingest.py
 	$(PY) benchmarks/higgs_train.py
 	$(PY) benchmarks/fusion_overhead.py
+	$(PY) benchmarks/report_runs.py
+	$(PY) benchmarks/text_linear.py
+	$(PY) benchmarks/sweep_throughput.py
+	$(PY) benchmarks/sweep_memory.py
 
 clean:
 	rm -rf outputs multirun
