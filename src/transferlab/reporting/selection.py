@@ -139,7 +139,7 @@ def latest_sweep(jobs: pd.DataFrame) -> pd.DataFrame:
     return jobs[jobs["tags.sweep_dir"] == latest]
 
 
-def finished_runs(client: MlflowClient, ids: list[str], selection: RunSelection) -> tuple[pd.DataFrame, pd.DataFrame]:
+def matching_runs(client: MlflowClient, ids: list[str], selection: RunSelection) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(the finished runs the selection matches, every finished run of the experiments that holds their
     stage runs). A SQL store is read in bulk (sql_store) unless the selection has an MLflow filter string,
     which only MLflow's own search evaluates."""
@@ -158,7 +158,7 @@ def select_runs(client: MlflowClient, selection: RunSelection) -> SelectedRuns:
     """The finished job runs the selection names; ConfigError (saying what was searched) when none match.
     The store must exist (check_store)."""
     ids = experiment_ids(client, selection.experiments)
-    runs, every = finished_runs(client, ids, selection) if ids else (pd.DataFrame(), pd.DataFrame())
+    runs, every = matching_runs(client, ids, selection) if ids else (pd.DataFrame(), pd.DataFrame())
     if not runs.empty:
         report_runs = runs.get(f"tags.{REPORT_TAG}", pd.Series(index=runs.index, dtype=object)).eq("true")
         runs = runs[runs.get(PARENT, pd.Series(index=runs.index, dtype=object)).isna() & ~report_runs]

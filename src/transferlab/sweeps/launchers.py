@@ -24,8 +24,11 @@ PROBE_TIMEOUT_S = 5.0  # Ray itself retries an unreachable cluster for about 20 
 
 def check_launcher_installed(overrides: list[str]) -> None:
     """ConfigError when `hydra/launcher=...` on the command line names a launcher whose extra is not installed."""
+    chosen = [o for o in overrides if o.startswith("hydra/launcher=")]
+    if not chosen:
+        return
     try:
-        parsed = OverridesParser.create().parse_overrides([o for o in overrides if o.startswith("hydra/launcher=")])
+        parsed = OverridesParser.create().parse_overrides(chosen)
     except Exception:  # malformed syntax: Hydra's own parser reports it
         return
     for override in parsed:
@@ -50,9 +53,9 @@ def ray_address_error(config: DictConfig) -> ConfigError | None:
     address = config.hydra.launcher.ray.init.get("address")
     if address in (None, "auto", "local") or str(address).startswith("ray://"):
         return None  # Ray starts in this process, finds this machine's cluster, or uses Ray Client
-    host, _, port = str(address).rpartition(":") if ":" in str(address) else (str(address), "", RAY_DEFAULT_PORT)
+    host, _, port = str(address).partition(":")
     try:
-        socket.create_connection((host, int(port)), timeout=PROBE_TIMEOUT_S).close()
+        socket.create_connection((host, int(port or RAY_DEFAULT_PORT)), timeout=PROBE_TIMEOUT_S).close()
     except (OSError, ValueError) as err:
         reason = getattr(err, "strerror", None) or str(err) or type(err).__name__
         return ConfigError(
