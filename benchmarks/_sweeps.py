@@ -70,6 +70,7 @@ class JobRun:
     seed: int
     train_seconds: float  # its stages' fit time (the pipeline's train_seconds)
     run_seconds: float  # its MLflow run, start to end (data, model, fit, evaluation, logging)
+    started: float  # when its MLflow run started, seconds since the epoch
 
 
 def finished_runs(store: Path, jobs: int, label: str) -> list[JobRun]:
@@ -94,4 +95,5 @@ def job_run(run) -> JobRun:
         seed=int(run.data.params["trainer.seed"]),
         train_seconds=run.data.metrics["train_seconds"],
         run_seconds=(run.info.end_time - run.info.start_time) / 1000.0,
+        started=run.info.start_time / 1000.0,
     )

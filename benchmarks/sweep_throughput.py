@@ -15,8 +15,11 @@ duration (data, model, fit, evaluation, logging). Per-job overhead = worker-seco
 (wall x workers / jobs; workers = 1 for basic) - the mean `train_seconds`: every second a worker
 spends on a job other than fitting (launcher, process start-up and imports, Hydra, MLflow,
 evaluation, and idle workers at the end). Of it, "outside the run" = worker-seconds per job - the
-mean run duration (launcher, start-up, imports, Hydra). On 2 cores, parallel jobs also slow each
-other's fit, which shows in `train_seconds`. --repeats rounds (1) rotate the launchers' order.
+mean run duration (launcher, start-up, imports, Hydra). "first run s": from spawn to the first job's
+MLflow run (Hydra, the check of every job, worker start-up and imports). On 2 cores, parallel jobs
+also slow each other, which shows in `train_seconds` and the run duration: "jobs' slowdown" = a
+parallel launcher's mean run duration / basic's, and 2 / slowdown bounds what 2 workers could reach
+over basic with no start-up or launcher cost at all. --repeats rounds (1) rotate the launchers' order.
 Target: joblib >= 1.6x the basic launcher's jobs per minute.
 
     .venv/bin/python benchmarks/sweep_throughput.py [--jobs 8] [--epochs 20] [--workers 2] [--repeats 1] [--record]
@@ -26,6 +29,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -65,11 +69,13 @@ def measure(args, name: str, folder: Path) -> dict:
     ray_dir = Path(tempfile.mkdtemp(prefix="ray", dir="/tmp"))
     try:
         command = sweeps.sweep_command(args, folder, *launcher_overrides(name, args.workers, ray_dir))
+        spawned = time.time()
         wall = sweeps.run_sweep(command, sweeps.sweep_env(args.backend), name, folder / "sweep.log")
     finally:
         shutil.rmtree(ray_dir, ignore_errors=True)
     runs = sweeps.finished_runs(folder, args.jobs, name)
-    return {"wall": wall, "workers": 1 if name == "basic" else args.workers, "runs": runs}
+    first_run = min(run.started for run in runs) - spawned
+    return {"wall": wall, "workers": 1 if name == "basic" else args.workers, "runs": runs, "first_run": first_run}
 
 
 def figures(result: dict, jobs: int) -> dict:
@@ -85,6 +91,7 @@ def figures(result: dict, jobs: int) -> dict:
         "run": run,
         "overhead": worker_s - train,
         "outside": worker_s - run,
+        "first_run": result["first_run"],
     }
 
 
@@ -107,12 +114,13 @@ def result_table(args, medians: dict[str, dict], walls: dict[str, list[float]]) 
             f"{m['run']:.2f}",
             f"{m['overhead']:.1f}",
             f"{m['outside']:.1f}",
+            f"{m['first_run']:.1f}",
             ", ".join(f"{w:.1f}" for w in walls[name]),
         ]
         for name, m in medians.items()
     ]
     headers = ["launcher", "workers", "wall s", "jobs/min", "vs basic", "worker-s/job", "fit s/job"]
-    headers += ["run s/job", "overhead s/job", "outside run s/job", "every wall s"]
+    headers += ["run s/job", "overhead s/job", "outside run s/job", "first run s", "every wall s"]
     return common.table(headers, rows)
 
 
@@ -125,6 +133,12 @@ def summary_lines(args, medians: dict[str, dict]) -> list[str]:
         lines.append(f"- joblib / basic jobs per minute: {ratio:.2f}x (target >= {TARGET_JOBLIB:g}x): {verdict}")
     if "ray" in medians:
         lines.append(f"- ray / basic jobs per minute: {base / medians['ray']['wall']:.2f}x (no target)")
+    for name in [name for name in medians if name != "basic"]:
+        slowdown = medians[name]["run"] / medians["basic"]["run"]
+        lines.append(
+            f"- {name}: jobs' slowdown with {args.workers} at once {slowdown:.2f}x (mean run s/job vs basic); "
+            f"bound with no start-up or launcher cost: {args.workers / slowdown:.2f}x basic"
+        )
     lines += [
         f"- {args.jobs} jobs of {args.dataset}, {args.epochs} epochs, explainer=none, backend {args.backend}, "
         f"median of {args.repeats} round(s); every job's run FINISHED",
