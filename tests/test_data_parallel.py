@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from conftest import FAST, all_runs, child_runs, mlflow_client, parent_runs, rejection
 
-from transferlab.errors import ConfigError
 
 TWO_DEVICES = ("trainer.distribute=data_parallel", "trainer.cpu_devices=2")
 # One device fed the same batches in the same order (trainer.feed=batches) is the reference. No
@@ -75,28 +74,23 @@ def test_data_parallel_on_one_device_warns_and_trains_there(compose, run_job, tm
 @pytest.mark.parametrize(
     "override, line",
     [
-        ("trainer.distribute=pipeline", "trainer.distribute=pipeline: allowed: none, data_parallel, multi_worker"),
+        ("trainer.distribute=pipeline", "trainer.distribute=pipeline: allowed: none, data_parallel"),
         ("trainer.cpu_devices=0", "trainer.cpu_devices=0: must be a positive integer"),
-        (
-            "trainer.distribute=multi_worker",
-            "trainer.distribute=multi_worker: needs the cluster in the environment on tensorflow: TF_CONFIG not set "
-            "(README: 'Data-parallel training'); on one machine use data_parallel",
-        ),
     ],
 )
-def test_bad_distribute_settings_are_one_line(tmp_path, monkeypatch, override, line):
-    monkeypatch.delenv("TF_CONFIG", raising=False)
+def test_bad_distribute_settings_are_one_line(tmp_path, override, line):
     assert rejection(tmp_path, *FAST, override) == f"error: {line}"
 
 
-def test_multi_worker_on_jax_names_the_missing_cluster_variables(monkeypatch):
-    from transferlab.distribution import check_cluster
-
-    monkeypatch.setenv("KERAS_DISTRIBUTION_NUM_PROCESSES", "2")
-    monkeypatch.delenv("KERAS_DISTRIBUTION_JOB_ADDRESSES", raising=False)
-    monkeypatch.delenv("KERAS_DISTRIBUTION_PROCESS_ID", raising=False)
-    with pytest.raises(ConfigError, match="KERAS_DISTRIBUTION_JOB_ADDRESSES, KERAS_DISTRIBUTION_PROCESS_ID not set"):
-        check_cluster("jax")
+@pytest.mark.parametrize("cluster", [{}, {"TF_CONFIG": '{"cluster": {"worker": ["127.0.0.1:1"]}}'}])
+def test_multi_worker_is_refused_with_the_reason_before_anything_runs(tmp_path, monkeypatch, cluster):
+    """With or without a cluster in the environment: one line saying why and what to use, exit 2, no run."""
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    for name, value in cluster.items():
+        monkeypatch.setenv(name, value)
+    line = rejection(tmp_path, *FAST, "trainer.distribute=multi_worker")
+    assert line.startswith("error: trainer.distribute=multi_worker: one job over several machines is not supported")
+    assert "keras-team/keras#20585" in line and "use data_parallel" in line and "ray_cluster or slurm" in line
 
 
 def test_even_batches_pad_the_last_batch_to_the_one_device_mean():

@@ -1,8 +1,8 @@
 """trainer.distribute: the devices a job trains on, and the scope its models are built and trained in.
 
 JAX uses Keras 3's own API (keras.distribution.DataParallel). On TensorFlow, Keras 3 trains with a
-tf.distribute strategy instead (MirroredStrategy, MultiWorkerMirroredStrategy), so TensorFlow's
-classes appear in this module's TensorFlow branch and nowhere else. README: 'Data-parallel training'.
+tf.distribute strategy instead (MirroredStrategy), so TensorFlow's classes appear in this module's
+TensorFlow branch and nowhere else. README: 'Data-parallel training'.
 """
 
 import contextlib
@@ -13,21 +13,14 @@ from dataclasses import dataclass
 
 import keras
 
-from transferlab.errors import ConfigError
-
-# multi_worker: the cluster each process joins, from its environment (read by Keras / TensorFlow).
-CLUSTER_VARIABLES = {
-    "jax": ("KERAS_DISTRIBUTION_JOB_ADDRESSES", "KERAS_DISTRIBUTION_NUM_PROCESSES", "KERAS_DISTRIBUTION_PROCESS_ID"),
-    "tensorflow": ("TF_CONFIG",),
-}
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Distribution:
-    """trainer.distribute as set up: this process's devices, the replicas each batch is split
-    across (all processes'), and the scope models are built and trained in."""
+    """trainer.distribute as set up: the devices, the replicas each batch is split across, and
+    the scope models are built and trained in."""
 
     kind: str
     devices: tuple[str, ...]
@@ -36,14 +29,12 @@ class Distribution:
 
 
 def start_distribution(kind: str, cpu_devices: int) -> Distribution:
-    """Call before the backend starts (configure_keras): split the CPU into `cpu_devices` devices,
-    join the cluster (multi_worker) and make the distribution."""
+    """Call before the backend starts (configure_keras): split the CPU into `cpu_devices` devices
+    and make the distribution."""
     backend = keras.backend.backend()
     split_cpu(cpu_devices, backend)
     if kind == "none":
         return Distribution(kind, tuple(keras.distribution.list_devices()[:1]))
-    if kind == "multi_worker":
-        check_cluster(backend)
     return tensorflow_distribution(kind) if backend == "tensorflow" else jax_distribution(kind)
 
 
@@ -64,18 +55,6 @@ def split_cpu(count: int, backend: str) -> None:
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
 
 
-def check_cluster(backend: str) -> None:
-    """multi_worker: a one-line ConfigError naming the cluster variables this process lacks."""
-    missing = [name for name in CLUSTER_VARIABLES[backend] if not os.environ.get(name)]
-    if missing:
-        raise ConfigError(
-            "trainer.distribute",
-            "multi_worker",
-            f"needs the cluster in the environment on {backend}: {', '.join(missing)} not set "
-            "(README: 'Data-parallel training'); on one machine use data_parallel",
-        )
-
-
 def one_device_left(kind: str, devices: list[str]) -> bool:
     """data_parallel with a single visible device: warn; the job trains on that device alone."""
     if kind == "data_parallel" and len(devices) == 1:
@@ -87,9 +66,7 @@ def one_device_left(kind: str, devices: list[str]) -> bool:
 
 
 def jax_distribution(kind: str) -> Distribution:
-    """keras.distribution.DataParallel over every device (of every process, for multi_worker)."""
-    if kind == "multi_worker":
-        keras.distribution.initialize()  # the cluster from KERAS_DISTRIBUTION_* (check_cluster)
+    """keras.distribution.DataParallel over every device of this machine."""
     devices = keras.distribution.list_devices()
     if one_device_left(kind, devices):
         return Distribution(kind, tuple(devices))
@@ -97,15 +74,13 @@ def jax_distribution(kind: str) -> Distribution:
 
 
 def tensorflow_distribution(kind: str) -> Distribution:
-    """MirroredStrategy over this machine's devices, or MultiWorkerMirroredStrategy over the
-    TF_CONFIG cluster (made before TensorFlow's runtime starts, as TensorFlow requires)."""
+    """MirroredStrategy over this machine's devices."""
     import tensorflow as tf
 
-    strategy = tf.distribute.MultiWorkerMirroredStrategy() if kind == "multi_worker" else None
     devices = keras.distribution.list_devices()
     if one_device_left(kind, devices):
         return Distribution(kind, tuple(devices))
-    strategy = strategy or tf.distribute.MirroredStrategy(devices)
+    strategy = tf.distribute.MirroredStrategy(devices)
     return Distribution(kind, tuple(devices), strategy.num_replicas_in_sync, strategy.scope)
 
 
