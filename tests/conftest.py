@@ -8,6 +8,7 @@ JAX runs in a subprocess with KERAS_BACKEND=jax.
 import contextlib
 import functools
 import os
+import socket
 import shutil
 import subprocess
 import sys
@@ -88,6 +89,13 @@ def store_overrides(tmp: Path) -> list[str]:
         f"hydra.run.dir={tmp}/out",
         f"hydra.sweep.dir={tmp}/multirun",
     ]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def mlflow_client(tmp: Path) -> MlflowClient:

@@ -4,7 +4,6 @@ comparisons, Pareto, curves, the outputs (Markdown, CSV, HTML, an MLflow run) an
 import math
 from dataclasses import replace
 import shutil
-import socket
 import subprocess
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.entities import ViewType
 
-from conftest import migrated_store_uri
+from conftest import free_port, migrated_store_uri
 from run_store import log_job
 from transferlab import report
 from transferlab.reporting import curves, sql_store
@@ -217,12 +216,6 @@ def test_the_report_is_logged_as_its_own_run_and_later_reports_skip_it(toy, tmp_
     shared = client.get_experiment_by_name("transferlab-reports")
     (across,) = client.search_runs([shared.experiment_id], "tags.report = 'true'")
     assert across.data.tags["report.n_runs"] == "11" and across.info.status == "FINISHED"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 BAD_INPUT = {

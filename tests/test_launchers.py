@@ -5,7 +5,6 @@ address nobody answers."""
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -14,7 +13,17 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import FAST, REPO_ROOT, compose_config, describe, parent_runs, store_overrides, store_uri, subprocess_env
+from conftest import (
+    FAST,
+    REPO_ROOT,
+    compose_config,
+    describe,
+    free_port,
+    parent_runs,
+    store_overrides,
+    store_uri,
+    subprocess_env,
+)
 
 SWEEP = ("-m", "trainer.seed=1,2", *FAST, "explainer=none")
 # Joining a cluster that has token authentication (Ray's default for new clusters since 2.59) needs the
@@ -22,12 +31,6 @@ SWEEP = ("-m", "trainer.seed=1,2", *FAST, "explainer=none")
 RAY_AUTH = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": uuid.uuid4().hex}
 RAY_START_S = 90
 UNREACHABLE_LIMIT_S = 30  # process start-up and Hydra's composition included; Ray alone retries for ~20 s
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def sweep(

@@ -7,7 +7,6 @@ every job is a real `python run.py` in a subprocess.
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import mlflow
 import pytest
-from conftest import CLI_TIMEOUT_S, REPO_ROOT, describe, subprocess_env
+from conftest import CLI_TIMEOUT_S, REPO_ROOT, describe, free_port, subprocess_env
 from mlflow import MlflowClient
 from mlflow.entities import ViewType
 
@@ -26,12 +25,6 @@ SWEEP_SECRET = "sweep-Pa55-77"  # MLFLOW_TRACKING_PASSWORD of the tracking=serve
 JOB = ("dataset=breast_cancer", "trainer.epochs=2", "explainer=none")
 # Retrying an unanswered request took 255 s with MLflow's defaults; the whole check must end well within this.
 UNREACHABLE_LIMIT_S = 15
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def stop(process: subprocess.Popen) -> None:

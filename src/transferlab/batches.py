@@ -69,11 +69,17 @@ class EvenBatches(ArrayBatches):
     A smaller last batch is padded with repeats of its rows at weight 0, and its own rows'
     weights are scaled by padded / real size: its mean loss, hence the training step, is the one
     device's. Weights are the rows' `class_weight` (None: 1). Per-epoch means (loss, accuracy,
-    val_loss) still count the padded batch at its padded size (README: 'Data-parallel training')."""
+    val_loss) still count the padded batch at its padded size (README: 'Data-parallel training').
 
-    def __init__(self, x, y, batch_size: int, seed: int | None, replicas: int, class_weight=None, start_epoch=0):
+    `shard` = (index, count): a process of a multi-process job feeds rows index, index + count, ...
+    of each batch, the other processes the rest; together they feed the whole batch."""
+
+    def __init__(
+        self, x, y, batch_size: int, seed: int | None, replicas: int, class_weight=None, start_epoch=0, shard=(0, 1)
+    ):
         super().__init__(x, y, batch_size, seed, start_epoch)
         self.replicas = replicas
+        self.shard = slice(shard[0], None, shard[1])
         self.weights = np.ones(n_rows(y), "float32")
         if class_weight is not None:
             self.weights = np.vectorize(class_weight.__getitem__, otypes=["float32"])(y)
@@ -84,8 +90,9 @@ class EvenBatches(ArrayBatches):
             rows = np.arange(*rows.indices(n_rows(self.y)))
         padding = -len(rows) % self.replicas
         weights = self.weights[rows] * ((len(rows) + padding) / len(rows))
-        rows = np.resize(rows, len(rows) + padding)  # the padding repeats the batch's rows
-        return rows_of(self.x, rows), rows_of(self.y, rows), np.pad(weights, (0, padding)).astype("float32")
+        rows = np.resize(rows, len(rows) + padding)[self.shard]  # the padding repeats the batch's rows
+        weights = np.pad(weights, (0, padding))[self.shard].astype("float32")
+        return rows_of(self.x, rows), rows_of(self.y, rows), weights
 
 
 def n_rows(y) -> int:

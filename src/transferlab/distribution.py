@@ -1,8 +1,9 @@
 """trainer.distribute: the devices a job trains on, and the scope its models are built and trained in.
 
-JAX uses Keras 3's own API (keras.distribution.DataParallel). On TensorFlow, Keras 3 trains with a
-tf.distribute strategy instead (MirroredStrategy), so TensorFlow's classes appear in this module's
-TensorFlow branch and nowhere else. README: 'Data-parallel training'.
+JAX uses Keras 3's own API (keras.distribution.DataParallel, over several processes for
+multi_worker). On TensorFlow, Keras 3 trains with a tf.distribute strategy instead
+(MirroredStrategy), so TensorFlow's classes appear in this module's TensorFlow branch and nowhere
+else. README: 'Data-parallel training'.
 """
 
 import contextlib
@@ -13,28 +14,42 @@ from dataclasses import dataclass
 
 import keras
 
+from transferlab.errors import ConfigError
+
+
+# multi_worker (JAX): the cluster each process joins, read by keras.distribution.initialize.
+CLUSTER_VARIABLES = (
+    "KERAS_DISTRIBUTION_JOB_ADDRESSES",
+    "KERAS_DISTRIBUTION_NUM_PROCESSES",
+    "KERAS_DISTRIBUTION_PROCESS_ID",
+)
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Distribution:
-    """trainer.distribute as set up: the devices, the replicas each batch is split across, and
-    the scope models are built and trained in."""
+    """trainer.distribute as set up: the devices (of every process), the replicas each batch is
+    split across, the scope models are built and trained in, and this process's place among the
+    processes of a multi_worker job (0 of 1 otherwise; process 0 is the one that logs)."""
 
     kind: str
     devices: tuple[str, ...]
     replicas: int = 1
     scope: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
+    process_index: int = 0
+    process_count: int = 1
 
 
 def start_distribution(kind: str, cpu_devices: int) -> Distribution:
-    """Call before the backend starts (configure_keras): split the CPU into `cpu_devices` devices
-    and make the distribution."""
+    """Call before the backend starts (configure_keras): split the CPU into `cpu_devices` devices,
+    join the cluster (multi_worker) and make the distribution."""
     backend = keras.backend.backend()
     split_cpu(cpu_devices, backend)
     if kind == "none":
         return Distribution(kind, tuple(keras.distribution.list_devices()[:1]))
+    if kind == "multi_worker":
+        return multi_worker_distribution()
     return tensorflow_distribution(kind) if backend == "tensorflow" else jax_distribution(kind)
 
 
@@ -53,6 +68,27 @@ def split_cpu(count: int, backend: str) -> None:
     cpu = tf.config.list_physical_devices("CPU")[0]
     if len(tf.config.get_logical_device_configuration(cpu) or [None]) != count:
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
+
+
+def multi_worker_distribution() -> Distribution:
+    """JAX: join the cluster from KERAS_DISTRIBUTION_*, then DataParallel over every process's
+    devices, each process feeding its own share of each batch (EvenBatches' shard)."""
+    missing = [name for name in CLUSTER_VARIABLES if not os.environ.get(name)]
+    if missing:
+        raise ConfigError(
+            "trainer.distribute",
+            "multi_worker",
+            f"needs the cluster in the environment: {', '.join(missing)} not set "
+            "(README: 'Data-parallel training'); on one machine use data_parallel",
+        )
+    import jax
+
+    keras.distribution.initialize()
+    devices = keras.distribution.list_devices()
+    parallel = keras.distribution.DataParallel(devices=devices, auto_shard_dataset=False)  # we shard
+    return Distribution(
+        "multi_worker", tuple(devices), len(devices), parallel.scope, jax.process_index(), jax.process_count()
+    )
 
 
 def one_device_left(kind: str, devices: list[str]) -> bool:
@@ -93,3 +129,13 @@ def active_replicas() -> int:
         return tf.distribute.get_strategy().num_replicas_in_sync
     active = keras.distribution.distribution()
     return 1 if active is None else int(active.device_mesh.devices.size)
+
+
+def process_shard() -> tuple[int, int]:
+    """(this process's index, the process count) of the job: which share of each batch this
+    process feeds (multi_worker); (0, 1) when the job is one process."""
+    if keras.backend.backend() != "jax":
+        return 0, 1
+    import jax
+
+    return jax.process_index(), jax.process_count()

@@ -4,7 +4,9 @@ Every step is one function; this module only wires them. Called by cli.run_hydra
 composed the config; importing it imports Keras, so the backend must already be chosen.
 """
 
+import atexit
 import logging
+import shutil
 import sys
 import tempfile
 from contextlib import contextmanager
@@ -76,7 +78,7 @@ def run_tags(
 ) -> dict[str, str]:
     """The job run's tags, credentials redacted (a URI with a password, e.g. in a weights path),
     with the config hash a re-run of a sweep looks for to skip this config once it FINISHED, and
-    the devices training used (trainer.distribute)."""
+    the devices and processes training used (trainer.distribute)."""
     tags = {
         "initial_weights": builder.initial_weights,
         "dataset": cfg.dataset.name,
@@ -89,6 +91,7 @@ def run_tags(
         "device": device,
         "distribute": distribution.kind,
         "devices": ",".join(distribution.devices),
+        "processes": str(distribution.process_count),
         "keras_version": keras.__version__,
         **hydra_job_tags(),
         **source_version_tags(),
@@ -196,6 +199,7 @@ class CheckedJob:
 def checked_job(cfg: DictConfig, inputs: JobInputs) -> CheckedJob:
     """Devices, backend, tracking store, strategy and model, then every check that needs them and the data."""
     distribution = start_distribution(cfg.trainer.distribute, cfg.trainer.cpu_devices)
+    log_from_first_process_only(cfg, distribution.process_index)
     check_batch_split(cfg, distribution.replicas, distribution.devices)
     device = configure_keras(cfg.trainer.device, cfg.trainer.precision)
     use_compilation_cache(cfg.trainer.compilation_cache_dir)
@@ -217,6 +221,18 @@ def checked_job(cfg: DictConfig, inputs: JobInputs) -> CheckedJob:
     return CheckedJob(
         experiment_id, device, distribution, data, builder, strategy, explainers, subgroups, memory_start_mb
     )
+
+
+def log_from_first_process_only(cfg: DictConfig, process_index: int) -> None:
+    """multi_worker: every process runs the whole job (its model calls are collective), but only
+    process 0 logs to tracking.uri; the others log to a throwaway store, removed at their exit."""
+    if process_index == 0:
+        return
+    folder = tempfile.mkdtemp(prefix=f"transferlab-process{process_index}-")
+    atexit.register(shutil.rmtree, folder, True)
+    OmegaConf.update(cfg, "tracking.uri", f"sqlite:///{folder}/mlflow.db")
+    OmegaConf.update(cfg, "tracking.artifact_root", f"{folder}/mlruns")
+    OmegaConf.update(cfg, "tracking.server", False)
 
 
 @contextmanager

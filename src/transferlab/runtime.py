@@ -8,7 +8,7 @@ from transferlab.errors import ConfigError, make_folder
 BACKENDS = ("tensorflow", "jax")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 DEVICES = ("auto", "cpu", "gpu")
-DISTRIBUTE = ("none", "data_parallel")  # trainer.distribute: see distribution.py
+DISTRIBUTE = ("none", "data_parallel", "multi_worker")  # trainer.distribute: see distribution.py
 # Bounded so the cache cannot grow without limit, and because JAX only takes its file lock (which
 # keeps parallel sweep jobs from reading an entry another job is still writing) when bounded.
 COMPILATION_CACHE_MAX_BYTES = 2**30

@@ -38,16 +38,12 @@ class EveryInterval(Settings):
     interval_s: PositiveNumber
 
 
-# trainer.distribute=multi_worker (one job over several machines) is refused with the reason, not
-# offered: with Keras 3.15, model.fit under TensorFlow's MultiWorkerMirroredStrategy fails on its
-# first batch (keras-team/keras#20585, #20329: tried on 2 localhost workers, 2026-12-03), and JAX's
-# multi-process DataParallel needs each process fed its own shard of every batch and evaluation on
-# arrays no single process holds, which the pipeline does not do.
-MULTI_WORKER_REFUSED = (
-    "one job over several machines is not supported: Keras 3's fit fails under TensorFlow's "
-    "MultiWorkerMirroredStrategy (keras-team/keras#20585) and per-process sharding on JAX is not built; "
-    "use data_parallel on each machine's devices and spread a sweep's jobs over machines "
-    "(hydra/launcher=ray_cluster or slurm; README: 'Data-parallel training')"
+# trainer.distribute=multi_worker on TensorFlow is refused with the reason: with Keras 3.15,
+# model.fit under MultiWorkerMirroredStrategy fails on its first batch (keras-team/keras#20585,
+# #20329; tried on 2 localhost workers, 2026-12-03). JAX's multi-process DataParallel works.
+MULTI_WORKER_ON_TENSORFLOW = (
+    "is not supported on tensorflow: Keras 3's fit fails under MultiWorkerMirroredStrategy "
+    "(keras-team/keras#20585); use trainer.backend=jax (README: 'Data-parallel training')"
 )
 
 # The settings of the callbacks conf/callbacks/ offers; a user's own callback node is built as given.
@@ -78,8 +74,8 @@ class TrainerSettings(Settings):
 
 def check_trainer(trainer: DictConfig, key: str = "trainer") -> None:
     """The trainer's settings and each of its callbacks' (a callback set to null is off)."""
-    if trainer.get("distribute") == "multi_worker":
-        raise ConfigError(f"{key}.distribute", "multi_worker", MULTI_WORKER_REFUSED)
+    if trainer.get("distribute") == "multi_worker" and trainer.get("backend") == "tensorflow":
+        raise ConfigError(f"{key}.distribute", "multi_worker", MULTI_WORKER_ON_TENSORFLOW)
     validate(TrainerSettings, trainer, key)
     for name, node in (trainer.callbacks or {}).items():
         if node is None:

@@ -13,7 +13,7 @@ from sklearn.utils.class_weight import compute_class_weight
 
 from transferlab.batches import ArrayBatches, EvenBatches, n_rows, tensorflow_dataset
 from transferlab.checkpoints import ACTIVE, Resumable, StageCheckpoint
-from transferlab.distribution import active_replicas
+from transferlab.distribution import active_replicas, process_shard
 from transferlab.evaluation.plots import training_curves
 from transferlab.invalid_loss import StopOnInvalidLoss
 from transferlab.memory import release_free_memory, trim_c_heap
@@ -123,8 +123,11 @@ def fit_inputs(
             "class_weight": class_weight,
         }
     if replicas > 1:
-        train = EvenBatches(data.x, data.y, settings.batch_size, settings.seed, replicas, class_weight, start_epoch)
-        val = EvenBatches(data.x_val, data.y_val, settings.batch_size, None, replicas)
+        shard = process_shard()
+        train = EvenBatches(
+            data.x, data.y, settings.batch_size, settings.seed, replicas, class_weight, start_epoch, shard
+        )
+        val = EvenBatches(data.x_val, data.y_val, settings.batch_size, None, replicas, shard=shard)
         class_weight = None
     else:
         train = ArrayBatches(data.x, data.y, settings.batch_size, seed=settings.seed, start_epoch=start_epoch)

@@ -84,4 +84,8 @@ def config_error(config: DictConfig, overrides: list[str]) -> ConfigError | None
         check_config(job)
     except ConfigError as err:
         return err
+    if job.trainer.distribute == "multi_worker":  # every process of the cluster must run the same jobs
+        return ConfigError(
+            "trainer.distribute", "multi_worker", "trains one job across processes: run it without -m, on every process"
+        )
     return None
