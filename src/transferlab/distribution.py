@@ -29,16 +29,13 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Distribution:
-    """trainer.distribute as set up: the devices (of every process), the replicas each batch is
-    split across, the scope models are built and trained in, and this process's place among the
-    processes of a multi_worker job (0 of 1 otherwise; process 0 is the one that logs)."""
+    """trainer.distribute as set up: the devices (of every process, for multi_worker), the
+    replicas each batch is split across, and the scope models are built and trained in."""
 
     kind: str
     devices: tuple[str, ...]
     replicas: int = 1
     scope: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
-    process_index: int = 0
-    process_count: int = 1
 
 
 def start_distribution(kind: str, cpu_devices: int) -> Distribution:
@@ -81,14 +78,10 @@ def multi_worker_distribution() -> Distribution:
             f"needs the cluster in the environment: {', '.join(missing)} not set "
             "(README: 'Data-parallel training'); on one machine use data_parallel",
         )
-    import jax
-
     keras.distribution.initialize()
     devices = keras.distribution.list_devices()
     parallel = keras.distribution.DataParallel(devices=devices, auto_shard_dataset=False)  # we shard
-    return Distribution(
-        "multi_worker", tuple(devices), len(devices), parallel.scope, jax.process_index(), jax.process_count()
-    )
+    return Distribution("multi_worker", tuple(devices), len(devices), parallel.scope)
 
 
 def one_device_left(kind: str, devices: list[str]) -> bool:
@@ -133,7 +126,7 @@ def active_replicas() -> int:
 
 def process_shard() -> tuple[int, int]:
     """(this process's index, the process count) of the job: which share of each batch this
-    process feeds (multi_worker); (0, 1) when the job is one process."""
+    process feeds, and whether it logs (process 0; multi_worker); (0, 1) when the job is one process."""
     if keras.backend.backend() != "jax":
         return 0, 1
     import jax

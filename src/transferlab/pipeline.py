@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from transferlab.checkpoints import JobCheckpoints, checkpoints_active
 from transferlab.config_checks import check_batch_split, check_task, selected_explainers, stage_settings
 from transferlab.data.prepared import PreparedData
-from transferlab.distribution import Distribution, start_distribution
+from transferlab.distribution import Distribution, process_shard, start_distribution
 from transferlab.evaluation.report import evaluate, metric_names
 from transferlab.evaluation.settings import SubgroupSettings
 from transferlab.evaluation.subgroups import subgroup_columns
@@ -91,7 +91,7 @@ def run_tags(
         "device": device,
         "distribute": distribution.kind,
         "devices": ",".join(distribution.devices),
-        "processes": str(distribution.process_count),
+        "processes": str(process_shard()[1]),
         "keras_version": keras.__version__,
         **hydra_job_tags(),
         **source_version_tags(),
@@ -199,7 +199,7 @@ class CheckedJob:
 def checked_job(cfg: DictConfig, inputs: JobInputs) -> CheckedJob:
     """Devices, backend, tracking store, strategy and model, then every check that needs them and the data."""
     distribution = start_distribution(cfg.trainer.distribute, cfg.trainer.cpu_devices)
-    log_from_first_process_only(cfg, distribution.process_index)
+    log_from_first_process_only(cfg, process_shard()[0])
     check_batch_split(cfg, distribution.replicas, distribution.devices)
     device = configure_keras(cfg.trainer.device, cfg.trainer.precision)
     use_compilation_cache(cfg.trainer.compilation_cache_dir)
